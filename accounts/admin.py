@@ -1,0 +1,167 @@
+"""Django admin for accounts and memberships.
+
+Customer Success Managers hold ``accounts.change_mcp_feature``; only they can
+switch the MCP feature flag (per account or in bulk). Other staff see the flag
+read-only. Every switch goes through ``account_set_mcp_enabled`` and lands in
+the admin log with who and when.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from guardian.admin import GuardedModelAdmin
+from guardian.shortcuts import get_user_perms
+
+from accounts.models import Account, Membership
+from accounts.services import account_set_mcp_enabled, membership_change_role, membership_create
+from permissions.policy import MCP_ACCESS_PERMISSION
+
+MCP_FEATURE_PERMISSION = "accounts.change_mcp_feature"
+
+
+def _save_membership(membership: Membership, changed: list[str]) -> None:
+    """Route admin saves through the services so role defaults apply."""
+    if membership.pk is None:
+        saved = membership_create(
+            account=membership.account,
+            user=membership.user,
+            role=membership.role,
+            is_active=membership.is_active,
+        )
+        membership.pk = saved.pk
+        return
+    if "role" in changed:
+        new_role = membership.role
+        membership.role = Membership.objects.values_list("role", flat=True).get(pk=membership.pk)
+        membership_change_role(membership=membership, role=new_role)
+    membership.save()
+
+
+class McpAccessColumn:
+    """A read-only "MCP Access" column for membership lists."""
+
+    @admin.display(description="MCP Access", boolean=True)
+    def mcp_access(self, membership: Membership) -> bool | None:
+        if membership.pk is None:
+            return None
+        return MCP_ACCESS_PERMISSION in get_user_perms(membership.user, membership.account)
+
+
+class MembershipInline(McpAccessColumn, admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+    fields = ["user", "role", "is_active", "mcp_access", "created_at"]
+    readonly_fields = ["mcp_access", "created_at"]
+
+
+@admin.register(Account)
+class AccountAdmin(GuardedModelAdmin):
+    list_display = ["system_name", "name", "mcp_enabled", "member_count", "offboarded_at"]
+    list_filter = ["mcp_enabled", ("offboarded_at", admin.EmptyFieldListFilter)]
+    search_fields = ["system_name", "name"]
+    readonly_fields = ["offboarded_at", "created_at", "mcp_url"]
+    inlines = [MembershipInline]
+    actions = ["enable_mcp", "disable_mcp"]
+    change_form_template = "admin/accounts/account/change_form.html"
+
+    def get_queryset(self, request: HttpRequest):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_member_count=Count("memberships", filter=Q(memberships__is_active=True)))
+        )
+
+    @admin.display(description="Active members", ordering="_member_count")
+    def member_count(self, account: Account) -> int:
+        return account._member_count
+
+    @admin.display(description="MCP connector URL")
+    def mcp_url(self, account: Account) -> str:
+        return account.mcp_url
+
+    def has_mcp_feature_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(MCP_FEATURE_PERMISSION)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Account | None = None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields.append("system_name")  # connector URLs already handed out embed it
+        if not self.has_mcp_feature_permission(request):
+            fields.append("mcp_enabled")
+        return fields
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        memberships = formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            obj.delete()
+        for membership in memberships:
+            changed = next(f.changed_data for f in formset.forms if f.instance is membership)
+            _save_membership(membership, changed)
+        formset.save_m2m()
+
+    # --- MCP feature switching (CSM only) ---------------------------------
+    def _switch(self, request: HttpRequest, accounts, enabled: bool) -> int:
+        switched = 0
+        for account in accounts:
+            if account_set_mcp_enabled(account=account, enabled=enabled):
+                switched += 1
+                state = "enabled" if enabled else "disabled"
+                self.log_change(request, account, f"MCP feature {state}.")
+        return switched
+
+    @admin.action(description="Enable MCP for selected accounts", permissions=["mcp_feature"])
+    def enable_mcp(self, request: HttpRequest, queryset) -> None:
+        count = self._switch(request, queryset, True)
+        self.message_user(request, f"MCP enabled for {count} account(s).", messages.SUCCESS)
+
+    @admin.action(description="Disable MCP for selected accounts", permissions=["mcp_feature"])
+    def disable_mcp(self, request: HttpRequest, queryset) -> None:
+        count = self._switch(request, queryset, False)
+        self.message_user(request, f"MCP disabled for {count} account(s).", messages.SUCCESS)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:account_id>/mcp-feature/",
+                self.admin_site.admin_view(self.mcp_feature_view),
+                name="accounts_account_mcp_feature",
+            ),
+            *super().get_urls(),
+        ]
+
+    def mcp_feature_view(self, request: HttpRequest, account_id: int):
+        """POST ``enabled=1|0``: the one-click switch on the change page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_mcp_feature_permission(request):
+            raise PermissionDenied
+        account = get_object_or_404(Account, pk=account_id)
+        enabled = request.POST.get("enabled") == "1"
+        if self._switch(request, [account], enabled):
+            state = "enabled" if enabled else "disabled"
+            self.message_user(request, f"MCP {state} for {account.system_name}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:accounts_account_change", args=[account.pk]))
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        context["can_switch_mcp"] = self.has_mcp_feature_permission(request)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+
+@admin.register(Membership)
+class MembershipAdmin(McpAccessColumn, admin.ModelAdmin):
+    list_display = ["user", "account", "role", "is_active", "mcp_access", "created_at"]
+    list_filter = ["role", "is_active", "account"]
+    list_select_related = ["user", "account"]
+    search_fields = ["user__username", "user__email", "account__system_name"]
+    autocomplete_fields = ["user", "account"]
+
+    def save_model(self, request, obj: Membership, form, change: bool) -> None:
+        _save_membership(obj, form.changed_data if change else [])

@@ -1,0 +1,48 @@
+"""Writes to accounts and memberships."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from accounts.models import Account, Membership, Role
+from permissions.services import mcp_access_apply_role_default
+
+
+@transaction.atomic
+def membership_create(
+    *, account: Account, user: AbstractBaseUser, role: Role | str, is_active: bool = True
+) -> Membership:
+    """Add a user to an account; default roles receive MCP Access."""
+    membership = Membership(account=account, user=user, role=role, is_active=is_active)
+    membership.full_clean()
+    membership.save()
+    mcp_access_apply_role_default(membership=membership)
+    return membership
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, role: Role | str) -> Membership:
+    """Move a member to another role; saving the same role again changes nothing."""
+    if membership.role == role:
+        return membership
+    membership.role = role
+    membership.full_clean()
+    membership.save(update_fields=["role"])
+    mcp_access_apply_role_default(membership=membership)
+    return membership
+
+
+@transaction.atomic
+def account_set_mcp_enabled(*, account: Account, enabled: bool) -> bool:
+    """Switch the account's MCP feature flag; returns whether anything changed.
+
+    The row is locked so two CSMs toggling at once both see a consistent value.
+    """
+    locked = Account.objects.select_for_update().get(pk=account.pk)
+    if locked.mcp_enabled == enabled:
+        return False
+    locked.mcp_enabled = enabled
+    locked.save(update_fields=["mcp_enabled"])
+    account.mcp_enabled = enabled
+    return True

@@ -1,0 +1,25 @@
+"""``python manage.py seed_demo``: the demo accounts, users and data (idempotent)."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from accounts.demo import DEMO_PASSWORD, seed_demo_accounts
+from accounts.models import Account
+
+
+class Command(BaseCommand):
+    help = "Create the demo accounts (acme: MCP on, globex: MCP off) and a user for every role."
+
+    def handle(self, *args, **options) -> None:
+        logins = seed_demo_accounts()
+        base = settings.MAESTRA_PUBLIC_URL
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(f"  Admin:          {base}/admin/")
+        self.stdout.write(f"  Member login:   {base}/login/")
+        for account in Account.objects.filter(system_name__in=["acme", "globex"]):
+            state = "on" if account.mcp_enabled else "off"
+            self.stdout.write(f"  MCP URL ({account.system_name}, MCP {state}): {account.mcp_url}")
+        self.stdout.write(f"  Demo logins (password for all: {DEMO_PASSWORD}):")
+        width = max(len(login.username) for login in logins)
+        for login in logins:
+            self.stdout.write(f"    {login.username:<{width}}  {login.description}")

@@ -1,0 +1,208 @@
+"""Django settings for Maestra MCP.
+
+Every value comes from the environment through the typed helpers in
+``maestra_mcp.env``; each service has an embedded default so a fresh machine
+runs with nothing configured (SQLite, in-process Celery tasks). Production sets
+``DEBUG=false`` plus the variables listed in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from maestra_mcp.env import env_bool, env_int, env_list, env_origin, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+
+# --- Secret key -------------------------------------------------------------
+# The development key is public (it is in this file); it may only ever sign
+# cookies on a developer's machine.
+DEVELOPMENT_SECRET_KEY = "django-insecure-maestra-mcp-development-key-do-not-use-in-production"  # noqa: S105 - public by design, refused without DEBUG
+SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set and DEBUG is off: refusing to start with the public "
+            "development key. Set SECRET_KEY to a long random value."
+        )
+    warnings.warn(
+        "SECRET_KEY is not set: using the public development key (fine for DEBUG only).",
+        stacklevel=1,
+    )
+
+# --- Public URL and hosts ---------------------------------------------------
+# The origin users and OAuth clients reach us at. The OAuth issuer and every
+# connector URL ({MAESTRA_PUBLIC_URL}/mcp/{system_name}) are derived from it.
+MAESTRA_PUBLIC_URL = env_origin("MAESTRA_PUBLIC_URL", "http://127.0.0.1:8000")
+_public_host = urlsplit(MAESTRA_PUBLIC_URL).hostname
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS",
+    [_public_host, "127.0.0.1", "localhost"] if DEBUG else [_public_host],
+)
+CSRF_TRUSTED_ORIGINS = [MAESTRA_PUBLIC_URL]
+
+# --- Applications -----------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "oauth2_provider",
+    "guardian",
+    "maestra_mcp",
+    "accounts",
+    "permissions",
+    "reporting",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "maestra_mcp.urls"
+WSGI_APPLICATION = "maestra_mcp.wsgi.application"
+ASGI_APPLICATION = "maestra_mcp.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
+        conn_health_checks=True,
+    ),
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Authentication ---------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+# --- OAuth (django-oauth-toolkit) ------------------------------------------
+OAUTH2_PROVIDER = {
+    "SCOPES": {"reports:read": "Read aggregated campaign and flow reports"},
+    "DEFAULT_SCOPES": ["reports:read"],
+    "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 60 * 60 * 24 * 30,
+    "OIDC_ISS_ENDPOINT": MAESTRA_PUBLIC_URL,
+    # http stays for RFC 8252 loopback callbacks (Claude Code listens on
+    # http://127.0.0.1:<port>); `cursor` is Cursor's private-use scheme.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https", "cursor"],
+}
+# DOT's W008 flags "http" in ALLOWED_REDIRECT_URI_SCHEMES. We keep it on purpose
+# for native-app loopback redirects (see above), which the MCP clients need.
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
+
+# --- Internationalisation ---------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -----------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves the admin's assets under uvicorn; in DEBUG straight from the
+# apps, in production from `collectstatic` output.
+WHITENOISE_USE_FINDERS = DEBUG
+
+# --- Celery -----------------------------------------------------------------
+# Without a broker, tasks run in-process (eager) so a newcomer needs nothing
+# running; maestra_mcp.apps logs that once at start-up. With a URL such as
+# redis://127.0.0.1:6379/0 a real worker consumes them.
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == ""
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "")
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport: a real worker with no server, for newcomers
+    # and for the embedded-default test variant. Folders are created by the app.
+    _queue_dir = Path(env_str("CELERY_FILESYSTEM_DIR", str(BASE_DIR / ".celery-broker")))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir / "queue"),
+        "data_folder_out": str(_queue_dir / "queue"),
+        "processed_folder": str(_queue_dir / "processed"),
+        "store_processed": False,
+        "control_folder": str(_queue_dir / "control"),
+    }
+
+# --- Production hardening ---------------------------------------------------
+# Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER=true so Django
+# (and token audience checks) see https URLs.
+if env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Logging ----------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,9 @@
+"""WSGI entry point (admin pages only; the MCP endpoint needs ASGI, see asgi.py)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maestra_mcp.settings")
+
+application = get_wsgi_application()

@@ -1,0 +1,92 @@
+"""Configuration from the environment: safe defaults, refusals, deploy checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from maestra_mcp.env import env_bool, env_int, env_origin
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
+    "MAESTRA_PUBLIC_URL": "https://mcp.maestra.example",
+    "ALLOWED_HOSTS": "mcp.maestra.example",
+}
+
+
+def run_django(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_refuses_the_default_secret_key():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
+    result = run_django(["check"], env)
+    assert result.returncode != 0
+    assert "refusing to start with the public development key" in result.stderr
+
+
+def test_debug_runs_on_the_default_key_with_a_warning():
+    result = run_django(["check"], {"DEBUG": "true"})
+    assert result.returncode == 0, result.stderr
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = run_django(["check", "--deploy", "--fail-level", "WARNING"], PRODUCTION_ENV)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_about_a_plain_http_public_url():
+    env = {**PRODUCTION_ENV, "MAESTRA_PUBLIC_URL": "http://mcp.maestra.example"}
+    result = run_django(["check", "--deploy", "--fail-level", "WARNING"], env)
+    assert result.returncode != 0
+    assert "maestra_mcp.W001" in result.stderr
+
+
+def test_bad_environment_values_stop_start_up():
+    result = run_django(["check"], {"DEBUG": "maybe"})
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("helper", "value", "message"),
+    [
+        (lambda: env_bool("X_TEST", False), "perhaps", "must be a boolean"),
+        (lambda: env_int("X_TEST", 1), "ten", "must be an integer"),
+        (lambda: env_int("X_TEST", 1, minimum=0), "-1", "at least 0"),
+        (lambda: env_origin("X_TEST", "http://a"), "ftp://host", "http(s) URL"),
+        (lambda: env_origin("X_TEST", "http://a"), "https://host/path", "bare origin"),
+    ],
+)
+def test_env_helpers_raise_on_bad_values(monkeypatch, helper, value, message):
+    monkeypatch.setenv("X_TEST", value)
+    with pytest.raises(ImproperlyConfigured, match=message.replace("(", r"\(").replace(")", r"\)")):
+        helper()
+
+
+def test_env_origin_strips_trailing_slash(monkeypatch):
+    monkeypatch.setenv("X_TEST", "https://mcp.example.com/")
+    assert env_origin("X_TEST", "http://a") == "https://mcp.example.com"
+
+
+def test_migrations_match_the_models():
+    result = run_django(["makemigrations", "--check", "--dry-run"], {"DEBUG": "true"})
+    assert result.returncode == 0, result.stdout + result.stderr
