@@ -8,7 +8,7 @@ runs with nothing configured (SQLite, in-process Celery tasks). Production sets
 
 from __future__ import annotations
 
-import warnings
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,9 +32,10 @@ if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
             "SECRET_KEY is not set and DEBUG is off: refusing to start with the public "
             "development key. Set SECRET_KEY to a long random value."
         )
-    warnings.warn(
-        "SECRET_KEY is not set: using the public development key (fine for DEBUG only).",
-        stacklevel=1,
+    # Printed rather than logged: logging is not configured yet at this point.
+    print(
+        "WARNING: SECRET_KEY is not set: using the public development key (fine for DEBUG only).",
+        file=sys.stderr,
     )
 
 # --- Public URL and hosts ---------------------------------------------------
