@@ -140,6 +140,8 @@ OAUTH2_PROVIDER = {
     # http stays for RFC 8252 loopback callbacks (Claude Code listens on
     # http://127.0.0.1:<port>); `cursor` is Cursor's private-use scheme.
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https", "cursor"],
+    # The one bearer-token check: exact audience (RFC 8707 resource = the account's MCP URL).
+    "OAUTH2_VALIDATOR_CLASS": "maestra_mcp.oauth.validators.MaestraOAuth2Validator",
 }
 # DOT's W008 flags "http" in ALLOWED_REDIRECT_URI_SCHEMES. We keep it on purpose
 # for native-app loopback redirects (see above), which the MCP clients need.
