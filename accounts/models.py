@@ -45,6 +45,14 @@ class Account(models.Model):
         help_text="The per-account MCP feature flag, switched by Customer Success Managers.",
     )
     offboarded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Completion of the offboarding purge of MCP session logs, for the data-
+    # protection record: when it last finished and how many rows it deleted in all.
+    session_logs_purged_at = models.DateTimeField(
+        "session logs purged at", null=True, blank=True, editable=False
+    )
+    session_logs_purged_count = models.PositiveBigIntegerField(
+        "session logs purged", null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -52,6 +60,7 @@ class Account(models.Model):
         permissions = [
             ("use_mcp", "MCP Access: may use the account's data through MCP"),
             ("change_mcp_feature", "Can switch the MCP feature of accounts on or off (CSM)"),
+            ("offboard_account", "Can offboard accounts: revoke access, purge MCP data (CSM)"),
         ]
 
     def __str__(self) -> str:

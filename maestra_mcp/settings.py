@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from maestra_mcp.env import env_bool, env_int, env_list, env_origin, env_str
@@ -160,6 +161,19 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # apps, in production from `collectstatic` output.
 WHITENOISE_USE_FINDERS = DEBUG
 
+# --- MCP session logs -------------------------------------------------------
+# Days a session's log is kept for debugging before it is purged (also purged
+# at offboarding). The member page quotes this number in its privacy statement.
+MCP_SESSION_LOG_RETENTION_DAYS = env_int("MCP_SESSION_LOG_RETENTION_DAYS", 30, minimum=1)
+# Purges (retention and offboarding) delete at most this many rows per short
+# transaction, optionally pausing between batches to spare a busy database; on
+# PostgreSQL a batch waits at most the lock timeout, then the task retries later.
+MCP_SESSION_LOG_PURGE_BATCH_SIZE = env_int("MCP_SESSION_LOG_PURGE_BATCH_SIZE", 1000, minimum=1)
+MCP_SESSION_LOG_PURGE_BATCH_PAUSE_MS = env_int("MCP_SESSION_LOG_PURGE_BATCH_PAUSE_MS", 0, minimum=0)
+MCP_SESSION_LOG_PURGE_LOCK_TIMEOUT_MS = env_int(
+    "MCP_SESSION_LOG_PURGE_LOCK_TIMEOUT_MS", 5000, minimum=1
+)
+
 # --- Celery -----------------------------------------------------------------
 # Without a broker, tasks run in-process (eager) so a newcomer needs nothing
 # running; maestra_mcp.apps logs that once at start-up. With a URL such as
@@ -173,6 +187,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    # Session logs past MCP_SESSION_LOG_RETENTION_DAYS, deleted in batches.
+    "session-logs-retention": {
+        "task": "session_logs.purge_expired",
+        "schedule": crontab(minute=17, hour=3),
+    },
+    # Re-enqueues the purge of offboarded accounts that still have logs (a task
+    # lost with the broker, retries exhausted, a request that raced offboarding).
+    "session-logs-sweep-offboarded": {
+        "task": "session_logs.sweep_offboarded",
+        "schedule": crontab(minute=47),
+    },
+}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: a real worker with no server, for newcomers
     # and for the embedded-default test variant. Folders are created by the app.

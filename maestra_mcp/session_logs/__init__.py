@@ -1,0 +1,1 @@
+"""Session logs: one row per MCP request, kept for support, purged on retention and offboarding."""

@@ -1,0 +1,294 @@
+"""Writes to the session log: one row per MCP request, and the purges.
+
+Data-protection rules enforced here, whatever the caller passes:
+
+* the bearer token never reaches the table — only the AccessToken's row id and
+  its OAuth client's id and name are kept; there is no parameter for headers or
+  cookies, keys that name credentials are redacted anywhere in ``params`` and
+  ``result``, and ``Bearer …`` strings are masked;
+* an offboarded account gets no new rows (checked under a row lock, see
+  :func:`_account_accepts_logs`);
+* oversized payloads are cut to a preview so one huge report cannot bloat the
+  table.
+
+Logging must never fail an MCP request: :func:`session_log_record` catches and
+logs every error and returns ``None`` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import close_old_connections, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import Account
+from maestra_mcp.session_logs.models import McpSessionLog
+
+logger = logging.getLogger(__name__)
+
+REDACTED = "[redacted]"
+# Credential-bearing keys, compared lower-cased with "-" read as "_".
+_SECRET_KEYS = frozenset(
+    {
+        "authorization",
+        "proxy_authorization",
+        "cookie",
+        "set_cookie",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_secret",
+        "password",
+        "code_verifier",
+    }
+)
+_BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+")
+# Larger params/results are replaced by a preview: support needs the gist, not
+# megabytes of timeline per row.
+MAX_JSON_CHARS = 100_000
+
+
+class _Encoder(DjangoJSONEncoder):
+    """DjangoJSONEncoder (Decimal, dates, UUIDs) plus pydantic models."""
+
+    def default(self, o: Any) -> Any:
+        if hasattr(o, "model_dump"):
+            return o.model_dump(mode="json")
+        return super().default(o)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if str(key).lower().replace("-", "_") in _SECRET_KEYS else _scrub(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    if isinstance(value, str):
+        return _BEARER.sub(f"Bearer {REDACTED}", value)
+    return value
+
+
+def _to_json(value: Any) -> Any:
+    """A JSON-safe, scrubbed, size-capped copy of ``value`` (None stays None)."""
+    if value is None:
+        return None
+    plain = _scrub(json.loads(json.dumps(value, cls=_Encoder)))
+    text = json.dumps(plain)
+    if len(text) > MAX_JSON_CHARS:
+        return {"truncated": True, "original_chars": len(text), "preview": text[:MAX_JSON_CHARS]}
+    return plain
+
+
+def _account_accepts_logs(account_id: int) -> bool:
+    """Whether the account is still served; holds it against offboarding until commit.
+
+    On PostgreSQL the read takes ``FOR SHARE`` on the account row: log writers
+    do not block each other, but ``account_offboard`` (``SELECT … FOR UPDATE``)
+    waits for an in-flight write to commit — so that row exists before the purge
+    is enqueued and is deleted by it — and a write that comes after sees
+    ``offboarded_at`` and stores nothing. SQLite serialises writers on its own.
+    The periodic sweeper is the backstop for any row that slips through anyway.
+    """
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Account._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT offboarded_at FROM {table} WHERE id = %s FOR SHARE",  # noqa: S608 - table name from model meta
+                [account_id],
+            )
+            row = cursor.fetchone()
+        return row is not None and row[0] is None
+    return Account.objects.filter(pk=account_id, offboarded_at__isnull=True).exists()
+
+
+def session_log_record(
+    *,
+    account: Account | None,
+    status: McpSessionLog.Status | str,
+    method: str = "",
+    tool_name: str = "",
+    params: Any = None,
+    result: Any = None,
+    error: str = "",
+    user: Any = None,
+    access_token: Any = None,
+    protocol_version: str = "",
+    user_agent: str = "",
+    http_status: int | None = None,
+    duration_ms: float = 0,
+) -> McpSessionLog | None:
+    """Record one MCP request; returns the row, or None when nothing was stored.
+
+    ``access_token`` is DOT's ``AccessToken`` (or None): only its id, its user
+    (when ``user`` is not given) and its application's client id and name are
+    read. ``params`` and ``result`` may be any JSON-serialisable value or a
+    pydantic model. Requests for an unknown account are not stored (there is
+    no tenant to attribute them to), nor are those of an offboarded account.
+
+    Never raises: a failure is logged (without the payload) and ignored, so a
+    broken log write can never fail the MCP request it describes.
+    """
+    if account is None:
+        return None
+    try:
+        application = getattr(access_token, "application", None)
+        if user is None and access_token is not None:
+            user = access_token.user
+        log = McpSessionLog(
+            account_id=account.pk,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            oauth_client_id=(getattr(application, "client_id", "") or "")[:255],
+            oauth_client_name=(getattr(application, "name", "") or "")[:255],
+            token_id=getattr(access_token, "pk", None),
+            protocol_version=(protocol_version or "")[:32],
+            method=(method or "")[:100],
+            tool_name=(tool_name or "")[:100],
+            params=_to_json(params),
+            result=_to_json(result),
+            error=_scrub(error or ""),
+            status=McpSessionLog.Status(status),
+            http_status=http_status,
+            duration_ms=max(0, round(duration_ms)),
+            user_agent=(user_agent or "")[:512],
+        )
+        with transaction.atomic():
+            if not _account_accepts_logs(account.pk):
+                logger.info("Session log not stored: account %s is offboarded", account.pk)
+                return None
+            log.save()
+        return log
+    except Exception:
+        logger.exception(
+            "Could not store the MCP session log (account %s, method %r)",
+            getattr(account, "pk", None),
+            method,
+        )
+        return None
+
+
+# Strong references to in-flight background writes: the event loop keeps only
+# weak ones, and a collected task would silently drop its log row.
+_pending: set[asyncio.Task] = set()
+
+
+def _record_in_worker_thread(kwargs: dict[str, Any]) -> None:
+    # Runs outside any request cycle, so give the connection the same
+    # CONN_MAX_AGE / health-check treatment a request would.
+    close_old_connections()
+    try:
+        session_log_record(**kwargs)
+    finally:
+        close_old_connections()
+
+
+def session_log_record_in_background(**kwargs: Any) -> None:
+    """From async code: store the log without making the request wait for it.
+
+    Schedules :func:`session_log_record` (same keyword arguments) on Django's
+    sync thread and returns at once; the response is not held up by the
+    insert. Call :func:`session_log_flush` on shutdown (and in tests) to wait
+    for pending writes. Never raises.
+    """
+    try:
+        task = asyncio.get_running_loop().create_task(
+            sync_to_async(_record_in_worker_thread)(kwargs)
+        )
+    except Exception:
+        logger.exception("Could not schedule the MCP session log write")
+        return
+    _pending.add(task)
+    task.add_done_callback(_pending.discard)
+
+
+async def session_log_flush() -> None:
+    """Wait for every background log write started so far."""
+    while _pending:
+        await asyncio.gather(*list(_pending), return_exceptions=True)
+
+
+# --- Purges -------------------------------------------------------------------
+def _delete_batches(queryset, *, on_batch=None) -> int:
+    """Delete ``queryset`` in short transactions of at most the configured batch size.
+
+    Each batch selects primary keys, then deletes them in its own transaction,
+    so no statement holds locks on more than ``MCP_SESSION_LOG_PURGE_BATCH_SIZE``
+    rows and writers interleave between batches. On PostgreSQL a batch gives up
+    after ``MCP_SESSION_LOG_PURGE_LOCK_TIMEOUT_MS`` instead of queueing behind a
+    long lock (the OperationalError makes the Celery task retry later).
+    """
+    batch_size = settings.MCP_SESSION_LOG_PURGE_BATCH_SIZE
+    pause = settings.MCP_SESSION_LOG_PURGE_BATCH_PAUSE_MS / 1000
+    total = 0
+    while True:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('lock_timeout', %s, true)",
+                        [f"{settings.MCP_SESSION_LOG_PURGE_LOCK_TIMEOUT_MS}ms"],
+                    )
+            ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                return total
+            deleted, _ = McpSessionLog.objects.unscoped().filter(pk__in=ids).delete()
+            if on_batch is not None:
+                on_batch(deleted)
+        total += deleted
+        if pause:
+            time.sleep(pause)
+
+
+def session_log_purge_account(*, account_id: int) -> int | None:
+    """Delete every session log of an offboarded account; record completion on it.
+
+    Idempotent: a re-run deletes what is left (usually nothing) and refreshes
+    the completion time. ``session_logs_purged_count`` is incremented in the
+    same transaction as each batch, so it stays exact across crashes and
+    retries. Returns the rows deleted by this run, or None when the account is
+    gone or not offboarded (a purge never touches a served account).
+    """
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        logger.info("Purge skipped: account %s no longer exists", account_id)
+        return None
+    if account.offboarded_at is None:
+        logger.warning("Purge refused: account %s is not offboarded", account_id)
+        return None
+
+    def count_batch(deleted: int) -> None:
+        Account.objects.filter(pk=account_id).update(
+            session_logs_purged_count=Coalesce(F("session_logs_purged_count"), 0) + deleted
+        )
+
+    deleted = _delete_batches(
+        McpSessionLog.objects.unscoped().filter(account_id=account_id), on_batch=count_batch
+    )
+    Account.objects.filter(pk=account_id).update(
+        session_logs_purged_at=timezone.now(),
+        session_logs_purged_count=Coalesce(F("session_logs_purged_count"), 0),
+    )
+    logger.info("Purged %s session log(s) of offboarded account %s", deleted, account_id)
+    return deleted
+
+
+def session_log_purge_expired(*, now: datetime | None = None) -> int:
+    """Delete logs older than ``MCP_SESSION_LOG_RETENTION_DAYS``; returns the count."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.MCP_SESSION_LOG_RETENTION_DAYS)
+    deleted = _delete_batches(McpSessionLog.objects.unscoped().filter(created_at__lt=cutoff))
+    logger.info("Retention: deleted %s session log(s) created before %s", deleted, cutoff)
+    return deleted

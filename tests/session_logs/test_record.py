@@ -1,0 +1,220 @@
+"""session_log_record: one correct row per request, nothing secret, never fails the caller."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import pytest
+from django.db import connection, transaction
+
+from accounts.models import Account
+from maestra_mcp.session_logs.models import McpSessionLog, UnscopedQueryError
+from maestra_mcp.session_logs.services import (
+    REDACTED,
+    session_log_flush,
+    session_log_record_in_background,
+)
+from tests.session_logs.conftest import issue_tokens, record
+
+pytestmark = pytest.mark.django_db
+
+TOOL_PARAMS = {"name": "campaign_report", "arguments": {"window": "last_30_days"}}
+TOOL_RESULT = {"summary": {"sent": 1200, "open_rate": 0.12}}
+
+
+def rows():
+    return list(McpSessionLog.objects.unscoped().values())
+
+
+def table_text() -> str:
+    """Every column of every row, as one string to grep for secrets."""
+    return json.dumps(rows(), default=str)
+
+
+def test_tools_call_leaves_one_complete_row(cast, claude_app):
+    analyst = cast.user("analyst@acme.test")
+    tokens = issue_tokens(account=cast.acme, user=analyst, application=claude_app)
+
+    log = record(
+        cast.acme,
+        access_token=tokens["access"],
+        protocol_version="2025-06-18",
+        method="tools/call",
+        tool_name="campaign_report",
+        params=TOOL_PARAMS,
+        result=TOOL_RESULT,
+        http_status=200,
+        duration_ms=41.6,
+        user_agent="Claude-User/1.0",
+    )
+
+    assert log is not None
+    (row,) = rows()
+    assert row == {
+        "id": log.pk,
+        "account_id": cast.acme.pk,
+        "user_id": analyst.pk,
+        "oauth_client_id": claude_app.client_id,
+        "oauth_client_name": "Claude",
+        "token_id": tokens["access"].pk,
+        "protocol_version": "2025-06-18",
+        "method": "tools/call",
+        "tool_name": "campaign_report",
+        "params": TOOL_PARAMS,
+        "result": TOOL_RESULT,
+        "error": "",
+        "status": "success",
+        "http_status": 200,
+        "duration_ms": 42,
+        "user_agent": "Claude-User/1.0",
+        "created_at": row["created_at"],
+    }
+    assert tokens["raw_access"] not in table_text()
+
+
+def test_refused_call_leaves_one_row_without_user_or_token(cast):
+    record(
+        cast.globex,
+        status=McpSessionLog.Status.REFUSED,
+        method="tools/call",
+        tool_name="campaign_report",
+        params=TOOL_PARAMS,
+        error="MCP is not enabled for this account.",
+        http_status=403,
+        user_agent="Claude-User/1.0",
+    )
+    (row,) = rows()
+    assert (row["account_id"], row["status"], row["http_status"]) == (
+        cast.globex.pk,
+        "refused",
+        403,
+    )
+    assert (row["user_id"], row["token_id"], row["oauth_client_id"], row["result"]) == (
+        None,
+        None,
+        "",
+        None,
+    )
+    assert row["error"] == "MCP is not enabled for this account."
+
+
+def test_bad_argument_call_leaves_one_error_row(cast, claude_app):
+    tokens = issue_tokens(
+        account=cast.acme, user=cast.user("analyst@acme.test"), application=claude_app
+    )
+    error = "Unknown brand 'Nope'. Valid brands: Acme, Acme Outlet."
+    record(
+        cast.acme,
+        status=McpSessionLog.Status.ERROR,
+        access_token=tokens["access"],
+        method="tools/call",
+        tool_name="campaign_report",
+        params={"name": "campaign_report", "arguments": {"brands": ["Nope"]}},
+        result={"isError": True, "content": [{"type": "text", "text": error}]},
+        error=error,
+        http_status=200,
+    )
+    (row,) = rows()
+    assert (row["status"], row["error"], row["tool_name"]) == ("error", error, "campaign_report")
+    assert row["params"]["arguments"] == {"brands": ["Nope"]}
+
+
+def test_credentials_are_never_stored(cast, claude_app):
+    """Even when a caller hands over headers, tokens or cookies, none reach the table."""
+    tokens = issue_tokens(
+        account=cast.acme, user=cast.user("analyst@acme.test"), application=claude_app
+    )
+    raw = tokens["raw_access"]
+    record(
+        cast.acme,
+        access_token=tokens["access"],
+        method="initialize",
+        params={
+            "headers": {"Authorization": f"Bearer {raw}", "Cookie": f"sessionid={raw}"},
+            "nested": [{"access_token": raw, "refresh-token": tokens["raw_refresh"]}],
+            "note": f"client sent Bearer {raw}",
+        },
+        error=f"echo: bearer {raw}",
+    )
+    text = table_text()
+    assert raw not in text
+    assert tokens["raw_refresh"] not in text
+    (row,) = rows()
+    assert row["params"]["headers"] == {"Authorization": REDACTED, "Cookie": REDACTED}
+    assert row["params"]["nested"] == [{"access_token": REDACTED, "refresh-token": REDACTED}]
+    assert row["params"]["note"] == f"client sent Bearer {REDACTED}"
+    assert row["error"] == f"echo: Bearer {REDACTED}"
+
+
+def test_huge_result_is_stored_as_a_preview(cast):
+    record(cast.acme, method="tools/call", result={"rows": ["x" * 1000] * 500})
+    (row,) = rows()
+    assert row["result"]["truncated"] is True
+    assert row["result"]["original_chars"] > 500_000
+    assert len(row["result"]["preview"]) == 100_000
+
+
+def test_unknown_account_is_not_logged(cast):
+    assert record(None, method="tools/call") is None
+    assert rows() == []
+
+
+def test_offboarded_account_gets_no_new_logs(cast):
+    Account.objects.filter(pk=cast.acme.pk).update(offboarded_at="2026-01-01T00:00Z")
+    assert record(cast.acme, method="tools/call") is None
+    assert rows() == []
+
+
+def test_a_failing_log_write_does_not_fail_the_caller(cast, caplog):
+    """The database itself rejects the insert; the caller's transaction carries on."""
+    table = McpSessionLog._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION log_storage_down() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'log storage down'; END $$"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER log_down BEFORE INSERT ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION log_storage_down()"
+            )
+        else:
+            cursor.execute(
+                f"CREATE TRIGGER log_down BEFORE INSERT ON {table} "
+                "BEGIN SELECT RAISE(ABORT, 'log storage down'); END"
+            )
+    with caplog.at_level(logging.ERROR), transaction.atomic():
+        assert record(cast.acme, method="tools/call", params={"secret_stuff": "x"}) is None
+        # The caller's own transaction is still usable.
+        assert Account.objects.filter(pk=cast.acme.pk).exists()
+    assert "Could not store the MCP session log" in caplog.text
+    assert "log storage down" in caplog.text
+    assert "secret_stuff" not in caplog.text  # the payload is not logged
+
+
+def test_invalid_status_is_logged_not_raised(cast, caplog):
+    with caplog.at_level(logging.ERROR):
+        assert record(cast.acme, status="bogus") is None
+    assert "Could not store the MCP session log" in caplog.text
+
+
+def test_unscoped_queries_fail_closed(cast):
+    record(cast.acme, method="ping")
+    with pytest.raises(UnscopedQueryError):
+        McpSessionLog.objects.count()
+    assert McpSessionLog.objects.for_account(cast.acme).count() == 1
+    assert McpSessionLog.objects.for_account(cast.globex).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_background_write_from_async_code(cast):
+    """From the event loop the write is scheduled, not awaited; flush waits for it."""
+
+    async def handler():
+        session_log_record_in_background(account=cast.acme, status="success", method="ping")
+        await session_log_flush()
+
+    asyncio.run(handler())
+    assert [r["method"] for r in rows()] == ["ping"]
