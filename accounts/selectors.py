@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, QuerySet, Value, When
 
-from accounts.models import Membership
+from accounts.models import Account, Membership, Role
 
 
 def memberships_of_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
@@ -14,4 +14,24 @@ def memberships_of_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
         Membership.objects.filter(user=user, is_active=True, account__offboarded_at__isnull=True)
         .select_related("account")
         .order_by("account__name")
+    )
+
+
+def account_team(*, account: Account) -> QuerySet[Membership]:
+    """Everyone with a membership of ``account`` (deactivated ones too), Owners first."""
+    role_order = Case(
+        *(When(role=role, then=Value(index)) for index, role in enumerate(Role)),
+        output_field=IntegerField(),
+    )
+    return (
+        Membership.objects.filter(account=account)
+        .select_related("user")
+        .order_by(role_order, "user__username")
+    )
+
+
+def account_membership_get(*, account: Account, membership_id: int) -> Membership | None:
+    """One membership of ``account``; None for an id of another account."""
+    return (
+        Membership.objects.filter(account=account, pk=membership_id).select_related("user").first()
     )

@@ -1,10 +1,27 @@
-"""Pages for account members."""
+"""Pages for account members and Owners.
 
+Every view with an account in its URL is wrapped by ``accounts.access``, which
+resolves the account (404 for unknown, offboarded and not-yours alike) and
+passes ``access`` in; views never look the account up themselves.
+"""
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
-from accounts.selectors import memberships_of_user
+from accounts.access import AccountAccess, account_member_required, account_owner_required
+from accounts.forms import McpAccessForm
+from accounts.selectors import account_membership_get, account_team, memberships_of_user
+from permissions.policy import mcp_access_decision
+from permissions.selectors import (
+    mcp_access_changes_recent,
+    mcp_access_is_last_owner,
+    mcp_access_user_ids,
+)
+from permissions.services import mcp_access_grant, mcp_access_revoke
 
 
 @login_required
@@ -13,3 +30,70 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request, "accounts/home.html", {"memberships": memberships_of_user(user=request.user)}
     )
+
+
+@account_member_required
+def mcp_settings(request: HttpRequest, *, access: AccountAccess) -> HttpResponse:
+    """The member's MCP page: status, connector URL, client instructions, privacy."""
+    return render(
+        request,
+        "accounts/mcp_settings.html",
+        {
+            "access": access,
+            "account": access.account,
+            "decision": mcp_access_decision(user=request.user, account=access.account),
+            "retention_days": settings.MCP_SESSION_LOG_RETENTION_DAYS,
+        },
+    )
+
+
+@account_owner_required
+def team(request: HttpRequest, *, access: AccountAccess) -> HttpResponse:
+    """Owners (and CSMs): every member's role and MCP Access, with the switches."""
+    holders = mcp_access_user_ids(account=access.account)
+    members = [(m, m.user_id in holders) for m in account_team(account=access.account)]
+    return render(
+        request,
+        "accounts/team.html",
+        {
+            "access": access,
+            "account": access.account,
+            "members": members,
+            "changes": mcp_access_changes_recent(account=access.account),
+        },
+    )
+
+
+@require_POST
+@account_owner_required
+def team_mcp_access(
+    request: HttpRequest, *, access: AccountAccess, membership_id: int
+) -> HttpResponse:
+    """Switch one member's MCP Access; the last Owner's revoke needs a confirmation."""
+    account = access.account
+    membership = account_membership_get(account=account, membership_id=membership_id)
+    if membership is None:
+        raise Http404
+    form = McpAccessForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Invalid MCP Access change.")
+    granted, confirmed = form.cleaned_data["granted"], form.cleaned_data["confirm"]
+    member = membership.user
+    if granted == (member.pk in mcp_access_user_ids(account=account)):
+        messages.info(request, f"{member.get_username()} already has that MCP Access setting.")
+        return redirect("accounts:team", system_name=account.system_name)
+    if not granted and not confirmed and mcp_access_is_last_owner(account=account, user=member):
+        return render(
+            request,
+            "accounts/team_confirm_revoke.html",
+            {"access": access, "account": account, "membership": membership},
+        )
+    service = mcp_access_grant if granted else mcp_access_revoke
+    service(account=account, user=member, acting_user=request.user)
+    state = "granted to" if granted else "revoked for"
+    messages.success(
+        request,
+        f"MCP Access {state} {member.get_username()}. "
+        "It takes effect on their assistant's next request.",
+    )
+    return redirect("accounts:team", system_name=account.system_name)

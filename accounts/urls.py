@@ -1,0 +1,17 @@
+"""Member and Owner pages of one account; each view goes through accounts.access."""
+
+from django.urls import path
+
+from accounts import views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("<slug:system_name>/mcp/", views.mcp_settings, name="mcp_settings"),
+    path("<slug:system_name>/team/", views.team, name="team"),
+    path(
+        "<slug:system_name>/team/<int:membership_id>/mcp-access/",
+        views.team_mcp_access,
+        name="team_mcp_access",
+    ),
+]
