@@ -106,6 +106,9 @@ DATABASES = {
     ),
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Reports read through this alias, so production can point them at a read
+# replica (add it to DATABASES); imports always write to "default".
+REPORTING_DATABASE_ALIAS = env_str("REPORTING_DATABASE_ALIAS", "default")
 
 # --- Authentication ---------------------------------------------------------
 AUTHENTICATION_BACKENDS = [

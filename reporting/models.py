@@ -1,0 +1,217 @@
+"""Campaign and flow performance data: the dimensions and the daily statistics.
+
+Every model belongs to one account and is reached through
+``Model.objects.for_account(account)`` (see :mod:`reporting.scoping`).
+
+Statistics are one row per (account, account-local day, campaign or flow,
+channel), written only by :mod:`reporting.services.stats_import`. Campaign and
+flow statistics live in two tables so each report scans only its own rows and
+both keep a non-null foreign key inside their unique key.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+from reporting.scoping import AccountScopedManager
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+    MOBILE_PUSH = "mobile_push", "Mobile push"
+    WEB_PUSH = "web_push", "Web push"
+    VIBER = "viber", "Viber"
+    WHATSAPP = "whatsapp", "WhatsApp"
+
+
+class ActivationType(models.TextChoices):
+    ONE_TIME = "one_time", "One-time"
+    SCHEDULED = "scheduled", "Scheduled"
+    RECURRING = "recurring", "Recurring"
+    TRIGGER = "trigger", "Trigger"
+    API = "api", "API"
+
+
+class AccountScopedModel(models.Model):
+    account = models.ForeignKey("accounts.Account", on_delete=models.CASCADE, related_name="+")
+
+    objects = AccountScopedManager()
+
+    class Meta:
+        abstract = True
+
+
+class _NamedDimension(AccountScopedModel):
+    """A name created on first sight by the import; unique per account, ignoring case."""
+
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Brand(_NamedDimension):
+    class Meta(_NamedDimension.Meta):
+        constraints = [
+            models.UniqueConstraint("account", Lower("name"), name="reporting_brand_unique_name"),
+        ]
+        permissions = [
+            (
+                "view_brand_reports",
+                "Limited to this brand's reports (a member with none of these sees every brand)",
+            ),
+        ]
+
+
+class CampaignFolder(_NamedDimension):
+    class Meta(_NamedDimension.Meta):
+        constraints = [
+            models.UniqueConstraint("account", Lower("name"), name="reporting_folder_unique_name"),
+        ]
+
+
+class Goal(_NamedDimension):
+    class Meta(_NamedDimension.Meta):
+        constraints = [
+            models.UniqueConstraint("account", Lower("name"), name="reporting_goal_unique_name"),
+        ]
+
+
+class Campaign(AccountScopedModel):
+    external_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=255)
+    folder = models.ForeignKey(
+        CampaignFolder, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+")
+    goal = models.ForeignKey(Goal, on_delete=models.PROTECT, related_name="+")
+    activation_type = models.CharField(max_length=16, choices=ActivationType.choices)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "external_id"], name="reporting_campaign_unique_external_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Flow(AccountScopedModel):
+    external_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=255)
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+")
+    goal = models.ForeignKey(Goal, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "external_id"], name="reporting_flow_unique_external_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DailyStatBase(AccountScopedModel):
+    """Counts for one account-local day and channel.
+
+    ``opens`` and ``clicks`` are NULL when the channel does not track them (SMS has
+    no opens): "not tracked" is not zero, and the rates in :mod:`reporting.metrics`
+    only divide by the ``delivered`` of rows that track the event.
+    Counts are 32-bit: PostgreSQL sums int4 into bigint, faster than int8 into numeric.
+    """
+
+    date = models.DateField()
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    sends = models.PositiveIntegerField()
+    delivered = models.PositiveIntegerField()
+    bounces = models.PositiveIntegerField()
+    opens = models.PositiveIntegerField(null=True, blank=True)
+    clicks = models.PositiveIntegerField(null=True, blank=True)
+    unsubscribes = models.PositiveIntegerField()
+    spam_complaints = models.PositiveIntegerField()
+    orders = models.PositiveIntegerField()
+    revenue = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        abstract = True
+
+
+class CampaignDailyStat(DailyStatBase):
+    # No single-column FK indexes: the composite indexes below lead with the
+    # account, and every extra index slows the bulk import.
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+
+    class Meta:
+        constraints = [
+            # The import's upsert key; also serves per-campaign lookups.
+            models.UniqueConstraint(
+                fields=["account", "campaign", "date", "channel"],
+                name="reporting_campaignstat_unique_day",
+            ),
+        ]
+        # Every report is one account and a date range.
+        indexes = [models.Index(fields=["account", "date"], name="reporting_cstat_acct_date")]
+
+    def __str__(self) -> str:
+        return f"campaign {self.campaign_id} {self.channel} {self.date}"
+
+
+class FlowDailyStat(DailyStatBase):
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "flow", "date", "channel"],
+                name="reporting_flowstat_unique_day",
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "date"], name="reporting_fstat_acct_date")]
+
+    def __str__(self) -> str:
+        return f"flow {self.flow_id} {self.channel} {self.date}"
+
+
+class BrandRestrictionChange(AccountScopedModel):
+    """Audit trail of members' brand restrictions (see permissions.brand_scope)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    brand_names = models.JSONField(
+        default=list, help_text="The brands the member is limited to; empty = every brand."
+    )
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"brands of {self.user_id}: {', '.join(self.brand_names) or 'all'}"

@@ -1,0 +1,1 @@
+"""Writes to reporting data (keyword-only, atomic)."""

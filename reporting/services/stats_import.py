@@ -1,0 +1,477 @@
+"""Import daily statistics from CSV: validate, stage, upsert — all or nothing.
+
+The file is read once, row by row (memory grows with the number of distinct
+campaigns, flows and dates, never with rows). Valid rows stream into a temporary
+staging table (PostgreSQL ``COPY``; ``executemany`` batches elsewhere). Once the
+whole file has validated, the dimensions (brands, goals, folders, campaigns,
+flows) are upserted through the ORM and the statistics with one
+``INSERT … SELECT … ON CONFLICT DO UPDATE`` per kind, inside one transaction:
+any invalid row raises :class:`StatsImportError` (line, column, value) and
+nothing from the file is stored.
+
+Upsert key: (account, date, kind, source_id, channel). Rows whose counts are
+unchanged are not rewritten (``WHERE … IS DISTINCT FROM``), so re-importing a
+file changes nothing. Within a file each key may appear once.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import connections, transaction
+
+from accounts.models import Account
+from reporting.errors import StatsImportError
+from reporting.models import (
+    ActivationType,
+    Brand,
+    Campaign,
+    CampaignDailyStat,
+    CampaignFolder,
+    Channel,
+    Flow,
+    FlowDailyStat,
+    Goal,
+)
+
+COLUMNS = (
+    "date",
+    "kind",
+    "source_id",
+    "source_name",
+    "folder",
+    "brand",
+    "goal",
+    "activation_type",
+    "channel",
+    "sends",
+    "delivered",
+    "bounces",
+    "opens",
+    "clicks",
+    "unsubscribes",
+    "spam_complaints",
+    "orders",
+    "revenue",
+)
+COUNT_COLUMNS = ("sends", "delivered", "bounces", "unsubscribes", "spam_complaints", "orders")
+TRACKED_COLUMNS = ("opens", "clicks")  # empty = not tracked on this channel
+STAT_COLUMNS = (
+    "sends",
+    "delivered",
+    "bounces",
+    "opens",
+    "clicks",
+    "unsubscribes",
+    "spam_complaints",
+    "orders",
+    "revenue",
+)
+KINDS = ("campaign", "flow")
+MAX_COUNT = 2_147_483_647  # the columns are 32-bit
+MAX_NAME = 100
+MAX_SOURCE_NAME = 255
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_REVENUE = re.compile(r"\d{1,12}(?:\.\d{1,2})?")
+_STAGING = "reporting_import_staging"
+_COPY_BATCH = 5_000
+
+_CHANNELS = {c.value: c.value for c in Channel}
+_ACTIVATION_TYPES = {a.value: a.value for a in ActivationType}
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    rows: int
+    written: int  # statistics rows inserted or changed
+    campaigns_created: int
+    flows_created: int
+
+    @property
+    def unchanged(self) -> int:
+        return self.rows - self.written
+
+
+def stats_import(*, account: Account, lines: Iterable[str]) -> ImportResult:
+    """Import a statistics CSV (an iterable of text lines, e.g. an open file) into ``account``.
+
+    Raises :class:`StatsImportError` naming the line, column and value of the
+    first invalid cell; nothing is stored then.
+    """
+    connection = connections["default"]
+    if connection.vendor not in ("postgresql", "sqlite"):
+        raise NotImplementedError(f"stats_import supports PostgreSQL and SQLite, not {connection}")
+    with transaction.atomic(using="default"), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {_STAGING}")
+        cursor.execute(_staging_ddl(connection.vendor))
+        parsed = _parse_into_staging(lines, cursor, connection.vendor)
+        campaigns_created, flows_created = _upsert_dimensions(account, parsed)
+        written = _upsert_stats(cursor, connection, account)
+        cursor.execute(f"DROP TABLE {_STAGING}")
+    return ImportResult(
+        rows=parsed.rows,
+        written=written,
+        campaigns_created=campaigns_created,
+        flows_created=flows_created,
+    )
+
+
+def _staging_ddl(vendor: str) -> str:
+    suffix = " ON COMMIT DROP" if vendor == "postgresql" else ""
+    return (
+        f"CREATE TEMPORARY TABLE {_STAGING} ("
+        "line integer NOT NULL, kind varchar(8) NOT NULL, source_id varchar(100) NOT NULL, "
+        "date date NOT NULL, channel varchar(16) NOT NULL, sends integer NOT NULL, "
+        "delivered integer NOT NULL, bounces integer NOT NULL, opens integer, clicks integer, "
+        "unsubscribes integer NOT NULL, spam_complaints integer NOT NULL, "
+        f"orders integer NOT NULL, revenue numeric(14, 2) NOT NULL){suffix}"
+    )
+
+
+_STAGING_COLUMNS = ("line", "kind", "source_id", "date", "channel", *STAT_COLUMNS)
+
+
+@dataclass
+class _Parsed:
+    rows: int
+    # (kind, source_id) -> (name, folder, brand, goal, activation_type) of its last row
+    sources: dict[tuple[str, str], tuple[str, str, str, str, str]]
+
+
+def _read_header(reader) -> list[int]:
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise StatsImportError("the file is empty; expected a header row", line=1) from None
+    names = [name.strip().lower() for name in header]
+    if names and names[0].startswith("\ufeff"):
+        names[0] = names[0][1:]
+    for name in names:
+        if name not in COLUMNS:
+            raise StatsImportError(
+                f"unknown column; expected exactly: {', '.join(COLUMNS)}", line=1, column=name
+            )
+        if names.count(name) > 1:
+            raise StatsImportError("column appears twice", line=1, column=name)
+    missing = [name for name in COLUMNS if name not in names]
+    if missing:
+        raise StatsImportError(f"missing column(s): {', '.join(missing)}", line=1)
+    return [names.index(name) for name in COLUMNS]
+
+
+def _bad(line: int, column: str, value: str, reason: str) -> StatsImportError:
+    return StatsImportError(reason, line=line, column=column, value=value)
+
+
+def _parse_date(line: int, raw: str) -> str:
+    if _DATE.fullmatch(raw):
+        try:
+            date.fromisoformat(raw)
+            return raw
+        except ValueError:
+            pass
+    raise _bad(line, "date", raw, "not a valid date (expected YYYY-MM-DD)")
+
+
+def _count(line: int, column: str, raw: str) -> int:
+    if raw.isascii() and raw.isdigit() and len(raw) <= 10:
+        value = int(raw)
+        if value <= MAX_COUNT:
+            return value
+    if raw.startswith("-") and raw[1:].isdigit():
+        raise _bad(line, column, raw, "must not be negative")
+    if raw == "":
+        raise _bad(line, column, raw, "is required (a whole number ≥ 0)")
+    raise _bad(line, column, raw, f"not a whole number between 0 and {MAX_COUNT}")
+
+
+def _text(line: int, column: str, raw: str, *, required: bool, max_length: int) -> str:
+    value = raw.strip()
+    if required and not value:
+        raise _bad(line, column, raw, "is required")
+    if len(value) > max_length:
+        raise _bad(line, column, raw, f"longer than {max_length} characters")
+    return value
+
+
+def _source_attributes(line: int, kind: str, row: list[str], at: list[int]) -> tuple:
+    name = _text(line, "source_name", row[at[3]], required=True, max_length=MAX_SOURCE_NAME)
+    folder = _text(line, "folder", row[at[4]], required=False, max_length=MAX_NAME)
+    brand = _text(line, "brand", row[at[5]], required=True, max_length=MAX_NAME)
+    goal = _text(line, "goal", row[at[6]], required=True, max_length=MAX_NAME)
+    raw_type = row[at[7]]
+    activation_type = raw_type.strip().lower()
+    if kind == "campaign":
+        if activation_type not in _ACTIVATION_TYPES:
+            reason = "is required for campaigns" if not activation_type else "unknown"
+            raise _bad(
+                line,
+                "activation_type",
+                raw_type,
+                f"{reason}; valid: {', '.join(_ACTIVATION_TYPES)}",
+            )
+    else:
+        if activation_type:
+            raise _bad(line, "activation_type", raw_type, "must be empty for flows")
+        if folder:
+            raise _bad(line, "folder", row[at[4]], "must be empty for flows")
+    return (name, folder, brand, goal, activation_type)
+
+
+def _parse_into_staging(lines: Iterable[str], cursor, vendor: str) -> _Parsed:
+    """Validate every row and stream it into the staging table; the hot loop."""
+    reader = csv.reader(lines)
+    at = _read_header(reader)
+    width = len(at)
+    (i_date, i_kind, i_source, _, _, _, _, _, i_channel) = at[:9]
+    count_at = [(column, at[COLUMNS.index(column)]) for column in COUNT_COLUMNS]
+    i_delivered, i_bounces = (at[COLUMNS.index(c)] for c in ("delivered", "bounces"))
+    i_opens, i_clicks, i_revenue = (at[COLUMNS.index(c)] for c in ("opens", "clicks", "revenue"))
+    dates: dict[str, str] = {}
+    sources: dict[tuple[str, str], tuple] = {}
+    last_raw: dict[tuple[str, str], tuple] = {}
+    rows = 0
+    sink = _StagingSink(cursor, vendor)
+    try:
+        for row in reader:
+            line = reader.line_num
+            if len(row) != width:
+                if not row or row == [""]:
+                    continue  # blank line
+                raise StatsImportError(f"has {len(row)} fields, the header has {width}", line=line)
+            raw_date = row[i_date]
+            day = dates.get(raw_date)
+            if day is None:
+                day = dates[raw_date] = _parse_date(line, raw_date)
+            kind = row[i_kind]
+            if kind not in KINDS:
+                kind = kind.strip().lower()
+                if kind not in KINDS:
+                    raise _bad(line, "kind", row[i_kind], "must be 'campaign' or 'flow'")
+            channel = _CHANNELS.get(row[i_channel])
+            if channel is None:
+                channel = _CHANNELS.get(row[i_channel].strip().lower())
+                if channel is None:
+                    raise _bad(
+                        line, "channel", row[i_channel], f"unknown; valid: {', '.join(_CHANNELS)}"
+                    )
+            source_id = row[i_source].strip()
+            if not source_id or len(source_id) > MAX_NAME:
+                _text(line, "source_id", row[i_source], required=True, max_length=MAX_NAME)
+            key = (kind, source_id)
+            raw_attrs = (row[at[3]], row[at[4]], row[at[5]], row[at[6]], row[at[7]])
+            if last_raw.get(key) != raw_attrs:
+                sources[key] = _source_attributes(line, kind, row, at)
+                last_raw[key] = raw_attrs
+            counts = []
+            for column, index in count_at:
+                raw = row[index]
+                if raw.isdigit() and raw.isascii() and len(raw) < 10:
+                    counts.append(int(raw))
+                else:
+                    counts.append(_count(line, column, raw))
+            sends, delivered, bounces, unsubscribes, spam, orders = counts
+            if delivered > sends:
+                raise _bad(line, "delivered", row[i_delivered], f"exceeds sends ({sends})")
+            if bounces > sends:
+                raise _bad(line, "bounces", row[i_bounces], f"exceeds sends ({sends})")
+            raw_opens, raw_clicks = row[i_opens], row[i_clicks]
+            opens = _count(line, "opens", raw_opens) if raw_opens.strip() else None
+            clicks = _count(line, "clicks", raw_clicks) if raw_clicks.strip() else None
+            revenue = row[i_revenue]
+            if not _REVENUE.fullmatch(revenue):
+                reason = (
+                    "must not be negative"
+                    if revenue.startswith("-")
+                    else "not an amount ≥ 0 with at most 2 decimals (e.g. 1234.50)"
+                )
+                raise _bad(line, "revenue", revenue, reason)
+            sink.add(
+                (
+                    line,
+                    kind,
+                    source_id,
+                    day,
+                    channel,
+                    sends,
+                    delivered,
+                    bounces,
+                    opens,
+                    clicks,
+                    unsubscribes,
+                    spam,
+                    orders,
+                    revenue,
+                )
+            )
+            rows += 1
+        if rows == 0:
+            raise StatsImportError("the file has a header but no rows")
+    except csv.Error as error:
+        raise StatsImportError(f"malformed CSV: {error}", line=reader.line_num) from None
+    finally:
+        sink.close()
+    return _Parsed(rows=rows, sources=sources)
+
+
+class _StagingSink:
+    """Streams validated rows into the staging table (COPY on PostgreSQL)."""
+
+    def __init__(self, cursor, vendor: str) -> None:
+        self._cursor = cursor
+        self._batch: list[tuple] = []
+        self._copy = self._copy_context = None
+        if vendor == "postgresql":
+            raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+            self._copy_context = raw.copy(
+                f"COPY {_STAGING} ({', '.join(_STAGING_COLUMNS)}) FROM STDIN"
+            )
+            self._copy = self._copy_context.__enter__()
+        self._insert = (
+            f"INSERT INTO {_STAGING} ({', '.join(_STAGING_COLUMNS)}) "  # noqa: S608 - constants
+            f"VALUES ({', '.join(['%s'] * len(_STAGING_COLUMNS))})"
+        )
+
+    def add(self, row: tuple) -> None:
+        if self._copy is not None:
+            self._copy.write_row(row)
+            return
+        self._batch.append(row)
+        if len(self._batch) >= _COPY_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._batch:
+            self._cursor.executemany(self._insert, self._batch)
+            self._batch = []
+
+    def close(self) -> None:
+        if self._copy_context is not None:
+            # On an exception the COPY is abandoned with the transaction.
+            context, self._copy_context = self._copy_context, None
+            context.__exit__(None, None, None)
+        else:
+            self._flush()
+
+
+def _dimension_ids(model, account: Account, names: Iterable[str]) -> dict[str, int]:
+    """Ids by lower-cased name, creating the missing ones (first spelling seen wins)."""
+    wanted: dict[str, str] = {}
+    for name in names:
+        if name:
+            wanted.setdefault(name.lower(), name)
+    scoped = model.objects.for_account(account)
+    existing = {name.lower(): pk for pk, name in scoped.values_list("pk", "name")}
+    missing = [model(name=name) for key, name in wanted.items() if key not in existing]
+    if missing:
+        for obj in scoped.bulk_create(missing):
+            existing[obj.name.lower()] = obj.pk
+    return existing
+
+
+def _upsert_dimensions(account: Account, parsed: _Parsed) -> tuple[int, int]:
+    """Create or update brands, goals, folders, campaigns and flows; latest row wins."""
+    attrs = parsed.sources.values()
+    brands = _dimension_ids(Brand, account, (a[2] for a in attrs))
+    goals = _dimension_ids(Goal, account, (a[3] for a in attrs))
+    folders = _dimension_ids(CampaignFolder, account, (a[1] for a in attrs))
+    created = []
+    for model, kind, fields in (
+        (Campaign, "campaign", ["name", "folder_id", "brand_id", "goal_id", "activation_type"]),
+        (Flow, "flow", ["name", "brand_id", "goal_id"]),
+    ):
+        wanted = {}
+        for (row_kind, source_id), (
+            name,
+            folder,
+            brand,
+            goal,
+            activation_type,
+        ) in parsed.sources.items():
+            if row_kind != kind:
+                continue
+            values = {
+                "name": name,
+                "folder_id": folders[folder.lower()] if folder else None,
+                "brand_id": brands[brand.lower()],
+                "goal_id": goals[goal.lower()],
+                "activation_type": activation_type,
+            }
+            wanted[source_id] = {field: values[field] for field in fields}
+        scoped = model.objects.for_account(account)
+        existing = {obj.external_id: obj for obj in scoped.only("external_id", *fields)}
+        new = [
+            model(external_id=source_id, **values)
+            for source_id, values in wanted.items()
+            if source_id not in existing
+        ]
+        changed = []
+        for source_id, values in wanted.items():
+            obj = existing.get(source_id)
+            if obj is not None and any(getattr(obj, f) != v for f, v in values.items()):
+                for field, value in values.items():
+                    setattr(obj, field, value)
+                changed.append(obj)
+        scoped.bulk_create(new, batch_size=500)
+        model.objects.for_account(account).bulk_update(changed, fields, batch_size=500)
+        created.append(len(new))
+    return created[0], created[1]
+
+
+def _upsert_stats(cursor, connection, account: Account) -> int:
+    """Move the staged rows into the statistics tables; returns rows inserted or changed."""
+    _reject_duplicate_keys(cursor)
+    written = 0
+    for stat_model, source_model, fk in (
+        (CampaignDailyStat, Campaign, "campaign_id"),
+        (FlowDailyStat, Flow, "flow_id"),
+    ):
+        q = connection.ops.quote_name
+        stat_table = q(stat_model._meta.db_table)
+        source_table = q(source_model._meta.db_table)
+        keys = ", ".join(q(c) for c in ("account_id", fk, "date", "channel"))
+        columns = ", ".join(q(c) for c in STAT_COLUMNS)
+        staged = ", ".join(f"s.{q(c)}" for c in STAT_COLUMNS)
+        updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in STAT_COLUMNS)
+        current = ", ".join(f"{stat_table}.{q(c)}" for c in STAT_COLUMNS)
+        incoming = ", ".join(f"excluded.{q(c)}" for c in STAT_COLUMNS)
+        distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+        # The SELECT's WHERE also resolves SQLite's INSERT…SELECT…ON CONFLICT ambiguity.
+        cursor.execute(
+            # Only constant table/column names are interpolated; values are parameters.
+            f"INSERT INTO {stat_table} ({keys}, {columns}) "  # noqa: S608
+            f"SELECT %s, src.id, s.date, s.channel, {staged} "
+            f"FROM {_STAGING} s JOIN {source_table} src "
+            "ON src.account_id = %s AND src.external_id = s.source_id "
+            "WHERE s.kind = %s "
+            f"ON CONFLICT ({keys}) DO UPDATE SET {updates} "
+            f"WHERE ({current}) {distinct} ({incoming})",
+            [account.pk, account.pk, "campaign" if fk == "campaign_id" else "flow"],
+        )
+        written += cursor.rowcount
+    return written
+
+
+def _reject_duplicate_keys(cursor) -> None:
+    """A key twice in one file is ambiguous: refuse it, naming both lines.
+
+    Costs one grouping pass over the staged rows; cheaper than discovering it
+    halfway through the upsert, and the same on every database.
+    """
+    cursor.execute(
+        f"SELECT MIN(line), MAX(line), kind, source_id, date, channel FROM {_STAGING} "  # noqa: S608 - constant name
+        "GROUP BY kind, source_id, date, channel HAVING COUNT(*) > 1 "
+        "ORDER BY MIN(line) LIMIT 1"
+    )
+    duplicate = cursor.fetchone()
+    if duplicate:
+        first, second, kind, source_id, day, channel = duplicate
+        raise StatsImportError(
+            f"repeats line {first}: the same {kind} {source_id!r}, date {day} and "
+            f"channel {channel!r}; each (date, kind, source_id, channel) may appear once",
+            line=second,
+        )
