@@ -8,17 +8,23 @@ the admin log with who and when.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from guardian.admin import GuardedModelAdmin
 from guardian.shortcuts import get_user_perms
 
 from accounts.models import Account, Membership
 from accounts.services import account_set_mcp_enabled, membership_change_role, membership_create
+from maestra_mcp.session_logs.models import McpSessionLog
 from permissions.policy import MCP_ACCESS_PERMISSION
 
 MCP_FEATURE_PERMISSION = "accounts.change_mcp_feature"
@@ -42,6 +48,49 @@ def _save_membership(membership: Membership, changed: list[str]) -> None:
     membership.save()
 
 
+def _session_logs(since, *, aggregate=None, **filters) -> Coalesce | Subquery:
+    """A correlated subquery over the account's session logs since ``since``.
+
+    One subquery per column keeps the changelist at a constant number of
+    queries however many accounts it shows. The admin is one of the places
+    allowed to read logs unscoped; the subquery scopes them to the row's account.
+    """
+    rows = (
+        McpSessionLog.objects.unscoped()
+        .filter(account=OuterRef("pk"), created_at__gte=since, **filters)
+        .order_by()
+        .values("account")
+    )
+    if aggregate is not None:
+        return Subquery(rows.annotate(value=aggregate).values("value"))
+    counted = rows.annotate(value=Count("pk")).values("value")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def _mcp_usage_annotations() -> dict:
+    now = timezone.now()
+    week, month = now - timedelta(days=7), now - timedelta(days=30)
+    return {
+        "_mcp_requests_7d": _session_logs(week),
+        "_mcp_requests_30d": _session_logs(month),
+        "_mcp_failed_30d": _session_logs(month, status__in=FAILED_STATUSES),
+        "_mcp_clients_30d": Coalesce(
+            _session_logs(
+                month,
+                aggregate=Count("oauth_client_id", distinct=True),
+                oauth_client_id__gt="",
+            ),
+            0,
+        ),
+        "_mcp_last_request": _session_logs(month, aggregate=Max("created_at")),
+    }
+
+
+# A request "failed" when the tool or protocol answered with an error, or the
+# token, flag or permission refused it: both are what a CSM looks into.
+FAILED_STATUSES = [McpSessionLog.Status.ERROR, McpSessionLog.Status.REFUSED]
+
+
 class McpAccessColumn:
     """A read-only "MCP Access" column for membership lists."""
 
@@ -62,10 +111,20 @@ class MembershipInline(McpAccessColumn, admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(GuardedModelAdmin):
-    list_display = ["system_name", "name", "mcp_enabled", "member_count", "offboarded_at"]
+    list_display = [
+        "system_name",
+        "name",
+        "mcp_enabled",
+        "member_count",
+        "mcp_requests_7d",
+        "mcp_requests_30d",
+        "mcp_error_rate",
+        "mcp_clients_30d",
+        "offboarded_at",
+    ]
     list_filter = ["mcp_enabled", ("offboarded_at", admin.EmptyFieldListFilter)]
     search_fields = ["system_name", "name"]
-    readonly_fields = ["offboarded_at", "created_at", "mcp_url"]
+    readonly_fields = ["offboarded_at", "created_at", "mcp_url", "mcp_usage"]
     inlines = [MembershipInline]
     actions = ["enable_mcp", "disable_mcp"]
     change_form_template = "admin/accounts/account/change_form.html"
@@ -75,11 +134,57 @@ class AccountAdmin(GuardedModelAdmin):
             super()
             .get_queryset(request)
             .annotate(_member_count=Count("memberships", filter=Q(memberships__is_active=True)))
+            .annotate(**_mcp_usage_annotations())
         )
 
     @admin.display(description="Active members", ordering="_member_count")
     def member_count(self, account: Account) -> int:
         return account._member_count
+
+    # --- MCP usage at a glance (from the session logs) ---------------------
+    @admin.display(description="MCP requests 7 d", ordering="_mcp_requests_7d")
+    def mcp_requests_7d(self, account: Account) -> int:
+        return account._mcp_requests_7d
+
+    @admin.display(description="MCP requests 30 d", ordering="_mcp_requests_30d")
+    def mcp_requests_30d(self, account: Account) -> int:
+        return account._mcp_requests_30d
+
+    @admin.display(description="Error rate 30 d")
+    def mcp_error_rate(self, account: Account) -> str | None:
+        if not account._mcp_requests_30d:
+            return None  # shown as the admin's empty value: no requests, no rate
+        return f"{account._mcp_failed_30d / account._mcp_requests_30d:.1%}"
+
+    @admin.display(description="Clients 30 d", ordering="_mcp_clients_30d")
+    def mcp_clients_30d(self, account: Account) -> int:
+        return account._mcp_clients_30d
+
+    @admin.display(description="MCP usage")
+    def mcp_usage(self, account: Account) -> str | None:
+        if account.pk is None:
+            return None
+        last = account._mcp_last_request
+        summary = format_html(
+            "{} requests in the last 7 days, {} in the last 30 days; error rate {} "
+            "({} failed); {} distinct assistant clients in 30 days; last request {}.",
+            account._mcp_requests_7d,
+            account._mcp_requests_30d,
+            self.mcp_error_rate(account) or "n/a",
+            account._mcp_failed_30d,
+            account._mcp_clients_30d,
+            f"{last:%Y-%m-%d %H:%M} UTC" if last else "none in 30 days",
+        )
+        try:
+            logs_url = reverse("admin:maestra_mcp_mcpsessionlog_changelist")
+        except NoReverseMatch:  # the session-log admin is not registered
+            return summary
+        return format_html(
+            '{}<br><a href="{}?account__id__exact={}">View this account\'s session logs</a>',
+            summary,
+            logs_url,
+            account.pk,
+        )
 
     @admin.display(description="MCP connector URL")
     def mcp_url(self, account: Account) -> str:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.access import AccountAccess, account_member_required, account_owner_required
 from accounts.forms import McpAccessForm
 from accounts.selectors import account_membership_get, account_team, memberships_of_user
+from maestra_mcp.session_logs.selectors import session_log_last_request_by_user
 from permissions.policy import mcp_access_decision
 from permissions.selectors import (
     mcp_access_changes_recent,
@@ -51,7 +52,11 @@ def mcp_settings(request: HttpRequest, *, access: AccountAccess) -> HttpResponse
 def team(request: HttpRequest, *, access: AccountAccess) -> HttpResponse:
     """Owners (and CSMs): every member's role and MCP Access, with the switches."""
     holders = mcp_access_user_ids(account=access.account)
-    members = [(m, m.user_id in holders) for m in account_team(account=access.account)]
+    last_requests = session_log_last_request_by_user(account=access.account)
+    members = [
+        (m, m.user_id in holders, last_requests.get(m.user_id))
+        for m in account_team(account=access.account)
+    ]
     return render(
         request,
         "accounts/team.html",
@@ -60,6 +65,7 @@ def team(request: HttpRequest, *, access: AccountAccess) -> HttpResponse:
             "account": access.account,
             "members": members,
             "changes": mcp_access_changes_recent(account=access.account),
+            "retention_days": settings.MCP_SESSION_LOG_RETENTION_DAYS,
         },
     )
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from datetime import datetime
+
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
 from accounts.models import Account
 from maestra_mcp.session_logs.models import McpSessionLog
@@ -18,3 +20,15 @@ def accounts_awaiting_purge() -> QuerySet[Account]:
     return Account.objects.filter(offboarded_at__isnull=False).filter(
         Q(session_logs_purged_at__isnull=True) | has_logs
     )
+
+
+def session_log_last_request_by_user(*, account: Account) -> dict[int, datetime]:
+    """When each member's assistant last reached ``account`` (within retention), one query."""
+    rows = (
+        McpSessionLog.objects.for_account(account)
+        .filter(user__isnull=False)
+        .order_by()
+        .values("user_id")
+        .annotate(last=Max("created_at"))
+    )
+    return {row["user_id"]: row["last"] for row in rows}

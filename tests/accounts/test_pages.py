@@ -345,3 +345,27 @@ def test_a_deactivated_second_owner_does_not_count(cast):
     membership_create(account=cast.acme, user=second, role=Role.OWNER, is_active=False)
     url = _toggle_url(cast.acme, _membership(cast, "owner@acme.test", cast.acme))
     assert _client("owner@acme.test").post(url, {"granted": "0"}).status_code == 200
+
+
+def test_team_page_shows_each_members_last_assistant_request(cast):
+    from datetime import timedelta
+
+    from maestra_mcp.session_logs.models import McpSessionLog
+    from maestra_mcp.session_logs.services import session_log_record
+
+    analyst = cast.user("analyst@acme.test")
+    when = timezone.now() - timedelta(days=2)
+    for moment in (when - timedelta(days=3), when):  # the later one wins
+        row = session_log_record(account=cast.acme, user=analyst, status="success")
+        McpSessionLog.objects.unscoped().filter(pk=row.pk).update(created_at=moment)
+    # The same member's request to globex is not acme's business.
+    session_log_record(account=cast.globex, user=cast.user("agency@partner.test"), status="success")
+
+    page = _client("owner@acme.test").get("/accounts/acme/team/").content.decode()
+
+    def cell(username):
+        row = page.split(f'data-member="{username}"')[1].split("</tr>")[0]
+        return row.split('class="last-request">')[1].split("</td>")[0]
+
+    assert cell("analyst@acme.test") == f"{when:%Y-%m-%d %H:%M} UTC"
+    assert "Never" in cell("agency@partner.test")
