@@ -1,0 +1,320 @@
+"""The MCP endpoint: HTTP + bearer token + access policy in front of the SDK.
+
+One module knows HTTP, MCP transport and bearer tokens. For every request to
+``/mcp/<system_name>``, in this order:
+
+1. transport security — Host must be allowed (Django's ``ALLOWED_HOSTS``), a
+   present ``Origin`` must be ours (absent is fine: assistant back-ends send none);
+2. POST only (both protocol eras work over POST; this server keeps no sessions,
+   so GET streams and DELETE have nothing to serve);
+3. the account of the URL — unknown or offboarded → 404;
+4. the bearer token, through DOT's validator (``OAUTH2_VALIDATOR_CLASS``) with the
+   account's canonical MCP URL as the audience → 401 with a ``WWW-Authenticate``
+   challenge pointing at the account's protected resource metadata;
+5. ``permissions.policy.mcp_access_decision`` → 403 with its user-facing message;
+6. the SDK's session manager (stateless, JSON responses), which owns JSON-RPC,
+   version negotiation for both eras and the request body cap. Tools find the
+   account and user through :mod:`maestra_mcp.mcp_server.principal`.
+
+Nothing is cached between requests: revoking a token, switching the flag off or
+revoking MCP Access takes effect on the next request. Cookies are never read.
+
+It also serves the per-account RFC 9728 protected resource metadata at
+``/.well-known/oauth-protected-resource/mcp/<system_name>``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+from mcp.server import Server
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp_types import INTERNAL_ERROR, INVALID_REQUEST, ErrorData, JSONRPCError
+from oauth2_provider.settings import oauth2_settings
+from oauthlib.common import Request as OAuthRequest
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Router
+from starlette.types import Message, Receive, Scope, Send
+
+from accounts.models import Account
+from maestra_mcp.mcp_server.principal import SCOPE_KEY, McpPrincipal
+from permissions.policy import Reason, mcp_access_decision
+
+logger = logging.getLogger(__name__)
+
+MCP_PATH_PREFIX = "/mcp"
+PRM_PATH_PREFIX = "/.well-known/oauth-protected-resource/mcp"
+_SYSTEM_NAME = r"(?P<system_name>[a-z0-9-]{1,63})"
+_MCP_PATH = re.compile(rf"^{MCP_PATH_PREFIX}/{_SYSTEM_NAME}$")
+_PRM_PATH = re.compile(rf"^{re.escape(PRM_PATH_PREFIX)}/{_SYSTEM_NAME}$")
+
+_PREFIXES = (MCP_PATH_PREFIX, PRM_PATH_PREFIX)
+
+REQUIRED_SCOPE = "reports:read"
+# Tool arguments are a few hundred bytes; anything near this is not a report request.
+MAX_REQUEST_BODY_BYTES = 64 * 1024
+
+# JSON-RPC error codes of HTTP-level refusals (the body is informative; clients act
+# on the status). -32001/-32003 sit in the implementation-defined server range.
+AUTHENTICATION_REQUIRED = -32001
+ACCESS_DENIED = -32003
+
+MESSAGE_NOT_FOUND = "There is no MCP server at this URL."
+MESSAGE_METHOD_NOT_ALLOWED = "This MCP server is stateless: send JSON-RPC messages with POST."
+MESSAGE_INTERNAL_ERROR = "Internal error. It has been logged; try again later."
+MESSAGE_BAD_HOST = "Invalid Host header."
+MESSAGE_BAD_ORIGIN = "Requests from this Origin are not allowed."
+MESSAGE_UNAUTHENTICATED = (
+    "Authentication required: connect this MCP server from your assistant to sign in to Maestra."
+)
+MESSAGE_INVALID_TOKEN = (
+    "The access token is invalid, expired, revoked or not issued for this MCP URL. "  # noqa: S105 - a message
+    "Reconnect the MCP server in your assistant."
+)
+
+
+def protected_resource_metadata_url(system_name: str) -> str:
+    return f"{settings.MAESTRA_PUBLIC_URL}{PRM_PATH_PREFIX}/{system_name}"
+
+
+def _error_response(status: int, code: int, message: str, headers=None) -> Response:
+    body = JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(code=code, message=message))
+    return Response(
+        body.model_dump_json(by_alias=True, exclude_unset=True),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def _served_account(system_name: str) -> Account | None:
+    """The account behind a URL, or None when it does not exist or is offboarded."""
+    return Account.objects.filter(system_name=system_name, offboarded_at__isnull=True).first()
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    response: Response
+    log_reason: str
+
+
+def _authorize(system_name: str, raw_token: str | None) -> McpPrincipal | _Refusal:
+    """Account → bearer token → policy, in one worker-thread hop (all ORM work)."""
+    account = _served_account(system_name)
+    if account is None:
+        return _Refusal(_error_response(404, INVALID_REQUEST, MESSAGE_NOT_FOUND), "no_account")
+
+    challenge = (
+        f'Bearer resource_metadata="{protected_resource_metadata_url(system_name)}", '
+        f'scope="{REQUIRED_SCOPE}"'
+    )
+    if raw_token is None:
+        return _Refusal(
+            _error_response(
+                401,
+                AUTHENTICATION_REQUIRED,
+                MESSAGE_UNAUTHENTICATED,
+                {"WWW-Authenticate": challenge},
+            ),
+            "no_token",
+        )
+
+    # The audience is the canonical public URL, not the URL this request arrived
+    # at: behind a TLS-terminating proxy the latter is http:// and would never match.
+    oauth_request = OAuthRequest(account.mcp_url)
+    validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
+    if not validator.validate_bearer_token(raw_token, [REQUIRED_SCOPE], oauth_request):
+        dot_error = getattr(oauth_request, "oauth2_error", None) or {}
+        return _Refusal(
+            _error_response(
+                401,
+                AUTHENTICATION_REQUIRED,
+                MESSAGE_INVALID_TOKEN,
+                {"WWW-Authenticate": f'{challenge}, error="invalid_token"'},
+            ),
+            f"invalid_token ({dot_error.get('error_description', 'unknown or expired')})",
+        )
+
+    decision = mcp_access_decision(user=oauth_request.user, account=account)
+    if decision.reason is Reason.ACCOUNT_UNAVAILABLE:  # offboarded since the lookup above
+        return _Refusal(_error_response(404, INVALID_REQUEST, MESSAGE_NOT_FOUND), "no_account")
+    if not decision.allowed:
+        return _Refusal(
+            _error_response(403, ACCESS_DENIED, decision.message), f"policy:{decision.reason.value}"
+        )
+    return McpPrincipal(
+        account=account,
+        user=oauth_request.user,
+        access_token_id=oauth_request.access_token.pk,
+        application_id=oauth_request.access_token.application_id,
+    )
+
+
+def _bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; None for anything else."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+def _host_refusal(request: Request) -> Response | None:
+    """Host must be allowed: the dispatcher bypasses Django's middleware for these
+    paths, so ALLOWED_HOSTS is applied here, with Django's own matching rules."""
+    domain, _port = split_domain_port(request.headers.get("host", ""))
+    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+        return _error_response(421, INVALID_REQUEST, MESSAGE_BAD_HOST)
+    return None
+
+
+def _origin_refusal(request: Request) -> Response | None:
+    """DNS-rebinding protection: a present Origin must be ours (absent is fine)."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin.lower() not in _allowed_origins():
+        return _error_response(403, INVALID_REQUEST, MESSAGE_BAD_ORIGIN)
+    return None
+
+
+def _allowed_origins() -> set[str]:
+    # Browsers send Origin; only pages of Maestra itself may drive the endpoint.
+    return {o.lower() for o in [settings.MAESTRA_PUBLIC_URL, *settings.CSRF_TRUSTED_ORIGINS]}
+
+
+class McpEndpoint:
+    """ASGI app for the MCP paths; ``lifespan`` must be entered once per instance."""
+
+    def __init__(self, server: Server) -> None:
+        # Stateless + JSON: no per-process session state, so any instance behind a
+        # load balancer answers any request; each POST gets one JSON answer.
+        self.session_manager = StreamableHTTPSessionManager(
+            app=server,
+            stateless=True,
+            json_response=True,
+            # Host and Origin are checked above with Django's rules; the SDK still
+            # enforces Content-Type and the body cap.
+            security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+            max_request_body_size=MAX_REQUEST_BODY_BYTES,
+        )
+        self._lifespan_app = Router(lifespan=lambda _app: self.lifespan())
+
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        async with self.session_manager.run():
+            yield
+
+    async def handle_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI lifespan protocol (uvicorn): runs the SDK's session manager."""
+        await self._lifespan_app(scope, receive, send)
+
+    @staticmethod
+    def handles(path: str) -> bool:
+        # Everything under the prefixes, so /mcp/acme/ gets a JSON 404 here
+        # instead of a Django page or an APPEND_SLASH redirect.
+        return any(path == prefix or path.startswith(prefix + "/") for prefix in _PREFIXES)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"].startswith(PRM_PATH_PREFIX):
+            await self._protected_resource_metadata(scope, receive, send)
+        else:
+            await self._mcp(scope, receive, send)
+
+    async def _mcp(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        request = Request(scope, receive)
+        try:
+            outcome = await self._admit(request)
+        except Exception:
+            logger.exception("MCP request failed before reaching the SDK")
+            response = _error_response(500, INTERNAL_ERROR, MESSAGE_INTERNAL_ERROR)
+            outcome = _Refusal(response, "error")
+        if isinstance(outcome, _Refusal):
+            self._log(request, None, outcome.response.status_code, started, outcome.log_reason)
+            await outcome.response(scope, receive, send)
+            return
+
+        status = 0
+
+        async def send_watching_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.session_manager.handle_request(
+            {**scope, SCOPE_KEY: outcome}, receive, send_watching_status
+        )
+        self._log(request, outcome, status, started, "served")
+
+    async def _admit(self, request: Request) -> McpPrincipal | _Refusal:
+        refusal = _host_refusal(request) or _origin_refusal(request)
+        if refusal is not None:
+            return _Refusal(refusal, "transport")
+        match = _MCP_PATH.match(request.scope["path"])
+        if match is None:
+            return _Refusal(_error_response(404, INVALID_REQUEST, MESSAGE_NOT_FOUND), "no_path")
+        if request.method != "POST":
+            allow = {"Allow": "POST"}
+            response = _error_response(405, INVALID_REQUEST, MESSAGE_METHOD_NOT_ALLOWED, allow)
+            return _Refusal(response, "method")
+        return await sync_to_async(_authorize)(match["system_name"], _bearer_token(request))
+
+    def _log(
+        self,
+        request: Request,
+        principal: McpPrincipal | None,
+        status: int,
+        started: float,
+        outcome: str,
+    ) -> None:
+        """One access-log line per MCP request (never the token or the body)."""
+        logger.info(
+            "mcp %s %s -> %s %s account=%s user=%s token=%s %.1fms",
+            request.method,
+            request.scope["path"],
+            status,
+            outcome,
+            principal.account.system_name if principal else "-",
+            principal.user.pk if principal else "-",
+            principal.access_token_id if principal else "-",
+            (time.perf_counter() - started) * 1000,
+        )
+
+    async def _protected_resource_metadata(
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """RFC 9728 document for one account's MCP URL (public, CORS-open)."""
+        request = Request(scope, receive)
+        refusal = _host_refusal(request)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        if request.method not in {"GET", "HEAD"}:
+            response = _error_response(405, INVALID_REQUEST, "Use GET.", {"Allow": "GET, HEAD"})
+            await response(scope, receive, send)
+            return
+        match = _PRM_PATH.match(scope["path"])
+        account = await sync_to_async(_served_account)(match["system_name"]) if match else None
+        if account is None:
+            await _error_response(404, INVALID_REQUEST, MESSAGE_NOT_FOUND)(scope, receive, send)
+            return
+        document = {
+            # RFC 9728 §3.3: must equal the URL clients connect to, byte for byte.
+            "resource": account.mcp_url,
+            "authorization_servers": [settings.MAESTRA_PUBLIC_URL],
+            "scopes_supported": [REQUIRED_SCOPE],
+            "bearer_methods_supported": ["header"],
+            "resource_name": "Maestra MCP",
+        }
+        headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"}
+        await JSONResponse(document, headers=headers)(scope, receive, send)

@@ -1,0 +1,139 @@
+"""The SDK server: identity, instructions, and the tools found in ``tools/``.
+
+Built on the SDK's low-level ``Server`` so each tool publishes exactly the
+reporting core's pydantic models as its ``inputSchema``/``outputSchema`` (the
+high-level ``MCPServer`` derives schemas from function signatures, which would
+nest or re-declare them). The SDK still owns JSON-RPC, both protocol eras,
+capabilities and serialisation; this module only maps a ``tools/call`` to a
+tool handler and its outcome to a ``CallToolResult``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import mcp_types as types
+from asgiref.sync import sync_to_async
+from mcp.server import Server, ServerRequestContext
+from mcp.server.caching import CacheHint
+from mcp.shared.exceptions import MCPError
+from pydantic import ValidationError
+
+from maestra_mcp import __version__
+from maestra_mcp.mcp_server.principal import McpPrincipal, request_principal
+from maestra_mcp.mcp_server.tools import McpTool, discover_tools
+from reporting.errors import ReportError
+
+logger = logging.getLogger(__name__)
+
+SERVER_NAME = "maestra"
+SERVER_TITLE = "Maestra campaign reports"
+INSTRUCTIONS = """\
+Maestra is a marketing-automation platform (email, SMS, push, Viber and WhatsApp campaigns and \
+automated flows). This server answers questions about ONE Maestra account's marketing \
+performance with aggregated, read-only numbers; it holds no customer personal data.
+
+How to work with it:
+- Call list_report_filters first when the user names a brand, goal, campaign folder, channel \
+or flow, so you pass values that exist; filter values are matched exactly.
+- campaign_report answers "how did our campaigns/newsletters do?" for a date window, with \
+optional breakdowns (by campaign, channel, brand, day, ...) and comparison to the previous period.
+- flow_report answers the same for automated flows (triggered journeys).
+- All rates are fractions between 0 and 1 (0.25 = 25 %); revenue is in the account currency \
+named in the result; dates are days in the account's time zone, also named in the result.
+- The numbers are already computed: quote them rather than re-deriving them. If a breakdown \
+says it was truncated, tell the user only the top groups are shown.
+- An error result explains what to change (e.g. the valid brand names); correct the call and retry.
+"""
+
+# The tool list changes only with a deployment; clients may reuse it for a while.
+_CACHE_HINTS = {"tools/list": CacheHint(ttl_ms=10 * 60 * 1000, scope="private")}
+
+MESSAGE_INTERNAL_ERROR = (
+    "The report could not be produced because of an internal error. It has been logged; "
+    "try again later or narrow the request."
+)
+
+
+def build_server(tools: Mapping[str, McpTool] | None = None) -> Server:
+    """The SDK server serving ``tools`` (default: every module in ``tools/``)."""
+    tools = discover_tools() if tools is None else dict(tools)
+
+    async def list_tools(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
+        return types.ListToolsResult(tools=[tool.definition for tool in tools.values()])
+
+    async def call_tool(
+        ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
+    ) -> types.CallToolResult:
+        tool = tools.get(params.name)
+        if tool is None:
+            # A protocol error, not a tool result: the client asked for something
+            # this server never advertised.
+            raise MCPError(
+                types.INVALID_PARAMS,
+                f"Unknown tool: {params.name}. Available tools: {', '.join(tools)}.",
+            )
+        return await run_tool(tool, request_principal(ctx), params.arguments or {})
+
+    def input_schema(name: str) -> Mapping[str, Any] | None:
+        tool = tools.get(name)
+        return tool.definition.input_schema if tool else None
+
+    return Server(
+        SERVER_NAME,
+        title=SERVER_TITLE,
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        cache_hints=_CACHE_HINTS,
+        get_tool_input_schema=input_schema,
+        on_list_tools=list_tools,
+        on_call_tool=call_tool,
+    )
+
+
+async def run_tool(
+    tool: McpTool, principal: McpPrincipal, arguments: dict[str, Any]
+) -> types.CallToolResult:
+    """Validate, run, present. Errors the assistant can fix come back as ``isError``."""
+    try:
+        params = tool.params.model_validate(arguments)
+    except ValidationError as exc:
+        return _error_result(f"Invalid arguments for {tool.name}: {_describe(exc)}")
+    try:
+        # thread_sensitive: the request's own worker thread (the dispatcher's
+        # ThreadSensitiveContext), whose DB connection request_finished closes.
+        result = await sync_to_async(tool.handler)(principal, params)
+    except ReportError as exc:
+        return _error_result(exc.message)
+    except Exception:
+        logger.exception(
+            "MCP tool %s failed for account=%s user=%s",
+            tool.name,
+            principal.account.system_name,
+            principal.user.pk,
+        )
+        return _error_result(MESSAGE_INTERNAL_ERROR)
+    structured = result.model_dump(mode="json")
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=json.dumps(structured, ensure_ascii=False))],
+        structured_content=structured,
+    )
+
+
+def _error_result(message: str) -> types.CallToolResult:
+    content = [types.TextContent(type="text", text=message)]
+    return types.CallToolResult(content=content, is_error=True)
+
+
+def _describe(exc: ValidationError) -> str:
+    """One line per problem, naming the argument, without pydantic's boilerplate."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in error["loc"]) or "arguments"
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)
