@@ -10,4 +10,4 @@ app = Celery("maestra_mcp")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # The project app keeps its tasks in sub-packages; Celery only looks for <app>.tasks.
-app.autodiscover_tasks(["maestra_mcp.session_logs"])
+app.autodiscover_tasks(["maestra_mcp.session_logs", "maestra_mcp.oauth"])

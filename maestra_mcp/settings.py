@@ -126,6 +126,20 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
 
 # --- OAuth (django-oauth-toolkit) ------------------------------------------
+# Private-use redirect URI schemes (RFC 8252 §7.1) a client may register;
+# Cursor registers cursor://anysphere.cursor-mcp/oauth/callback.
+OAUTH_PRIVATE_USE_REDIRECT_SCHEMES = env_list("OAUTH_PRIVATE_USE_REDIRECT_SCHEMES", ["cursor"])
+# Anonymous client registrations (DCR) per client address and window.
+OAUTH_DCR_RATE_LIMIT = env_int("OAUTH_DCR_RATE_LIMIT", 20, minimum=1)
+OAUTH_DCR_RATE_WINDOW_SECONDS = env_int("OAUTH_DCR_RATE_WINDOW_SECONDS", 3600, minimum=1)
+# Failed logins per (username, client address) before that pair is refused
+# until the window ends.
+OAUTH_LOGIN_FAILURE_LIMIT = env_int("OAUTH_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+OAUTH_LOGIN_FAILURE_WINDOW_SECONDS = env_int("OAUTH_LOGIN_FAILURE_WINDOW_SECONDS", 900, minimum=1)
+# Dynamically registered clients with no token, grant or use for this many days
+# are deleted by the periodic task oauth.remove_stale_clients.
+OAUTH_STALE_CLIENT_DAYS = env_int("OAUTH_STALE_CLIENT_DAYS", 30, minimum=1)
+
 OAUTH2_PROVIDER = {
     "SCOPES": {"reports:read": "Read aggregated campaign and flow reports"},
     "DEFAULT_SCOPES": ["reports:read"],
@@ -143,13 +157,39 @@ OAUTH2_PROVIDER = {
     "OIDC_ISS_ENDPOINT": MAESTRA_PUBLIC_URL,
     # http stays for RFC 8252 loopback callbacks (Claude Code listens on
     # http://127.0.0.1:<port>); `cursor` is Cursor's private-use scheme.
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https", "cursor"],
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https", *OAUTH_PRIVATE_USE_REDIRECT_SCHEMES],
+    # Claude Code registers http://localhost/callback and listens on an ephemeral port.
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+    # A client that lost a refresh response may retry the old refresh token for
+    # this long; our validator re-mints in the same family instead of reading the
+    # stored token back, so this works with hashed storage (hence E001 silenced).
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 60,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    # Discovery (RFC 8414): code flow only; "none" for public clients (PKCE).
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "none",
+        "client_secret_basic",
+        "client_secret_post",
+    ],
+    # Open Dynamic Client Registration (RFC 7591): Claude, ChatGPT and Cursor
+    # register themselves; maestra_mcp.oauth.views.registration rate-limits it
+    # and enforces the redirect-URI policy.
+    "DCR_ENABLED": True,
+    "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
+    # Client ID Metadata Documents stay off: see the README's OAuth section.
+    "CIMD_ENABLED": False,
     # The one bearer-token check: exact audience (RFC 8707 resource = the account's MCP URL).
     "OAUTH2_VALIDATOR_CLASS": "maestra_mcp.oauth.validators.MaestraOAuth2Validator",
 }
 # DOT's W008 flags "http" in ALLOWED_REDIRECT_URI_SCHEMES. We keep it on purpose
-# for native-app loopback redirects (see above), which the MCP clients need.
-SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008"]
+# for native-app loopback redirects (see above), which the MCP clients need; DCR
+# refuses http to any non-loopback host (maestra_mcp.oauth.registration).
+# DOT's E001 says hashed token storage cannot have a refresh grace period,
+# because DOT's grace path returns the stored token; ours does not (see
+# MaestraOAuth2Validator._save_bearer_token and its tests).
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.W008", "oauth2_provider.E001"]
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -191,6 +231,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
+    # Dynamically registered clients unused for OAUTH_STALE_CLIENT_DAYS ("DCR sprawl").
+    "oauth-remove-stale-clients": {
+        "task": "oauth.remove_stale_clients",
+        "schedule": crontab(minute=29, hour=4),
+    },
+    # DOT's cleartokens: expired tokens and grants, revoked refresh tokens.
+    "oauth-clear-expired-tokens": {
+        "task": "oauth.clear_expired_tokens",
+        "schedule": crontab(minute=39),
+    },
     # Session logs past MCP_SESSION_LOG_RETENTION_DAYS, deleted in batches.
     "session-logs-retention": {
         "task": "session_logs.purge_expired",

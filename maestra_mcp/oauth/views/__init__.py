@@ -1,0 +1,1 @@
+"""HTTP views of the authorization server: what DOT lacks, each on top of DOT's own view."""
