@@ -8,6 +8,11 @@ app_name = "accounts"
 
 urlpatterns = [
     path("<slug:system_name>/mcp/", views.mcp_settings, name="mcp_settings"),
+    path(
+        "<slug:system_name>/mcp/connections/<int:application_id>/revoke/",
+        views.mcp_connection_revoke,
+        name="mcp_connection_revoke",
+    ),
     path("<slug:system_name>/team/", views.team, name="team"),
     path(
         "<slug:system_name>/team/<int:membership_id>/mcp-access/",

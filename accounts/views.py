@@ -15,6 +15,8 @@ from django.views.decorators.http import require_POST
 from accounts.access import AccountAccess, account_member_required, account_owner_required
 from accounts.forms import McpAccessForm
 from accounts.selectors import account_membership_get, account_team, memberships_of_user
+from maestra_mcp.oauth.selectors import oauth_connections
+from maestra_mcp.oauth.services import oauth_revoke_connection
 from maestra_mcp.session_logs.selectors import session_log_last_request_by_user
 from permissions.policy import mcp_access_decision
 from permissions.selectors import (
@@ -44,8 +46,30 @@ def mcp_settings(request: HttpRequest, *, access: AccountAccess) -> HttpResponse
             "account": access.account,
             "decision": mcp_access_decision(user=request.user, account=access.account),
             "retention_days": settings.MCP_SESSION_LOG_RETENTION_DAYS,
+            "connections": oauth_connections(account=access.account, user=request.user),
         },
     )
+
+
+@require_POST
+@account_member_required
+def mcp_connection_revoke(
+    request: HttpRequest, *, access: AccountAccess, application_id: int
+) -> HttpResponse:
+    """End one of the visitor's own assistant connections to the account."""
+    revoked = oauth_revoke_connection(
+        account=access.account,
+        user=request.user,
+        application_id=application_id,
+        acting_user=request.user,
+    )
+    if revoked:
+        messages.success(
+            request, "Assistant disconnected. It must sign in again to reach this account."
+        )
+    else:
+        messages.info(request, "That assistant was not connected any more.")
+    return redirect("accounts:mcp_settings", system_name=access.account.system_name)
 
 
 @account_owner_required
