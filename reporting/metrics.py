@@ -1,0 +1,210 @@
+"""Every report metric, defined once: its ORM expression and its definition.
+
+The expressions aggregate statistics rows (``CampaignDailyStat`` or
+``FlowDailyStat``) and run entirely in the database. Each takes an optional
+``Q`` restricting the rows it aggregates (used to compute the current and the
+comparison window in one query). The definitions are the text the README and
+the MCP tool descriptions show, so they cannot drift from the code.
+
+Null rules: counts are 0 over no rows; ``opens``/``clicks`` are null when no
+selected row tracks them (empty in the import = not tracked, e.g. SMS opens);
+every ratio is null when its denominator is 0 or null.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+from django.db.models import BigIntegerField, DecimalField, FloatField, Func, Q, Sum, Value
+from django.db.models.expressions import Combinable, Expression
+from django.db.models.functions import Cast, Coalesce, NullIf, Round
+
+Kind = Literal["count", "money", "rate", "money_ratio"]
+
+_MONEY = DecimalField(max_digits=20, decimal_places=2)
+_OPENS_TRACKED = Q(opens__isnull=False)
+_CLICKS_TRACKED = Q(clicks__isnull=False)
+_BOTH_TRACKED = Q(opens__isnull=False, clicks__isnull=False)
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    kind: Kind
+    definition: str
+    build: Callable[[Q | None], Expression]
+
+    def expression(self, where: Q | None = None) -> Expression:
+        """The aggregate over the selected rows (further restricted by ``where``)."""
+        return self.build(where)
+
+
+def _and(condition: Q | None, where: Q | None) -> Q | None:
+    if condition is None:
+        return where
+    return condition if where is None else condition & where
+
+
+def _sum(field: str, where: Q | None, condition: Q | None = None) -> Expression:
+    return Sum(field, filter=_and(condition, where))
+
+
+def _count(field: str) -> Callable[[Q | None], Expression]:
+    return lambda where: Coalesce(_sum(field, where), 0, output_field=BigIntegerField())
+
+
+def _ratio(numerator: Combinable, denominator: Combinable) -> Expression:
+    """numerator / denominator as a float; null when the denominator is 0 or null."""
+    return Cast(numerator, FloatField()) / NullIf(Cast(denominator, FloatField()), Value(0.0))
+
+
+class _AsNumber(Func):
+    """Its argument unchanged (numeric on PostgreSQL), but REAL on SQLite.
+
+    SQLite stores whole decimal amounts as INTEGER, and INTEGER / INTEGER truncates.
+    """
+
+    template = "%(expressions)s"
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, template="CAST(%(expressions)s AS REAL)")
+
+
+def _money_ratio(numerator: Combinable, denominator: Combinable, places: int) -> Expression:
+    return Round(
+        _AsNumber(numerator, output_field=_MONEY) / NullIf(denominator, 0),
+        places,
+        output_field=DecimalField(max_digits=20, decimal_places=places),
+    )
+
+
+_DEFINITIONS: list[tuple[str, Kind, str, Callable[[Q | None], Expression]]] = [
+    ("sends", "count", "Messages sent (sum).", _count("sends")),
+    ("delivered", "count", "Messages delivered (sum).", _count("delivered")),
+    ("bounces", "count", "Messages bounced or failed (sum).", _count("bounces")),
+    (
+        "opens",
+        "count",
+        "Opens (sum over rows whose channel tracks opens; null when none does, e.g. SMS only).",
+        lambda w: _sum("opens", w),
+    ),
+    (
+        "clicks",
+        "count",
+        "Clicks (sum over rows whose channel tracks clicks; null when none does).",
+        lambda w: _sum("clicks", w),
+    ),
+    ("unsubscribes", "count", "Unsubscribes (sum).", _count("unsubscribes")),
+    ("spam_complaints", "count", "Spam complaints (sum).", _count("spam_complaints")),
+    ("orders", "count", "Attributed orders (sum).", _count("orders")),
+    (
+        "revenue",
+        "money",
+        "Attributed revenue in the account's currency (sum; a decimal string).",
+        lambda w: Coalesce(_sum("revenue", w), Value(Decimal("0")), output_field=_MONEY),
+    ),
+    (
+        "delivery_rate",
+        "rate",
+        "delivered / sends. Null when sends is 0.",
+        lambda w: _ratio(_sum("delivered", w), _sum("sends", w)),
+    ),
+    (
+        "bounce_rate",
+        "rate",
+        "bounces / sends. Null when sends is 0.",
+        lambda w: _ratio(_sum("bounces", w), _sum("sends", w)),
+    ),
+    (
+        "open_rate",
+        "rate",
+        "opens / delivered, the denominator counting only the delivered of rows that track "
+        "opens (untracked channels never dilute it). Null when that is 0.",
+        lambda w: _ratio(_sum("opens", w), _sum("delivered", w, _OPENS_TRACKED)),
+    ),
+    (
+        "click_rate",
+        "rate",
+        "clicks / delivered, the denominator counting only the delivered of rows that track "
+        "clicks. Null when that is 0.",
+        lambda w: _ratio(_sum("clicks", w), _sum("delivered", w, _CLICKS_TRACKED)),
+    ),
+    (
+        "click_to_open_rate",
+        "rate",
+        "clicks / opens, both summed over rows that track opens and clicks. "
+        "Null when those opens are 0.",
+        lambda w: _ratio(_sum("clicks", w, _BOTH_TRACKED), _sum("opens", w, _BOTH_TRACKED)),
+    ),
+    (
+        "conversion_rate",
+        "rate",
+        "orders / delivered. Null when delivered is 0.",
+        lambda w: _ratio(_sum("orders", w), _sum("delivered", w)),
+    ),
+    (
+        "unsubscribe_rate",
+        "rate",
+        "unsubscribes / delivered. Null when delivered is 0.",
+        lambda w: _ratio(_sum("unsubscribes", w), _sum("delivered", w)),
+    ),
+    (
+        "spam_rate",
+        "rate",
+        "spam_complaints / delivered. Null when delivered is 0.",
+        lambda w: _ratio(_sum("spam_complaints", w), _sum("delivered", w)),
+    ),
+    (
+        "average_order_value",
+        "money_ratio",
+        "revenue / orders, rounded to 2 decimals (a decimal string). Null when orders is 0.",
+        lambda w: _money_ratio(_sum("revenue", w), _sum("orders", w), 2),
+    ),
+    (
+        "revenue_per_delivered",
+        "money_ratio",
+        "revenue / delivered, rounded to 4 decimals (a decimal string). Null when delivered is 0.",
+        lambda w: _money_ratio(_sum("revenue", w), _sum("delivered", w), 4),
+    ),
+]
+
+METRICS: dict[str, Metric] = {
+    name: Metric(name, kind, definition, build) for name, kind, definition, build in _DEFINITIONS
+}
+METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
+ADDITIVE_METRICS: tuple[str, ...] = tuple(
+    name for name, metric in METRICS.items() if metric.kind in ("count", "money")
+)
+
+
+def metric_definitions() -> str:
+    """Plain-text definitions for tool descriptions and the README."""
+    lines = [
+        "Rates are fractions in [0, 1] (not percent), null when the denominator is 0. "
+        "Money values are decimal strings in the account's currency."
+    ]
+    lines += [f"- {m.name}: {m.definition}" for m in METRICS.values()]
+    return "\n".join(lines)
+
+
+METRIC_DEFINITIONS = metric_definitions()
+
+
+def change_expressions(
+    name: str, current: Q, previous: Q
+) -> tuple[Expression, Expression, Expression]:
+    """The comparison window's value and the absolute and relative change of ``name``.
+
+    absolute = current - previous; relative = (current - previous) / previous,
+    null when previous is 0 or null. Computed in the database like the metric.
+    """
+    metric = METRICS[name]
+    before = metric.expression(previous)
+    absolute = metric.expression(current) - metric.expression(previous)
+    relative = _ratio(
+        metric.expression(current) - metric.expression(previous), metric.expression(previous)
+    )
+    return before, absolute, relative

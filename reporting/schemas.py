@@ -1,0 +1,241 @@
+"""Typed parameters and results of the reports (pydantic v2).
+
+The parameter models are the MCP tools' argument models: strict (unknown fields
+are refused), every field described, fixed vocabularies as enums in the JSON
+Schema (matched case-insensitively). Results are JSON-serialisable; money values
+(revenue, average_order_value, revenue_per_delivered) are **decimal strings** in
+the account's currency, rates are floats in [0, 1] or null.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from reporting.metrics import METRICS
+from reporting.models import ActivationType, Channel
+from reporting.windows import PERIODS
+
+
+def _lower(value):
+    if isinstance(value, str):
+        return value.strip().lower()
+    if isinstance(value, list):
+        return [_lower(item) for item in value]
+    return value
+
+
+def _enum(*values: str):
+    return Annotated[Literal[values], BeforeValidator(_lower)]  # type: ignore[valid-type]
+
+
+PeriodName = _enum(*PERIODS)
+ChannelName = _enum(*Channel.values)
+ActivationTypeName = _enum(*ActivationType.values)
+MetricName = _enum(*METRICS)
+Granularity = _enum("day", "week", "month")
+Order = _enum("desc", "asc")
+CompareTo = _enum("previous_period", "previous_year")
+CampaignBreakdown = _enum("campaign", "folder", "channel", "brand", "none")
+FlowBreakdown = _enum("flow", "channel", "brand", "none")
+
+NO_FOLDER = "(no folder)"  # name of unfiled campaigns' group; also a valid `folders` value
+
+
+class _ReportParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    period: PeriodName | None = Field(
+        None,
+        description=(
+            "Preset window in the account's time zone. last_N_days end yesterday; this_* end "
+            "today. Default (no period and no dates): last_30_days."
+        ),
+    )
+    date_from: date | None = Field(
+        None, description="First day, inclusive (YYYY-MM-DD, account-local). Needs date_to."
+    )
+    date_to: date | None = Field(
+        None, description="Last day, inclusive (YYYY-MM-DD). At most 3 years after date_from."
+    )
+    channels: list[ChannelName] | None = Field(None, description="Only these channels.")
+    brands: list[str] | None = Field(
+        None, description="Only these brands (names, case-insensitive)."
+    )
+    goals: list[str] | None = Field(None, description="Only these goals (names, case-insensitive).")
+    timeline: Granularity | None = Field(
+        None,
+        description=(
+            "Add a continuous timeline by day, ISO week (Monday) or month; buckets without "
+            "activity have zero counts and null rates."
+        ),
+    )
+    sort_by: MetricName = Field("revenue", description="Metric the breakdown is sorted by.")
+    order: Order = Field("desc", description="Sort order; ties are broken by name.")
+    limit: int = Field(50, ge=1, le=500, description="Maximum breakdown rows (1-500).")
+    compare_to: CompareTo | None = Field(
+        None,
+        description=(
+            "Also compute the previous period (same length, just before) or the same window a "
+            "year earlier, with the absolute and relative change of every metric."
+        ),
+    )
+
+
+class CampaignReportParams(_ReportParams):
+    activation_types: list[ActivationTypeName] | None = Field(
+        None, description="Only campaigns of these activation types."
+    )
+    folders: list[str] | None = Field(
+        None,
+        description=f"Only campaigns in these folders (names, case-insensitive; {NO_FOLDER!r} "
+        "= unfiled).",
+    )
+    breakdown: CampaignBreakdown = Field("campaign", description="Group rows by this dimension.")
+
+
+class FlowReportParams(_ReportParams):
+    flows: list[str] | None = Field(
+        None, description="Only these flows (external ids, or names case-insensitive)."
+    )
+    breakdown: FlowBreakdown = Field("flow", description="Group rows by this dimension.")
+
+
+def _metric_field(name: str):
+    return Field(description=METRICS[name].definition)
+
+
+def _places(places: int):
+    """Money as a fixed-point decimal (formatting only; the value comes from the database)."""
+    exponent = Decimal(1).scaleb(-places)
+
+    def quantize(value: Decimal | None) -> Decimal | None:
+        return None if value is None else Decimal(value).quantize(exponent)
+
+    return AfterValidator(quantize)
+
+
+Money = Annotated[Decimal, _places(2)]
+
+
+class Metrics(BaseModel):
+    sends: int = _metric_field("sends")
+    delivered: int = _metric_field("delivered")
+    bounces: int = _metric_field("bounces")
+    opens: int | None = _metric_field("opens")
+    clicks: int | None = _metric_field("clicks")
+    unsubscribes: int = _metric_field("unsubscribes")
+    spam_complaints: int = _metric_field("spam_complaints")
+    orders: int = _metric_field("orders")
+    revenue: Money = _metric_field("revenue")
+    delivery_rate: float | None = _metric_field("delivery_rate")
+    bounce_rate: float | None = _metric_field("bounce_rate")
+    open_rate: float | None = _metric_field("open_rate")
+    click_rate: float | None = _metric_field("click_rate")
+    click_to_open_rate: float | None = _metric_field("click_to_open_rate")
+    conversion_rate: float | None = _metric_field("conversion_rate")
+    unsubscribe_rate: float | None = _metric_field("unsubscribe_rate")
+    spam_rate: float | None = _metric_field("spam_rate")
+    average_order_value: Annotated[Decimal | None, _places(2)] = _metric_field(
+        "average_order_value"
+    )
+    revenue_per_delivered: Annotated[Decimal | None, _places(4)] = _metric_field(
+        "revenue_per_delivered"
+    )
+
+
+class Window(BaseModel):
+    date_from: date
+    date_to: date
+    days: int
+    period: str = Field(description="The preset used, 'custom', or the comparison kind.")
+
+
+class TimelineBucket(BaseModel):
+    period_start: date = Field(description="First day of the bucket (clipped to the window).")
+    period_end: date = Field(description="Last day of the bucket (clipped to the window).")
+    metrics: Metrics
+
+
+class Timeline(BaseModel):
+    granularity: Literal["day", "week", "month"]
+    buckets: list[TimelineBucket]
+
+
+class BreakdownRow(BaseModel):
+    key: str | None = Field(
+        description="Campaign/flow external id, channel, or null for unfiled campaigns; "
+        "brand and folder rows use their name."
+    )
+    name: str
+    metrics: Metrics
+
+
+class Breakdown(BaseModel):
+    by: str
+    sort_by: str
+    order: Literal["desc", "asc"]
+    limit: int
+    total_groups: int = Field(description="Groups with activity in the window.")
+    truncated: bool = Field(description="True when total_groups > limit: rows were cut.")
+    rows: list[BreakdownRow]
+
+
+class Change(BaseModel):
+    absolute: float | Decimal | None = Field(
+        description="current - previous (a decimal string for money metrics)."
+    )
+    relative: float | None = Field(
+        description="(current - previous) / previous; null when previous is 0 or null."
+    )
+
+
+class Comparison(BaseModel):
+    compare_to: Literal["previous_period", "previous_year"]
+    window: Window
+    summary: Metrics
+    change: dict[str, Change]
+
+
+class _Report(BaseModel):
+    account: str = Field(description="The account's system name.")
+    currency: str = Field(description="ISO 4217 currency of every money value.")
+    timezone: str = Field(description="IANA time zone the dates are local to.")
+    window: Window
+    brand_restricted: bool = Field(
+        description="True when the user only sees some brands: totals cover those brands only."
+    )
+    summary: Metrics
+    timeline: Timeline | None = None
+    breakdown: Breakdown | None = None
+    comparison: Comparison | None = None
+
+
+class CampaignReport(_Report):
+    pass
+
+
+class FlowReport(_Report):
+    pass
+
+
+class FlowRef(BaseModel):
+    id: str = Field(description="The flow's external id.")
+    name: str
+
+
+class ReportFilters(BaseModel):
+    """The values the report filters accept for this user, for ``list_report_filters``."""
+
+    brands: list[str]
+    goals: list[str]
+    campaign_folders: list[str]
+    channels: list[str] = Field(description="Channels with statistics.")
+    activation_types: list[str] = Field(description="Activation types of existing campaigns.")
+    flows: list[FlowRef]
+    periods: list[str]
+    metrics: list[str]
+    metric_definitions: str

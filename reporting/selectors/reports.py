@@ -1,0 +1,354 @@
+"""campaign_report and flow_report: ORM aggregation in a constant number of queries.
+
+One report = at most: the user's brand scope (guardian), one lookup per name
+filter used, one summary query (with the comparison window and the changes when
+asked), one timeline query and one breakdown query. All sums, rates, changes,
+sorting and the group count run in the database; Python only lays empty
+timeline buckets (from the window, not from rows) and copies values into the
+result models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, F, Model, Q, QuerySet, Value, Window
+from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
+
+from accounts.models import Account
+from permissions.brand_scope import allowed_brand_ids
+from reporting import schemas
+from reporting.errors import ReportError
+from reporting.metrics import ADDITIVE_METRICS, METRIC_NAMES, METRICS, change_expressions
+from reporting.models import (
+    Brand,
+    CampaignDailyStat,
+    CampaignFolder,
+    Flow,
+    FlowDailyStat,
+    Goal,
+)
+from reporting.windows import (
+    DateWindow,
+    account_today,
+    buckets,
+    comparison_window,
+    resolve_window,
+)
+
+_MAX_LISTED = 40  # valid values listed in an error message before "… and N more"
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What differs between the campaign and the flow report."""
+
+    stats: type[Model]
+    fk: str  # the statistics row's link to its campaign or flow
+    breakdowns: dict[str, tuple[str, object]]  # by -> (key expression, name expression)
+
+
+_CAMPAIGNS = _Source(
+    stats=CampaignDailyStat,
+    fk="campaign",
+    breakdowns={
+        "campaign": ("campaign__external_id", F("campaign__name")),
+        "folder": (
+            "campaign__folder__name",
+            Coalesce(F("campaign__folder__name"), Value(schemas.NO_FOLDER)),
+        ),
+        "brand": ("campaign__brand__name", F("campaign__brand__name")),
+        "channel": ("channel", F("channel")),
+    },
+)
+_FLOWS = _Source(
+    stats=FlowDailyStat,
+    fk="flow",
+    breakdowns={
+        "flow": ("flow__external_id", F("flow__name")),
+        "brand": ("flow__brand__name", F("flow__brand__name")),
+        "channel": ("channel", F("channel")),
+    },
+)
+
+
+def campaign_report(
+    *, account: Account, user, params: schemas.CampaignReportParams, today: date | None = None
+) -> schemas.CampaignReport:
+    """Campaign performance for ``account`` as seen by ``user`` (their brands only).
+
+    ``today`` pins the account-local current day (tests); by default it is read
+    from the clock in the account's time zone.
+    """
+    return _report(
+        _CAMPAIGNS, schemas.CampaignReport, account=account, user=user, params=params, today=today
+    )
+
+
+def flow_report(
+    *, account: Account, user, params: schemas.FlowReportParams, today: date | None = None
+) -> schemas.FlowReport:
+    """Flow performance for ``account`` as seen by ``user`` (their brands only)."""
+    return _report(
+        _FLOWS, schemas.FlowReport, account=account, user=user, params=params, today=today
+    )
+
+
+def reporting_db() -> str:
+    """The database alias reports read from (a read replica in production)."""
+    return settings.REPORTING_DATABASE_ALIAS
+
+
+def _listing(values: Iterable[str]) -> str:
+    values = sorted(values, key=str.lower)
+    if not values:
+        return "(none)"
+    shown = ", ".join(values[:_MAX_LISTED])
+    if len(values) > _MAX_LISTED:
+        shown += f", … and {len(values) - _MAX_LISTED} more (see list_report_filters)"
+    return shown
+
+
+def _unknown(label: str, unknown: list[str], valid: Iterable[str]) -> ReportError:
+    return ReportError(
+        f"Unknown {label}: {', '.join(repr(u) for u in unknown)}. Valid {label}: {_listing(valid)}."
+    )
+
+
+def _resolve_names(
+    model: type[Model], account: Account, requested: list[str], label: str
+) -> set[int]:
+    """Ids of the named rows (case-insensitive); unknown names raise with the valid list."""
+    rows = model.objects.for_account(account).using(reporting_db()).values_list("pk", "name")
+    by_name = {name.lower(): pk for pk, name in rows}
+    unknown = [name for name in requested if name.strip().lower() not in by_name]
+    if unknown:
+        raise _unknown(label, unknown, (name for _, name in rows))
+    return {by_name[name.strip().lower()] for name in requested}
+
+
+def brand_scope(
+    *, account: Account, allowed: set[int] | None, requested: list[str] | None
+) -> set[int] | None:
+    """The brand ids a report may cover (None = every brand), given the user's ``allowed``.
+
+    The one place the member's brand restriction is enforced for reports. A
+    restricted member asking for another brand gets the same answer as for a
+    brand that does not exist: the list of brands they may see.
+    """
+    if not requested:
+        return allowed
+    rows = Brand.objects.for_account(account).using(reporting_db()).values_list("pk", "name")
+    visible = {name.lower(): pk for pk, name in rows if allowed is None or pk in allowed}
+    unknown = [name for name in requested if name.strip().lower() not in visible]
+    if unknown:
+        names = [name for pk, name in rows if allowed is None or pk in allowed]
+        raise _unknown("brands", unknown, names)
+    return {visible[name.strip().lower()] for name in requested}
+
+
+def _filters(source: _Source, account: Account, allowed: set[int] | None, params) -> Q:
+    """Every filter as one Q on the statistics rows, brand scope included."""
+    fk = source.fk
+    where = Q()
+    brands = brand_scope(account=account, allowed=allowed, requested=params.brands)
+    if brands is not None:
+        where &= Q(**{f"{fk}__brand_id__in": brands})
+    if params.channels:
+        where &= Q(channel__in=params.channels)
+    if params.goals:
+        where &= Q(**{f"{fk}__goal_id__in": _resolve_names(Goal, account, params.goals, "goals")})
+    if getattr(params, "activation_types", None):
+        where &= Q(campaign__activation_type__in=params.activation_types)
+    if getattr(params, "folders", None):
+        named = [f for f in params.folders if f.strip().lower() != schemas.NO_FOLDER]
+        folder_q = Q(
+            campaign__folder_id__in=_resolve_names(CampaignFolder, account, named, "folders")
+        )
+        if len(named) < len(params.folders):
+            folder_q |= Q(campaign__folder__isnull=True)
+        where &= folder_q
+    if getattr(params, "flows", None):
+        where &= Q(flow_id__in=_resolve_flows(account, params.flows))
+    return where
+
+
+def _resolve_flows(account: Account, requested: list[str]) -> set[int]:
+    rows = list(
+        Flow.objects.for_account(account)
+        .using(reporting_db())
+        .values_list("pk", "external_id", "name")
+    )
+    by_id = {external_id: pk for pk, external_id, _ in rows}
+    by_name: dict[str, set[int]] = {}
+    for pk, _, name in rows:
+        by_name.setdefault(name.lower(), set()).add(pk)
+    found: set[int] = set()
+    unknown = []
+    for value in requested:
+        matches = (
+            {by_id[value.strip()]} if value.strip() in by_id else by_name.get(value.strip().lower())
+        )
+        if not matches:
+            unknown.append(value)
+        else:
+            found |= matches
+    if unknown:
+        raise _unknown(
+            "flows", unknown, (f"{name} (id {external_id})" for _, external_id, name in rows)
+        )
+    return found
+
+
+def _in_window(window: DateWindow) -> Q:
+    return Q(date__gte=window.date_from, date__lte=window.date_to)
+
+
+def _metric_aliases(where: Q | None = None) -> dict[str, object]:
+    # Prefixed: annotations may not reuse the model's field names (sends, opens, …).
+    return {f"m_{name}": METRICS[name].expression(where) for name in METRIC_NAMES}
+
+
+def _metrics(values: dict, prefix: str = "m_") -> schemas.Metrics:
+    return schemas.Metrics(**{name: values[f"{prefix}{name}"] for name in METRIC_NAMES})
+
+
+def _empty_metrics() -> schemas.Metrics:
+    """A bucket without rows: zero counts, null opens/clicks (nothing tracked), null rates."""
+    values = {name: None for name in METRIC_NAMES}
+    values |= {name: 0 for name in ADDITIVE_METRICS if name not in ("opens", "clicks")}
+    return schemas.Metrics(**values | {"revenue": Decimal("0.00")})
+
+
+def _window(window: DateWindow) -> schemas.Window:
+    return schemas.Window(
+        date_from=window.date_from, date_to=window.date_to, days=window.days, period=window.period
+    )
+
+
+def _report(source: _Source, result_type, *, account: Account, user, params, today):
+    window = resolve_window(
+        period=params.period,
+        date_from=params.date_from,
+        date_to=params.date_to,
+        today=today or account_today(account.timezone),
+    )
+    allowed = allowed_brand_ids(user=user, account=account)
+    rows: QuerySet = (
+        source.stats.objects.for_account(account)
+        .using(reporting_db())
+        .filter(_filters(source, account, allowed, params))
+    )
+    summary, comparison = _summary(rows, window, params.compare_to)
+    return result_type(
+        account=account.system_name,
+        currency=account.currency,
+        timezone=account.timezone,
+        window=_window(window),
+        brand_restricted=allowed is not None,
+        summary=summary,
+        timeline=_timeline(rows, window, params.timeline) if params.timeline else None,
+        breakdown=None if params.breakdown == "none" else _breakdown(source, rows, window, params),
+        comparison=comparison,
+    )
+
+
+def _summary(rows: QuerySet, window: DateWindow, compare_to: str | None):
+    """Summary totals, and the comparison window's with the changes, in one query."""
+    current = _in_window(window)
+    if compare_to is None:
+        values = rows.filter(current).aggregate(**_metric_aliases())
+        return _metrics(values), None
+    other = comparison_window(window, compare_to)
+    previous = _in_window(other)
+    aggregates = _metric_aliases(current)
+    for name in METRIC_NAMES:
+        before, absolute, relative = change_expressions(name, current, previous)
+        aggregates |= {f"p_{name}": before, f"a_{name}": absolute, f"r_{name}": relative}
+    values = rows.filter(current | previous).aggregate(**aggregates)
+    comparison = schemas.Comparison(
+        compare_to=compare_to,
+        window=_window(other),
+        summary=_metrics(values, "p_"),
+        change={
+            name: schemas.Change(
+                absolute=(
+                    _money(values[f"a_{name}"], places=_MONEY[name])
+                    if name in _MONEY
+                    else values[f"a_{name}"]
+                ),
+                relative=values[f"r_{name}"],
+            )
+            for name in METRIC_NAMES
+        },
+    )
+    return _metrics(values), comparison
+
+
+_MONEY = {"revenue": 2, "average_order_value": 2, "revenue_per_delivered": 4}
+
+
+def _money(value, *, places: int) -> Decimal | None:
+    """Fixed-point formatting of a money difference computed by the database."""
+    return None if value is None else Decimal(value).quantize(Decimal(1).scaleb(-places))
+
+
+_TRUNCATE = {"week": TruncWeek, "month": TruncMonth}
+
+
+def _timeline(rows: QuerySet, window: DateWindow, granularity: str) -> schemas.Timeline:
+    grouped = rows.filter(_in_window(window))
+    if granularity == "day":
+        grouped = grouped.values(bucket=F("date"))
+    else:
+        grouped = grouped.annotate(bucket=_TRUNCATE[granularity]("date")).values("bucket")
+    found = {
+        row["bucket"]: _metrics(row)
+        for row in grouped.annotate(**_metric_aliases()).order_by("bucket")
+    }
+    empty = _empty_metrics()
+    return schemas.Timeline(
+        granularity=granularity,
+        buckets=[
+            schemas.TimelineBucket(
+                period_start=max(start, window.date_from),
+                period_end=end,
+                metrics=found.get(start, empty),
+            )
+            for start, end in buckets(window, granularity)
+        ],
+    )
+
+
+def _breakdown(source: _Source, rows: QuerySet, window: DateWindow, params) -> schemas.Breakdown:
+    key, name = source.breakdowns[params.breakdown]
+    metric = F(f"m_{params.sort_by}")
+    ordering = (
+        metric.asc(nulls_last=True) if params.order == "asc" else metric.desc(nulls_last=True)
+    )
+    grouped = (
+        rows.filter(_in_window(window))
+        .values(key=F(key), name=name)
+        .annotate(**_metric_aliases())
+        # Counted after grouping and before the limit: the number of groups.
+        .annotate(total_groups=Window(Count("*")))
+        .order_by(ordering, F("name").asc(), F("key").asc(nulls_first=True))[: params.limit]
+    )
+    found = list(grouped)
+    total = found[0]["total_groups"] if found else 0
+    return schemas.Breakdown(
+        by=params.breakdown,
+        sort_by=params.sort_by,
+        order=params.order,
+        limit=params.limit,
+        total_groups=total,
+        truncated=total > len(found),
+        rows=[
+            schemas.BreakdownRow(key=row["key"], name=row["name"], metrics=_metrics(row))
+            for row in found
+        ],
+    )
