@@ -19,6 +19,7 @@ from oauth2_provider.views import (
     RevokeTokenView,
 )
 
+from maestra_mcp.oauth.views.connections import account_connection_revoke, account_connections
 from maestra_mcp.oauth.views.consent import ConsentView
 from maestra_mcp.oauth.views.metadata import RootProtectedResourceMetadataView
 from maestra_mcp.oauth.views.registration import RegistrationView
@@ -62,6 +63,21 @@ provider_patterns = [
     path("register", register),
 ]
 
+# Account pages (tenant resolution through accounts.access, like every account URL).
+page_patterns = [
+    path(
+        "accounts/<slug:system_name>/connections/",
+        account_connections,
+        name="account_connections",
+    ),
+    path(
+        "accounts/<slug:system_name>/connections/<int:user_id>/<int:application_id>/revoke/",
+        account_connection_revoke,
+        name="account_connection_revoke",
+    ),
+]
+
 urlpatterns = [
     path("", include((provider_patterns, "oauth2_provider"))),
+    path("", include((page_patterns, "oauth"))),
 ]
