@@ -9,7 +9,9 @@ belongs to no account.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -45,6 +47,30 @@ def cast(db) -> Cast:
         acme=Account.objects.get(system_name="acme"),
         globex=Account.objects.get(system_name="globex"),
     )
+
+
+# Tests that start worker *processes* (tests/session_logs/test_worker.py) request
+# this fixture; they need a test database another process can open.
+WORKER_PROCESS_FIXTURE = "celery_worker_process"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
+    """On SQLite, put the test database in a file when worker-process tests run.
+
+    Django's in-memory SQLite test database is invisible to other processes.
+    A file costs the whole run a few seconds, so it is only used when a
+    collected test needs it; the file name carries the pid so concurrent runs
+    do not share one.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    needs_file = any(WORKER_PROCESS_FIXTURE in item.fixturenames for item in request.session.items)
+    if database["ENGINE"] == "django.db.backends.sqlite3" and needs_file:
+        database.setdefault("TEST", {})["NAME"] = str(
+            Path(tempfile.gettempdir()) / f"maestra-test-{os.getpid()}.sqlite3"
+        )
 
 
 def pytest_collection_modifyitems(config, items):

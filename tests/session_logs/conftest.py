@@ -90,3 +90,47 @@ def make_logs(account, n: int, *, created_at=None) -> None:
 def record(account, **kwargs):
     kwargs.setdefault("status", McpSessionLog.Status.SUCCESS)
     return session_log_record(account=account, **kwargs)
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """A real broker this process publishes to (Redis or kombu's filesystem transport)."""
+    from maestra_mcp.celery import app
+    from tests.session_logs import workers
+
+    chosen = workers.choose_broker(tmp_path, f"sessionlog-test-{secrets.token_hex(4)}")
+    saved = {
+        key: app.conf[key]
+        for key in ("broker_url", "broker_transport_options", "task_always_eager")
+    }
+    saved["task_default_queue"] = app.conf.task_default_queue
+    workers.point_app_at(
+        url=chosen.url, queue=chosen.queue, transport_options=chosen.transport_options
+    )
+    yield chosen
+    workers.restore_app(saved)
+    if chosen.is_redis:
+        import redis
+
+        redis.Redis.from_url(chosen.url).delete(chosen.queue)
+
+
+@pytest.fixture
+def celery_worker_process(broker):
+    """Start ``celery worker`` subprocesses on the test database: ``start(**env)``.
+
+    Requesting this fixture also switches SQLite to a file test database
+    (see tests/conftest.py).
+    """
+    from tests.session_logs.workers import WorkerProcess
+
+    started: list[WorkerProcess] = []
+
+    def start(**env) -> WorkerProcess:
+        worker = WorkerProcess(broker, {key: str(value) for key, value in env.items()})
+        started.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in started:
+        worker.stop()

@@ -1,0 +1,16 @@
+"""Settings of the Celery worker processes that test_worker.py starts.
+
+The test settings, plus a one-second Redis visibility timeout so the task of a
+worker killed mid-purge is redelivered within seconds instead of the default
+hour.
+"""
+
+import os
+
+from tests.settings import *  # noqa: F403
+
+if CELERY_BROKER_URL.startswith("redis"):  # noqa: F405
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 1}
+
+# The test's own queue, so tasks a task enqueues (the sweeper's purges) stay on it.
+CELERY_TASK_DEFAULT_QUEUE = os.environ["TEST_CELERY_QUEUE"]
