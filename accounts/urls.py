@@ -19,4 +19,9 @@ urlpatterns = [
         views.team_mcp_access,
         name="team_mcp_access",
     ),
+    path(
+        "<slug:system_name>/team/<int:membership_id>/brands/",
+        views.team_brands,
+        name="team_brands",
+    ),
 ]

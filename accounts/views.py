@@ -13,18 +13,22 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import AccountAccess, account_member_required, account_owner_required
-from accounts.forms import McpAccessForm
+from accounts.forms import BrandRestrictionForm, McpAccessForm
 from accounts.selectors import account_membership_get, account_team, memberships_of_user
 from maestra_mcp.oauth.selectors import oauth_connections
 from maestra_mcp.oauth.services import oauth_revoke_connection
 from maestra_mcp.session_logs.selectors import session_log_last_request_by_user
+from permissions.brand_scope import brand_restriction_set
 from permissions.policy import mcp_access_decision
 from permissions.selectors import (
+    brand_restriction_changes_recent,
+    brand_restrictions,
     mcp_access_changes_recent,
     mcp_access_is_last_owner,
     mcp_access_user_ids,
 )
 from permissions.services import mcp_access_grant, mcp_access_revoke
+from reporting.models import Brand
 
 
 @login_required
@@ -75,11 +79,14 @@ def mcp_connection_revoke(
 @account_owner_required
 def team(request: HttpRequest, *, access: AccountAccess) -> HttpResponse:
     """Owners (and CSMs): every member's role and MCP Access, with the switches."""
-    holders = mcp_access_user_ids(account=access.account)
-    last_requests = session_log_last_request_by_user(account=access.account)
+    account = access.account
+    holders = mcp_access_user_ids(account=account)
+    last_requests = session_log_last_request_by_user(account=account)
+    brands = list(Brand.objects.for_account(account))
+    restrictions = brand_restrictions(account=account, brands=brands)
     members = [
-        (m, m.user_id in holders, last_requests.get(m.user_id))
-        for m in account_team(account=access.account)
+        (m, m.user_id in holders, last_requests.get(m.user_id), restrictions.get(m.user_id, set()))
+        for m in account_team(account=account)
     ]
     return render(
         request,
@@ -89,6 +96,8 @@ def team(request: HttpRequest, *, access: AccountAccess) -> HttpResponse:
             "account": access.account,
             "members": members,
             "changes": mcp_access_changes_recent(account=access.account),
+            "brands": brands,
+            "brand_changes": brand_restriction_changes_recent(account=access.account),
             "retention_days": settings.MCP_SESSION_LOG_RETENTION_DAYS,
         },
     )
@@ -125,5 +134,29 @@ def team_mcp_access(
         request,
         f"MCP Access {state} {member.get_username()}. "
         "It takes effect on their assistant's next request.",
+    )
+    return redirect("accounts:team", system_name=account.system_name)
+
+
+@require_POST
+@account_owner_required
+def team_brands(request: HttpRequest, *, access: AccountAccess, membership_id: int) -> HttpResponse:
+    """Limit one member's reports to some brands; none selected lifts the restriction."""
+    account = access.account
+    membership = account_membership_get(account=account, membership_id=membership_id)
+    if membership is None:
+        raise Http404
+    form = BrandRestrictionForm(request.POST, account=account)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Choose brands of this account.")
+    brands = form.cleaned_data["brands"]
+    brand_restriction_set(
+        account=account, user=membership.user, brands=brands, acting_user=request.user
+    )
+    scope = ", ".join(sorted(b.name for b in brands)) or "every brand"
+    messages.success(
+        request,
+        f"{membership.user.get_username()} now sees {scope} in reports, "
+        "from their assistant's next request.",
     )
     return redirect("accounts:team", system_name=account.system_name)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import QuerySet
+from guardian.models import UserObjectPermission
 from guardian.shortcuts import get_users_with_perms
 
 from accounts.models import Account, Membership, Role
+from permissions.brand_scope import BRAND_PERMISSION
 from permissions.models import McpAccessChange
 from permissions.policy import MCP_ACCESS_PERMISSION
+from reporting.models import Brand, BrandRestrictionChange
 
 
 def mcp_access_user_ids(*, account: Account) -> set[int]:
@@ -46,3 +50,33 @@ def mcp_access_changes_recent(*, account: Account, limit: int = 20) -> QuerySet[
     return McpAccessChange.objects.filter(account=account).select_related("user", "acting_user")[
         :limit
     ]
+
+
+def brand_restrictions(*, account: Account, brands: list[Brand]) -> dict[int, set[int]]:
+    """user id → ids of the ``brands`` (the account's) a member is limited to; one query.
+
+    A member missing from the result sees every brand. Like
+    ``permissions.brand_scope.allowed_brand_ids``, only the member's own object
+    permissions count (no groups, no superuser shortcut); the team page test
+    checks the two agree for every member.
+    """
+    if not brands:
+        return {}
+    rows = UserObjectPermission.objects.filter(
+        permission__codename=BRAND_PERMISSION.split(".", 1)[1],
+        content_type=ContentType.objects.get_for_model(Brand),
+        object_pk__in=[str(brand.pk) for brand in brands if brand.account_id == account.pk],
+    ).values_list("user_id", "object_pk")
+    restrictions: dict[int, set[int]] = {}
+    for user_id, object_pk in rows:
+        restrictions.setdefault(user_id, set()).add(int(object_pk))
+    return restrictions
+
+
+def brand_restriction_changes_recent(
+    *, account: Account, limit: int = 20
+) -> QuerySet[BrandRestrictionChange]:
+    """The latest brand restriction changes on ``account``, newest first."""
+    return BrandRestrictionChange.objects.for_account(account).select_related(
+        "user", "acting_user"
+    )[:limit]

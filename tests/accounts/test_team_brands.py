@@ -1,0 +1,149 @@
+"""Owners limit a member's reports to some brands from the team page."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from accounts.demo import DEMO_PASSWORD
+from accounts.models import Membership
+from permissions.brand_scope import allowed_brand_ids
+from reporting.errors import ReportError
+from reporting.models import Brand, BrandRestrictionChange
+from reporting.schemas import CampaignReportParams
+from reporting.selectors import campaign_report
+from tests.reporting.conftest import BASE_ROW, import_rows
+
+MARKETER = "marketer@acme.test"
+WINDOW = {"date_from": "2024-03-04", "date_to": "2024-03-04"}
+
+
+def _client(username: str | None) -> Client:
+    client = Client()
+    if username:
+        assert client.login(username=username, password=DEMO_PASSWORD)
+    return client
+
+
+@pytest.fixture
+def brands(cast):
+    """acme's brands Acme Home (100 sends) and Acme Sport (400 sends); globex's Globex Kids."""
+    import_rows(
+        cast.acme,
+        [
+            BASE_ROW,
+            {**BASE_ROW, "source_id": "c2", "brand": "Acme Sport", "sends": "400"},
+        ],
+    )
+    import_rows(cast.globex, [{**BASE_ROW, "brand": "Globex Kids"}])
+    by_name = {b.name: b for b in Brand.objects.for_account(cast.acme)}
+    by_name["Globex Kids"] = Brand.objects.for_account(cast.globex).get()
+    return by_name
+
+
+def _url(cast, username: str, account=None) -> str:
+    account = account or cast.acme
+    membership = Membership.objects.get(user__username=username, account=cast.acme)
+    return f"/accounts/{account.system_name}/team/{membership.pk}/brands/"
+
+
+def _brand_breakdown(cast, username: str) -> dict[str, int]:
+    report = campaign_report(
+        account=cast.acme,
+        user=cast.user(username),
+        params=CampaignReportParams(breakdown="brand", **WINDOW),
+    )
+    return {row.name: row.metrics.sends for row in report.breakdown.rows}
+
+
+@pytest.mark.parametrize("username", ["owner@acme.test", "csm@maestra.test"])
+def test_owner_limits_a_member_to_one_brand_and_reports_follow(cast, brands, username):
+    assert _brand_breakdown(cast, MARKETER) == {"Acme Home": 100, "Acme Sport": 400}
+    home = brands["Acme Home"]
+
+    response = _client(username).post(_url(cast, MARKETER), {"brands": [home.pk]})
+
+    assert response.status_code == 302 and response.url == "/accounts/acme/team/"
+    assert allowed_brand_ids(user=cast.user(MARKETER), account=cast.acme) == {home.pk}
+    assert _brand_breakdown(cast, MARKETER) == {"Acme Home": 100}
+    with pytest.raises(ReportError) as refused:
+        campaign_report(
+            account=cast.acme,
+            user=cast.user(MARKETER),
+            params=CampaignReportParams(brands=["Acme Sport"], **WINDOW),
+        )
+    assert "Acme Home" in refused.value.message
+    # Nobody else is affected.
+    assert _brand_breakdown(cast, "analyst@acme.test") == {"Acme Home": 100, "Acme Sport": 400}
+    change = BrandRestrictionChange.objects.for_account(cast.acme).get()
+    assert (change.user.username, change.brand_names, change.acting_user.username) == (
+        MARKETER,
+        ["Acme Home"],
+        username,
+    )
+
+
+def test_team_page_shows_the_restriction_as_the_reports_see_it(cast, brands):
+    owner = _client("owner@acme.test")
+    owner.post(_url(cast, MARKETER), {"brands": [brands["Acme Sport"].pk]})
+    owner.post(_url(cast, "analyst@acme.test"), {"brands": [b.pk for b in brands.values()][:2]})
+    page = owner.get("/accounts/acme/team/").content.decode()
+    for membership in Membership.objects.filter(account=cast.acme).select_related("user"):
+        row = page.split(f'data-member="{membership.user.username}"')[1].split("</tr>")[0]
+        selected = {
+            int(chunk.split('"')[0])
+            for chunk in row.split('<option value="')[1:]
+            if chunk.split(">")[0].endswith(" selected")
+        }
+        expected = allowed_brand_ids(user=membership.user, account=cast.acme) or set()
+        assert selected == expected, membership.user.username
+    assert "Globex Kids" not in page
+    assert "Brands of marketer@acme.test set to <strong>Acme Sport</strong>" in page
+
+
+def test_selecting_no_brand_lifts_the_restriction(cast, brands):
+    owner = _client("owner@acme.test")
+    owner.post(_url(cast, MARKETER), {"brands": [brands["Acme Home"].pk]})
+    owner.post(_url(cast, MARKETER), {})
+    assert allowed_brand_ids(user=cast.user(MARKETER), account=cast.acme) is None
+    latest = BrandRestrictionChange.objects.for_account(cast.acme).first()
+    assert latest.brand_names == []
+
+
+def test_another_accounts_brand_is_refused_and_nothing_is_stored(cast, brands):
+    response = _client("owner@acme.test").post(
+        _url(cast, MARKETER), {"brands": [brands["Acme Home"].pk, brands["Globex Kids"].pk]}
+    )
+    assert response.status_code == 400
+    assert allowed_brand_ids(user=cast.user(MARKETER), account=cast.acme) is None
+    assert not BrandRestrictionChange.objects.for_account(cast.acme).exists()
+
+
+@pytest.mark.parametrize(
+    ("username", "status"),
+    [
+        ("administrator@acme.test", 403),
+        ("analyst@acme.test", 403),
+        (MARKETER, 403),  # not even for oneself
+        ("agency@partner.test", 403),
+        ("owner@globex.test", 404),
+        ("staff@maestra.test", 404),
+        ("outsider@example.test", 404),
+    ],
+)
+def test_only_owners_and_csms_change_brands(cast, brands, username, status):
+    response = _client(username).post(_url(cast, MARKETER), {"brands": [brands["Acme Home"].pk]})
+    assert response.status_code == status
+    assert allowed_brand_ids(user=cast.user(MARKETER), account=cast.acme) is None
+
+
+def test_anonymous_is_sent_to_log_in(cast, brands):
+    response = _client(None).post(_url(cast, MARKETER), {"brands": [brands["Acme Home"].pk]})
+    assert response.status_code == 302 and response.url.startswith("/login/")
+
+
+def test_globex_owner_cannot_reach_an_acme_member_through_globex(cast, brands):
+    url = _url(cast, MARKETER, account=cast.globex)
+    response = _client("owner@globex.test").post(url, {"brands": [brands["Globex Kids"].pk]})
+    assert response.status_code == 404
+    assert allowed_brand_ids(user=cast.user(MARKETER), account=cast.acme) is None
