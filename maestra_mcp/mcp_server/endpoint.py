@@ -34,20 +34,25 @@ from dataclasses import dataclass
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.http.request import split_domain_port, validate_host
 from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import INTERNAL_ERROR, INVALID_REQUEST, ErrorData, JSONRPCError
+from oauth2_provider.models import AccessToken
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthRequest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Router
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from accounts.models import Account
 from maestra_mcp.mcp_server.principal import SCOPE_KEY, McpPrincipal
+from maestra_mcp.mcp_server.session_log import WireTap
+from maestra_mcp.session_logs.models import McpSessionLog
+from maestra_mcp.session_logs.services import session_log_record
 from permissions.policy import Reason, mcp_access_decision
 
 logger = logging.getLogger(__name__)
@@ -106,27 +111,36 @@ def _served_account(system_name: str) -> Account | None:
 class _Refusal:
     response: Response
     log_reason: str
+    message: str
+    # As far as the request got: for the session log of a refused request.
+    account: Account | None = None
+    user: AbstractBaseUser | None = None
+    access_token: AccessToken | None = None
+
+
+def _refusal(status: int, code: int, message: str, log_reason: str, headers=None, **context):
+    response = _error_response(status, code, message, headers)
+    return _Refusal(response, log_reason, message, **context)
 
 
 def _authorize(system_name: str, raw_token: str | None) -> McpPrincipal | _Refusal:
     """Account → bearer token → policy, in one worker-thread hop (all ORM work)."""
     account = _served_account(system_name)
     if account is None:
-        return _Refusal(_error_response(404, INVALID_REQUEST, MESSAGE_NOT_FOUND), "no_account")
+        return _refusal(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_account")
 
     challenge = (
         f'Bearer resource_metadata="{protected_resource_metadata_url(system_name)}", '
         f'scope="{REQUIRED_SCOPE}"'
     )
     if raw_token is None:
-        return _Refusal(
-            _error_response(
-                401,
-                AUTHENTICATION_REQUIRED,
-                MESSAGE_UNAUTHENTICATED,
-                {"WWW-Authenticate": challenge},
-            ),
+        return _refusal(
+            401,
+            AUTHENTICATION_REQUIRED,
+            MESSAGE_UNAUTHENTICATED,
             "no_token",
+            {"WWW-Authenticate": challenge},
+            account=account,
         )
 
     # The audience is the canonical public URL, not the URL this request arrived
@@ -135,29 +149,30 @@ def _authorize(system_name: str, raw_token: str | None) -> McpPrincipal | _Refus
     validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
     if not validator.validate_bearer_token(raw_token, [REQUIRED_SCOPE], oauth_request):
         dot_error = getattr(oauth_request, "oauth2_error", None) or {}
-        return _Refusal(
-            _error_response(
-                401,
-                AUTHENTICATION_REQUIRED,
-                MESSAGE_INVALID_TOKEN,
-                {"WWW-Authenticate": f'{challenge}, error="invalid_token"'},
-            ),
+        return _refusal(
+            401,
+            AUTHENTICATION_REQUIRED,
+            MESSAGE_INVALID_TOKEN,
             f"invalid_token ({dot_error.get('error_description', 'unknown or expired')})",
+            {"WWW-Authenticate": f'{challenge}, error="invalid_token"'},
+            account=account,
         )
 
-    decision = mcp_access_decision(user=oauth_request.user, account=account)
+    user, access_token = oauth_request.user, oauth_request.access_token
+    decision = mcp_access_decision(user=user, account=account)
     if decision.reason is Reason.ACCOUNT_UNAVAILABLE:  # offboarded since the lookup above
-        return _Refusal(_error_response(404, INVALID_REQUEST, MESSAGE_NOT_FOUND), "no_account")
+        return _refusal(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_account")
     if not decision.allowed:
-        return _Refusal(
-            _error_response(403, ACCESS_DENIED, decision.message), f"policy:{decision.reason.value}"
+        return _refusal(
+            403,
+            ACCESS_DENIED,
+            decision.message,
+            f"policy:{decision.reason.value}",
+            account=account,
+            user=user,
+            access_token=access_token,
         )
-    return McpPrincipal(
-        account=account,
-        user=oauth_request.user,
-        access_token_id=oauth_request.access_token.pk,
-        application_id=oauth_request.access_token.application_id,
-    )
+    return McpPrincipal(account=account, user=user, access_token=access_token)
 
 
 def _bearer_token(request: Request) -> str | None:
@@ -169,20 +184,20 @@ def _bearer_token(request: Request) -> str | None:
     return token
 
 
-def _host_refusal(request: Request) -> Response | None:
+def _host_refusal(request: Request) -> _Refusal | None:
     """Host must be allowed: the dispatcher bypasses Django's middleware for these
     paths, so ALLOWED_HOSTS is applied here, with Django's own matching rules."""
     domain, _port = split_domain_port(request.headers.get("host", ""))
     if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
-        return _error_response(421, INVALID_REQUEST, MESSAGE_BAD_HOST)
+        return _refusal(421, INVALID_REQUEST, MESSAGE_BAD_HOST, "host")
     return None
 
 
-def _origin_refusal(request: Request) -> Response | None:
+def _origin_refusal(request: Request) -> _Refusal | None:
     """DNS-rebinding protection: a present Origin must be ours (absent is fine)."""
     origin = request.headers.get("origin")
     if origin is not None and origin.lower() not in _allowed_origins():
-        return _error_response(403, INVALID_REQUEST, MESSAGE_BAD_ORIGIN)
+        return _refusal(403, INVALID_REQUEST, MESSAGE_BAD_ORIGIN, "origin")
     return None
 
 
@@ -236,59 +251,61 @@ class McpEndpoint:
             outcome = await self._admit(request)
         except Exception:
             logger.exception("MCP request failed before reaching the SDK")
-            response = _error_response(500, INTERNAL_ERROR, MESSAGE_INTERNAL_ERROR)
-            outcome = _Refusal(response, "error")
+            outcome = _refusal(500, INTERNAL_ERROR, MESSAGE_INTERNAL_ERROR, "error")
+
         if isinstance(outcome, _Refusal):
-            self._log(request, None, outcome.response.status_code, started, outcome.log_reason)
             await outcome.response(scope, receive, send)
-            return
+            account, user, access_token = outcome.account, outcome.user, outcome.access_token
+            http_status = outcome.response.status_code
+            fields = {"status": McpSessionLog.Status.REFUSED, "error": outcome.message}
+            log_reason = outcome.log_reason
+        else:
+            tap = WireTap(receive, send)
+            await self.session_manager.handle_request(
+                {**scope, SCOPE_KEY: outcome}, tap.receive, tap.send
+            )
+            account, user, access_token = outcome.account, outcome.user, outcome.access_token
+            http_status = tap.status
+            fields = tap.log_fields(request.headers.get("mcp-protocol-version"))
+            log_reason = "served"
 
-        status = 0
-
-        async def send_watching_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        await self.session_manager.handle_request(
-            {**scope, SCOPE_KEY: outcome}, receive, send_watching_status
+        duration_ms = (time.perf_counter() - started) * 1000
+        logger.info(
+            "mcp %s %s -> %s %s account=%s user=%s token=%s %.1fms",
+            request.method,
+            scope["path"],
+            http_status,
+            log_reason,
+            account.system_name if account else "-",
+            user.pk if user else "-",
+            access_token.pk if access_token else "-",
+            duration_ms,
         )
-        self._log(request, outcome, status, started, "served")
+        if account is not None:  # nothing to attribute a request for no account to
+            # After the response went out: the client never waits for this row.
+            # session_log_record never raises.
+            await sync_to_async(session_log_record)(
+                account=account,
+                user=user,
+                access_token=access_token,
+                http_status=http_status,
+                duration_ms=duration_ms,
+                user_agent=request.headers.get("user-agent", ""),
+                **fields,
+            )
 
     async def _admit(self, request: Request) -> McpPrincipal | _Refusal:
         refusal = _host_refusal(request) or _origin_refusal(request)
         if refusal is not None:
-            return _Refusal(refusal, "transport")
+            return refusal
         match = _MCP_PATH.match(request.scope["path"])
         if match is None:
-            return _Refusal(_error_response(404, INVALID_REQUEST, MESSAGE_NOT_FOUND), "no_path")
+            return _refusal(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_path")
         if request.method != "POST":
-            allow = {"Allow": "POST"}
-            response = _error_response(405, INVALID_REQUEST, MESSAGE_METHOD_NOT_ALLOWED, allow)
-            return _Refusal(response, "method")
+            return _refusal(
+                405, INVALID_REQUEST, MESSAGE_METHOD_NOT_ALLOWED, "method", {"Allow": "POST"}
+            )
         return await sync_to_async(_authorize)(match["system_name"], _bearer_token(request))
-
-    def _log(
-        self,
-        request: Request,
-        principal: McpPrincipal | None,
-        status: int,
-        started: float,
-        outcome: str,
-    ) -> None:
-        """One access-log line per MCP request (never the token or the body)."""
-        logger.info(
-            "mcp %s %s -> %s %s account=%s user=%s token=%s %.1fms",
-            request.method,
-            request.scope["path"],
-            status,
-            outcome,
-            principal.account.system_name if principal else "-",
-            principal.user.pk if principal else "-",
-            principal.access_token_id if principal else "-",
-            (time.perf_counter() - started) * 1000,
-        )
 
     async def _protected_resource_metadata(
         self, scope: Scope, receive: Receive, send: Send
@@ -297,7 +314,7 @@ class McpEndpoint:
         request = Request(scope, receive)
         refusal = _host_refusal(request)
         if refusal is not None:
-            await refusal(scope, receive, send)
+            await refusal.response(scope, receive, send)
             return
         if request.method not in {"GET", "HEAD"}:
             response = _error_response(405, INVALID_REQUEST, "Use GET.", {"Allow": "GET, HEAD"})

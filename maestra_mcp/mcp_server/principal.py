@@ -12,6 +12,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from mcp.server import ServerRequestContext
+from oauth2_provider.models import AccessToken
 
 from accounts.models import Account
 
@@ -22,8 +23,7 @@ SCOPE_KEY = "maestra.mcp_principal"
 class McpPrincipal:
     account: Account
     user: AbstractBaseUser
-    access_token_id: int
-    application_id: int | None
+    access_token: AccessToken  # DOT's row (with its application), never the token text
 
 
 def request_principal(ctx: ServerRequestContext[Any, Any]) -> McpPrincipal:

@@ -120,7 +120,11 @@ async def run_tool(
         return _error_result(MESSAGE_INTERNAL_ERROR)
     structured = result.model_dump(mode="json")
     return types.CallToolResult(
-        content=[types.TextContent(type="text", text=json.dumps(structured, ensure_ascii=False))],
+        content=[
+            types.TextContent(
+                type="text", text=json.dumps(structured, ensure_ascii=False, separators=(",", ":"))
+            )
+        ],
         structured_content=structured,
     )
 

@@ -126,3 +126,64 @@ def uvicorn_server() -> Iterator[str]:
 def uvicorn_origin(transactional_db) -> Iterator[str]:
     with uvicorn_server() as origin:
         yield origin
+
+
+# --- Report data, imported through the real import service ------------------------------
+WINDOW = {"date_from": "2026-01-05", "date_to": "2026-01-11"}
+
+
+def _stat_rows(days: int = 7) -> list[dict]:
+    rows = []
+    for day in range(days):
+        date = f"2026-01-{5 + day:02d}"
+        rows += [
+            _row(date, "campaign", "c1", "Spring sale", "Acme Home", "email", 1000 + day * 10, day),
+            _row(date, "campaign", "c2", "SMS flash", "Acme Sport", "sms", 400 + day, day),
+            _row(date, "flow", "f1", "Welcome", "Acme Home", "email", 200 + day, day),
+            _row(date, "flow", "f2", "Abandoned cart", "Acme Sport", "mobile_push", 50, day),
+        ]
+    return rows
+
+
+def _row(date, kind, source_id, name, brand, channel, sends, day) -> dict:
+    tracked = channel != "sms"
+    return {
+        "date": date,
+        "kind": kind,
+        "source_id": source_id,
+        "source_name": name,
+        "folder": "Promotions" if kind == "campaign" else "",
+        "brand": brand,
+        "goal": "Sales",
+        "activation_type": "one_time" if kind == "campaign" else "",
+        "channel": channel,
+        "sends": sends,
+        "delivered": sends - 5 - day,
+        "bounces": 5 + day,
+        "opens": sends // 3 if tracked else "",
+        "clicks": sends // 20 if tracked else "",
+        "unsubscribes": day % 3,
+        "spam_complaints": day % 2,
+        "orders": 2 + day,
+        "revenue": f"{(2 + day) * 41.5:.2f}",
+    }
+
+
+def import_stats(account, rows: list[dict]) -> None:
+    import io
+
+    from reporting.services.stats_import import COLUMNS, stats_import
+
+    lines = [",".join(COLUMNS)]
+    lines += [",".join(str(row[column]) for column in COLUMNS) for row in rows]
+    stats_import(account=account, lines=io.StringIO("\n".join(lines) + "\n"))
+
+
+@pytest.fixture
+def report_data(cast):
+    """A week of campaign and flow statistics for acme; much larger numbers for globex,
+    so anything leaking across accounts would show in acme's totals."""
+    rows = _stat_rows()
+    import_stats(cast.acme, rows)
+    import_stats(cast.globex, [{**row, "sends": row["sends"] * 100} for row in rows])
+    return rows

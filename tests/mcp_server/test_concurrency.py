@@ -22,7 +22,7 @@ import pytest
 from django.db import connection
 from django.db.backends.signals import connection_created
 
-from tests.mcp_server.conftest import asgi_http_client, running_app, sdk_client
+from tests.mcp_server.conftest import WINDOW, asgi_http_client, running_app, sdk_client
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -63,7 +63,7 @@ async def concurrent_calls(http, url: str) -> list:
     async with sdk_client(url, http, "legacy") as client:
 
         async def one() -> None:
-            results.append(await client.list_tools())
+            results.append(await client.call_tool("campaign_report", WINDOW))
 
         async with anyio.create_task_group() as tg:
             for _ in range(CALLS):
@@ -78,13 +78,14 @@ async def calls_over_http(origin: str, token: str) -> list:
 
 
 def test_concurrent_requests_overlap_on_their_own_threads_over_uvicorn(
-    cast, token_for, uvicorn_origin
+    cast, report_data, token_for, uvicorn_origin
 ):
     token = token_for("analyst@acme.test")
     with SlowConnections() as slow:
         results = anyio.run(calls_over_http, uvicorn_origin, token)
 
     assert len(results) == CALLS
+    assert not any(result.is_error for result in results)
     threads = {ident for ident, _, _ in slow.intervals}
     # One connection (and one thread) per request: the initialize exchange plus the calls.
     assert len(threads) >= CALLS
@@ -93,7 +94,7 @@ def test_concurrent_requests_overlap_on_their_own_threads_over_uvicorn(
     assert slow.max_overlap() >= CALLS // 2
 
 
-def test_concurrent_requests_overlap_in_process(cast, token_for):
+def test_concurrent_requests_overlap_in_process(cast, report_data, token_for):
     token = token_for("analyst@acme.test")
     with SlowConnections() as slow:
 
@@ -101,7 +102,9 @@ def test_concurrent_requests_overlap_in_process(cast, token_for):
             async with running_app() as app, asgi_http_client(app, token) as http:
                 return await concurrent_calls(http, "http://127.0.0.1:8000/mcp/acme")
 
-        assert len(anyio.run(go)) == CALLS
+        results = anyio.run(go)
+    assert len(results) == CALLS
+    assert not any(result.is_error for result in results)
     assert len({ident for ident, _, _ in slow.intervals}) >= CALLS
     assert slow.max_overlap() >= CALLS // 2
 
@@ -115,7 +118,9 @@ def open_connections_to_test_database() -> int:
         return cursor.fetchone()[0]
 
 
-def test_no_connection_is_left_open_after_concurrent_requests(cast, token_for, uvicorn_origin):
+def test_no_connection_is_left_open_after_concurrent_requests(
+    cast, report_data, token_for, uvicorn_origin
+):
     token = token_for("analyst@acme.test")
     assert open_connections_to_test_database() == 0
     assert len(anyio.run(calls_over_http, uvicorn_origin, token)) == CALLS

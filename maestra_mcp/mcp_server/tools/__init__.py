@@ -51,6 +51,8 @@ def discover_tools() -> dict[str, McpTool]:
     """Every ``tool`` defined by a module of this package, by name."""
     tools: dict[str, McpTool] = {}
     for module_info in pkgutil.iter_modules(__path__):
+        if module_info.name.startswith("_"):  # shared helpers, not tools
+            continue
         module = importlib.import_module(f"{__name__}.{module_info.name}")
         tool = getattr(module, "tool", None)
         if not isinstance(tool, McpTool):

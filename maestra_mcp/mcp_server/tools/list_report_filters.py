@@ -1,0 +1,40 @@
+"""list_report_filters: the filter values the report tools accept for this user."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from maestra_mcp.mcp_server.principal import McpPrincipal
+from maestra_mcp.mcp_server.tools import McpTool
+from reporting.schemas import ReportFilters
+from reporting.selectors import report_filters
+
+
+class ListReportFiltersParams(BaseModel):
+    """No arguments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def handle(principal: McpPrincipal, params: ListReportFiltersParams) -> ReportFilters:
+    return report_filters(account=principal.account, user=principal.user)
+
+
+tool = McpTool(
+    name="list_report_filters",
+    title="List report filters",
+    description="""\
+The values campaign_report and flow_report accept for this Maestra account and user: brand \
+names (only the brands this user may see), goals, campaign folders (including "(no folder)" \
+for unfiled campaigns), channels and activation types in use, flows (id and name), the period \
+presets, the metric names usable as sort_by, and the metric definitions.
+
+When to use: before calling a report with a brand, goal, folder or flow filter, or when the \
+user asks what can be reported on ("which brands do we have?", "list our flows"). Takes no \
+arguments.
+
+Example call: {}""",
+    params=ListReportFiltersParams,
+    result=ReportFilters,
+    handler=handle,
+)

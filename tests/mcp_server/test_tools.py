@@ -1,0 +1,283 @@
+"""The tools through the official SDK client, in both protocol eras, in-process and over uvicorn.
+
+Every structured result is validated against the outputSchema the server
+published, and its numbers are compared with the reporting selectors called
+directly for the same account and user.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import logging
+
+import anyio
+import httpx2
+import jsonschema
+import pytest
+from mcp.shared.exceptions import MCPError
+
+from maestra_mcp.mcp_server.server import MESSAGE_INTERNAL_ERROR
+from maestra_mcp.mcp_server.tools._reports import MAX_RESULT_CHARS
+from reporting.errors import ReportError
+from reporting.metrics import METRIC_DEFINITIONS
+from reporting.schemas import CampaignReportParams, FlowReportParams
+from reporting.selectors import campaign_report, flow_report, report_filters
+from tests.mcp_server.conftest import (
+    ASGI_ORIGIN,
+    WINDOW,
+    _row,
+    asgi_http_client,
+    import_stats,
+    running_app,
+    sdk_client,
+    uvicorn_server,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ANALYST = "analyst@acme.test"
+TOOLS = ("campaign_report", "flow_report", "list_report_filters")
+CALLS = {
+    "campaign_report": {**WINDOW, "breakdown": "campaign", "timeline": "day"},
+    "flow_report": {**WINDOW, "breakdown": "channel", "compare_to": "previous_period"},
+    "list_report_filters": {},
+}
+
+
+async def session(transport: str, token: str, mode: str, work):
+    """Run ``work(client)`` with an SDK client connected to /mcp/acme over ``transport``."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if transport == "asgi":
+        async with (
+            running_app() as app,
+            asgi_http_client(app, token) as http,
+            sdk_client(f"{ASGI_ORIGIN}/mcp/acme", http, mode) as client,
+        ):
+            return await work(client)
+    with uvicorn_server() as origin:
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=30) as http,
+            sdk_client(f"{origin}/mcp/acme", http, mode) as client,
+        ):
+            return await work(client)
+
+
+def expected(tool: str, account, user) -> dict:
+    """The same answer, straight from the reporting core."""
+    if tool == "campaign_report":
+        report = campaign_report(
+            account=account, user=user, params=CampaignReportParams(**CALLS[tool])
+        )
+    elif tool == "flow_report":
+        report = flow_report(account=account, user=user, params=FlowReportParams(**CALLS[tool]))
+    else:
+        report = report_filters(account=account, user=user)
+    return report.model_dump(mode="json")
+
+
+@pytest.mark.parametrize("transport", ["asgi", "uvicorn"])
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+def test_every_tool_answers_like_the_reporting_core(cast, report_data, token_for, transport, mode):
+    token = token_for(ANALYST)
+
+    async def work(client):
+        listed = {tool.name: tool for tool in (await client.list_tools()).tools}
+        results = {name: await client.call_tool(name, CALLS[name]) for name in TOOLS}
+        return listed, results
+
+    listed, results = anyio.run(session, transport, token, mode, work)
+    assert sorted(listed) == sorted(TOOLS)
+    for name in TOOLS:
+        result = results[name]
+        assert result.is_error is False, result.content
+        jsonschema.validate(result.structured_content, listed[name].output_schema)
+        # The same JSON as a text block, for clients that ignore structuredContent.
+        assert json.loads(result.content[0].text) == result.structured_content
+        assert result.structured_content == expected(name, cast.acme, cast.user(ANALYST))
+
+
+def test_numbers_match_an_independent_sum_of_the_imported_rows(cast, report_data, token_for):
+    token = token_for(ANALYST)
+
+    async def work(client):
+        return await client.call_tool(
+            "campaign_report", {**WINDOW, "breakdown": "channel", "channels": ["email", "sms"]}
+        )
+
+    report = anyio.run(session, "asgi", token, "legacy", work).structured_content
+    campaigns = [row for row in report_data if row["kind"] == "campaign"]
+    summary = report["summary"]
+    # acme's rows only: globex's (100 times larger) never leak in.
+    assert summary["sends"] == sum(row["sends"] for row in campaigns)
+    assert summary["orders"] == sum(row["orders"] for row in campaigns)
+    assert float(summary["revenue"]) == pytest.approx(sum(float(r["revenue"]) for r in campaigns))
+    delivered = sum(row["delivered"] for row in campaigns)
+    assert summary["conversion_rate"] == pytest.approx(summary["orders"] / delivered)
+    # Open rate only over channels that track opens (SMS does not).
+    email = [row for row in campaigns if row["channel"] == "email"]
+    assert summary["open_rate"] == pytest.approx(
+        sum(row["opens"] for row in email) / sum(row["delivered"] for row in email)
+    )
+    assert {row["key"] for row in report["breakdown"]["rows"]} == {"email", "sms"}
+
+
+def test_published_tool_definitions(cast, token_for):
+    token = token_for(ANALYST)
+
+    async def work(client):
+        return {tool.name: tool for tool in (await client.list_tools()).tools}
+
+    tools = anyio.run(session, "asgi", token, "legacy", work)
+    for tool in tools.values():
+        assert tool.title
+        assert tool.annotations.read_only_hint is True
+        assert tool.annotations.destructive_hint is False
+        assert tool.annotations.idempotent_hint is True
+        assert tool.annotations.open_world_hint is False
+        assert tool.input_schema["type"] == "object"
+        assert tool.input_schema["additionalProperties"] is False
+        assert tool.output_schema["type"] == "object"
+        jsonschema.Draft202012Validator.check_schema(tool.input_schema)
+        jsonschema.Draft202012Validator.check_schema(tool.output_schema)
+    for name in ("campaign_report", "flow_report"):
+        schema = tools[name].input_schema
+        properties = schema["properties"]
+        assert "email" in json.dumps(properties["channels"])
+        assert "last_30_days" in json.dumps(properties["period"])
+        assert "revenue" in json.dumps(properties["sort_by"])
+        assert '"enum"' in json.dumps(properties["breakdown"])
+        assert properties["limit"]["maximum"] == 500
+        description = tools[name].description
+        assert METRIC_DEFINITIONS in description  # drawn from reporting.metrics, never drifts
+        assert "Example calls" in description
+    assert tools["list_report_filters"].input_schema["properties"] == {}
+
+
+# --- Errors the assistant can correct, and errors it cannot ---------------------------
+
+
+def call(token, name, arguments, mode="legacy"):
+    """The tool result, or the MCPError the client raised (returned, not raised)."""
+
+    async def work(client):
+        try:
+            return await client.call_tool(name, arguments)
+        except MCPError as error:
+            return error
+
+    return anyio.run(session, "asgi", token, mode, work)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+def test_unknown_argument_is_a_tool_error_naming_it(cast, report_data, token_for, mode):
+    result = call(token_for(ANALYST), "campaign_report", {**WINDOW, "colour": "red"}, mode)
+    assert result.is_error is True
+    assert "colour" in result.content[0].text
+    assert "Traceback" not in result.content[0].text
+
+
+def test_bad_enum_value_is_a_tool_error_naming_the_argument(cast, report_data, token_for):
+    result = call(token_for(ANALYST), "campaign_report", {"channels": ["fax"]})
+    assert result.is_error is True
+    assert "channels" in result.content[0].text
+    assert "email" in result.content[0].text  # the valid values, to self-correct
+
+
+def test_report_error_comes_back_with_the_reporting_message(cast, report_data, token_for):
+    arguments = {**WINDOW, "brands": ["Nonexistent brand"]}
+    with pytest.raises(ReportError) as direct:
+        campaign_report(
+            account=cast.acme, user=cast.user(ANALYST), params=CampaignReportParams(**arguments)
+        )
+    result = call(token_for(ANALYST), "campaign_report", arguments)
+    assert result.is_error is True
+    assert result.content[0].text == direct.value.message
+    assert "Acme Home" in result.content[0].text
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+def test_unknown_tool_is_a_protocol_error(cast, token_for, mode):
+    error = call(token_for(ANALYST), "delete_everything", {}, mode)
+    assert isinstance(error, MCPError)
+    assert error.code == -32602
+    assert "Unknown tool: delete_everything" in error.message
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_a_crash_is_logged_but_never_shown(cast, report_data, token_for, monkeypatch):
+    def crash(principal, params):
+        raise RuntimeError("connection string postgres://secret@db")
+
+    module = importlib.import_module("maestra_mcp.mcp_server.tools.flow_report")
+    monkeypatch.setattr(module, "tool", dataclasses.replace(module.tool, handler=crash))
+    # On the module's logger: building the application re-runs Django's logging set-up,
+    # which replaces the root handlers (and pytest's caplog with them).
+    records = Records()
+    logging.getLogger("maestra_mcp.mcp_server.server").addHandler(records)
+    try:
+        result = call(token_for(ANALYST), "flow_report", WINDOW)
+    finally:
+        logging.getLogger("maestra_mcp.mcp_server.server").removeHandler(records)
+    assert result.is_error is True
+    assert result.content[0].text == MESSAGE_INTERNAL_ERROR
+    assert "secret" not in result.content[0].text
+    # For the operators: the traceback is logged.
+    assert "postgres://secret@db" in str(records.records[0].exc_info[1])
+
+
+# --- Size budget -----------------------------------------------------------------------
+
+
+def test_large_breakdown_is_cut_to_the_size_budget_and_says_so(cast, token_for):
+    rows = [
+        _row(
+            "2026-01-05",
+            "campaign",
+            f"c{n}",
+            f"Campaign number {n}",
+            "Acme Home",
+            "email",
+            100 + n,
+            0,
+        )
+        for n in range(400)
+    ]
+    import_stats(cast.acme, rows)
+    result = call(token_for(ANALYST), "campaign_report", {**WINDOW, "limit": 500})
+    assert result.is_error is False
+    breakdown = result.structured_content["breakdown"]
+    assert breakdown["total_groups"] == 400
+    assert breakdown["truncated"] is True
+    assert 0 < len(breakdown["rows"]) < 400
+    assert len(result.content[0].text) <= MAX_RESULT_CHARS
+    # The top rows by revenue are the ones kept.
+    direct = campaign_report(
+        account=cast.acme,
+        user=cast.user(ANALYST),
+        params=CampaignReportParams(**WINDOW, limit=500),
+    ).model_dump(mode="json")["breakdown"]["rows"]
+    assert breakdown["rows"] == direct[: len(breakdown["rows"])]
+
+
+def test_report_too_large_even_without_breakdown_explains_how_to_narrow(
+    cast, report_data, token_for
+):
+    arguments = {
+        "date_from": "2023-01-01",
+        "date_to": "2025-12-31",
+        "timeline": "day",
+        "breakdown": "none",
+    }
+    result = call(token_for(ANALYST), "campaign_report", arguments)
+    assert result.is_error is True
+    assert "coarser timeline" in result.content[0].text
