@@ -110,6 +110,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # replica (add it to DATABASES); imports always write to "default".
 REPORTING_DATABASE_ALIAS = env_str("REPORTING_DATABASE_ALIAS", "default")
 
+# --- Cache ------------------------------------------------------------------
+# Holds the login and client-registration throttle counters. The embedded
+# default is per process; with several workers set CACHE_URL=redis://host:6379/1
+# so they share one count.
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// or rediss:// URL, got {CACHE_URL!r}")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # --- Authentication ---------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
