@@ -6,6 +6,7 @@ check):
 
 * only the authorization-code grant (with PKCE, enforced by DOT settings) and
   refresh; nothing else, whatever a dynamically registered client asked for;
+  ``offline_access`` is accepted and ignored (refresh tokens are always issued);
 * every grant and token is bound to exactly one account's MCP URL (RFC 8707);
   the URL must belong to an existing, non-offboarded account;
 * a bearer token is accepted only at exactly that URL — DOT treats tokens
@@ -30,6 +31,8 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
 from maestra_mcp.oauth.resources import account_for_resource, is_server_resource
+
+OFFLINE_ACCESS = "offline_access"
 
 # Grant types any client may use, whatever it registered with.
 ALLOWED_GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
@@ -59,6 +62,19 @@ class MaestraOAuth2Validator(OAuth2Validator):
         if grant_type not in ALLOWED_GRANT_TYPES:
             return False
         return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs):
+        """Accept ``offline_access`` and drop it: refresh tokens are always issued.
+
+        Claude has been seen asking for it; refusing the whole request with
+        ``invalid_scope`` would fail the connection for a scope that changes nothing.
+        ``scopes`` is the request's own list, edited in place so the grant and the
+        token carry only real scopes (the default one if nothing else is left).
+        """
+        if OFFLINE_ACCESS in scopes:
+            kept = [scope for scope in scopes if scope != OFFLINE_ACCESS]
+            scopes[:] = kept or self.get_default_scopes(client_id, request)
+        return super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
 
     def _validate_resource_uris(self, request, resources):
         """DOT checks the URI shape; we also require one of our accounts (the allow-list)."""

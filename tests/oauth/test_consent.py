@@ -229,3 +229,22 @@ def test_consent_post_needs_csrf(cast, claude):
     assert not Grant.objects.exists()
     data["csrfmiddlewaretoken"] = page.context["csrf_token"]
     assert "code" in redirect_params(browser.post(url, data))
+
+
+@pytest.mark.parametrize(
+    "scope", ["reports:read offline_access", "offline_access", None], ids=["both", "only", "none"]
+)
+def test_offline_access_is_accepted_and_only_reports_read_is_granted(cast, claude, scope):
+    url = authorize_query(
+        claude, CLAUDE_CALLBACK, Pkce.new(), resource=cast.acme.mcp_url, scope=scope
+    )
+    _, answer = consent(logged_in("analyst@acme.test"), url)
+    grant = Grant.objects.get(code=redirect_params(answer)["code"])
+    assert grant.scope == "reports:read"
+
+
+def test_unknown_scope_is_refused(cast, claude):
+    url = authorize_query(
+        claude, CLAUDE_CALLBACK, Pkce.new(), resource=cast.acme.mcp_url, scope="reports:write"
+    )
+    assert redirect_params(logged_in("analyst@acme.test").get(url))["error"] == "invalid_scope"
