@@ -12,12 +12,13 @@ Data-protection rules enforced here, whatever the caller passes:
   table.
 
 Logging must never fail an MCP request: :func:`session_log_record` catches and
-logs every error and returns ``None`` instead.
+logs every error and returns ``None`` instead. It stays off the request's
+critical path because the MCP endpoint calls it (through ``sync_to_async``)
+only after the response has been sent: the client never waits for the insert.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -25,10 +26,9 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -179,46 +179,6 @@ def session_log_record(
             method,
         )
         return None
-
-
-# Strong references to in-flight background writes: the event loop keeps only
-# weak ones, and a collected task would silently drop its log row.
-_pending: set[asyncio.Task] = set()
-
-
-def _record_in_worker_thread(kwargs: dict[str, Any]) -> None:
-    # Runs outside any request cycle, so give the connection the same
-    # CONN_MAX_AGE / health-check treatment a request would.
-    close_old_connections()
-    try:
-        session_log_record(**kwargs)
-    finally:
-        close_old_connections()
-
-
-def session_log_record_in_background(**kwargs: Any) -> None:
-    """From async code: store the log without making the request wait for it.
-
-    Schedules :func:`session_log_record` (same keyword arguments) on Django's
-    sync thread and returns at once; the response is not held up by the
-    insert. Call :func:`session_log_flush` on shutdown (and in tests) to wait
-    for pending writes. Never raises.
-    """
-    try:
-        task = asyncio.get_running_loop().create_task(
-            sync_to_async(_record_in_worker_thread)(kwargs)
-        )
-    except Exception:
-        logger.exception("Could not schedule the MCP session log write")
-        return
-    _pending.add(task)
-    task.add_done_callback(_pending.discard)
-
-
-async def session_log_flush() -> None:
-    """Wait for every background log write started so far."""
-    while _pending:
-        await asyncio.gather(*list(_pending), return_exceptions=True)
 
 
 # --- Purges -------------------------------------------------------------------

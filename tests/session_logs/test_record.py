@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 
@@ -11,11 +10,7 @@ from django.db import connection, transaction
 
 from accounts.models import Account
 from maestra_mcp.session_logs.models import McpSessionLog, UnscopedQueryError
-from maestra_mcp.session_logs.services import (
-    REDACTED,
-    session_log_flush,
-    session_log_record_in_background,
-)
+from maestra_mcp.session_logs.services import REDACTED
 from tests.session_logs.conftest import issue_tokens, record
 
 pytestmark = pytest.mark.django_db
@@ -206,15 +201,3 @@ def test_unscoped_queries_fail_closed(cast):
         McpSessionLog.objects.count()
     assert McpSessionLog.objects.for_account(cast.acme).count() == 1
     assert McpSessionLog.objects.for_account(cast.globex).count() == 0
-
-
-@pytest.mark.django_db(transaction=True)
-def test_background_write_from_async_code(cast):
-    """From the event loop the write is scheduled, not awaited; flush waits for it."""
-
-    async def handler():
-        session_log_record_in_background(account=cast.acme, status="success", method="ping")
-        await session_log_flush()
-
-    asyncio.run(handler())
-    assert [r["method"] for r in rows()] == ["ping"]
