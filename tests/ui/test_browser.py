@@ -103,3 +103,36 @@ def test_copy_button_puts_the_exact_connector_url_on_the_clipboard(cast, server,
     page.wait_for_selector("#copy-url:has-text('Copied')")
     assert page.evaluate("navigator.clipboard.readText()") == "http://127.0.0.1:8000/mcp/acme"
     assert page.locator("#mcp-url").inner_text() == cast.acme.mcp_url
+
+
+def test_owner_restricts_a_member_to_one_brand_and_their_campaign_report_follows(
+    cast, server, page_as, shoot
+):
+    from tests.reporting.conftest import BASE_ROW, import_rows
+
+    import_rows(
+        cast.acme,
+        [BASE_ROW, {**BASE_ROW, "source_id": "c2", "brand": "Acme Sport", "sends": "400"}],
+    )
+    token = _token(cast, "marketer@acme.test", cast.acme)
+    arguments = {"breakdown": "brand", "date_from": "2024-03-04", "date_to": "2024-03-04"}
+
+    async def brand_sends(client) -> dict[str, int]:
+        result = await client.call_tool("campaign_report", arguments)
+        assert not result.is_error, result.content
+        rows = result.structured_content["breakdown"]["rows"]
+        return {row["name"]: row["metrics"]["sends"] for row in rows}
+
+    assert run_mcp(server, "/mcp/acme", token, brand_sends) == {"Acme Home": 100, "Acme Sport": 400}
+
+    page = page_as("owner@acme.test")
+    page.goto("/accounts/acme/team/")
+    page.select_option(
+        "[aria-label='Brands marketer@acme.test may see (none selected: all brands)']",
+        label="Acme Home",
+    )
+    page.click("[aria-label='Save brands for marketer@acme.test']")
+    page.wait_for_selector("text=marketer@acme.test now sees Acme Home in reports")
+    shoot(page, "team-brand-restricted")
+
+    assert run_mcp(server, "/mcp/acme", token, brand_sends) == {"Acme Home": 100}
