@@ -194,16 +194,20 @@ def _host_refusal(request: Request) -> _Refusal | None:
 
 
 def _origin_refusal(request: Request) -> _Refusal | None:
-    """DNS-rebinding protection: a present Origin must be ours (absent is fine)."""
+    """DNS-rebinding protection: a present Origin must be ours (absent is fine).
+
+    Ours = the public URL, CSRF_TRUSTED_ORIGINS, or the request's own origin
+    (same-origin; its Host has already passed ALLOWED_HOSTS). A rebinding page
+    carries its own site's Origin and Host, and is refused by one or the other.
+    """
     origin = request.headers.get("origin")
-    if origin is not None and origin.lower() not in _allowed_origins():
+    if origin is None:
+        return None
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    allowed = {settings.MAESTRA_PUBLIC_URL, *settings.CSRF_TRUSTED_ORIGINS, own}
+    if origin.lower() not in {value.lower() for value in allowed}:
         return _refusal(403, INVALID_REQUEST, MESSAGE_BAD_ORIGIN, "origin")
     return None
-
-
-def _allowed_origins() -> set[str]:
-    # Browsers send Origin; only pages of Maestra itself may drive the endpoint.
-    return {o.lower() for o in [settings.MAESTRA_PUBLIC_URL, *settings.CSRF_TRUSTED_ORIGINS]}
 
 
 class McpEndpoint:

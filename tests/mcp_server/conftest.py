@@ -92,17 +92,19 @@ def sdk_client(url: str, http_client: httpx2.AsyncClient, mode: str) -> Client:
 
 
 @contextmanager
-def uvicorn_server() -> Iterator[str]:
+def uvicorn_server(wrap=None) -> Iterator[str]:
     """A real uvicorn serving the full application on 127.0.0.1, an ephemeral port.
 
     It runs in a thread of the test process so it shares the test database
-    (including SQLite's in-memory one); yields its origin.
+    (including SQLite's in-memory one); yields its origin. ``wrap(app)`` may put
+    an ASGI layer in front (e.g. to add a header a test client cannot send).
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(build_application(), lifespan="on", log_level="warning")
+    app = build_application()
+    config = uvicorn.Config(wrap(app) if wrap else app, lifespan="on", log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -309,6 +309,25 @@ def test_own_origin_is_accepted(cast, token_for):
     assert response.status_code == 200
 
 
+def test_same_origin_is_accepted(cast, token_for):
+    response = exchange(
+        "POST",
+        "/mcp/acme",
+        token=token_for(ANALYST),
+        Host="localhost:9999",
+        Origin="http://localhost:9999",
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:1234", "https://localhost:9999", "null"])
+def test_origin_that_is_not_the_requests_own_is_refused(cast, token_for, origin):
+    response = exchange(
+        "POST", "/mcp/acme", token=token_for(ANALYST), Host="localhost:9999", Origin=origin
+    )
+    assert_jsonrpc_error(response, 403, MESSAGE_BAD_ORIGIN)
+
+
 @pytest.mark.parametrize("host", ["evil.example.com", "127.0.0.1.evil.example.com:8000"])
 def test_host_must_be_allowed(cast, token_for, host):
     response = exchange("POST", "/mcp/acme", token=token_for(ANALYST), Host=host)
