@@ -11,11 +11,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -23,11 +25,17 @@ from guardian.admin import GuardedModelAdmin
 from guardian.shortcuts import get_user_perms
 
 from accounts.models import Account, Membership
-from accounts.services import account_set_mcp_enabled, membership_change_role, membership_create
+from accounts.services import (
+    account_offboard,
+    account_set_mcp_enabled,
+    membership_change_role,
+    membership_create,
+)
 from maestra_mcp.session_logs.models import McpSessionLog
 from permissions.policy import MCP_ACCESS_PERMISSION
 
 MCP_FEATURE_PERMISSION = "accounts.change_mcp_feature"
+OFFBOARD_PERMISSION = "accounts.offboard_account"
 
 
 def _save_membership(membership: Membership, changed: list[str]) -> None:
@@ -124,9 +132,16 @@ class AccountAdmin(GuardedModelAdmin):
     ]
     list_filter = ["mcp_enabled", ("offboarded_at", admin.EmptyFieldListFilter)]
     search_fields = ["system_name", "name"]
-    readonly_fields = ["offboarded_at", "created_at", "mcp_url", "mcp_usage"]
+    readonly_fields = [
+        "offboarded_at",
+        "session_logs_purged_at",
+        "session_logs_purged_count",
+        "created_at",
+        "mcp_url",
+        "mcp_usage",
+    ]
     inlines = [MembershipInline]
-    actions = ["enable_mcp", "disable_mcp"]
+    actions = ["enable_mcp", "disable_mcp", "offboard_accounts"]
     change_form_template = "admin/accounts/account/change_form.html"
 
     def get_queryset(self, request: HttpRequest):
@@ -231,6 +246,35 @@ class AccountAdmin(GuardedModelAdmin):
     def disable_mcp(self, request: HttpRequest, queryset) -> None:
         count = self._switch(request, queryset, False)
         self.message_user(request, f"MCP disabled for {count} account(s).", messages.SUCCESS)
+
+    # --- Offboarding (CSM only) -------------------------------------------
+    def has_offboard_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(OFFBOARD_PERMISSION)
+
+    @admin.action(description="Offboard selected accounts", permissions=["offboard"])
+    def offboard_accounts(self, request: HttpRequest, queryset):
+        """Ask for confirmation first (like "delete selected"); then call the service."""
+        if request.POST.get("post") != "yes":
+            return TemplateResponse(
+                request,
+                "admin/accounts/account/offboard_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Offboard accounts?",
+                    "opts": self.model._meta,
+                    "accounts": queryset,
+                    "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                },
+            )
+        offboarded = sum(
+            account_offboard(account=account, acting_user=request.user) for account in queryset
+        )
+        self.message_user(
+            request,
+            f"Offboarded {offboarded} account(s); their session logs are being purged.",
+            messages.SUCCESS,
+        )
+        return None
 
     def get_urls(self):
         return [

@@ -63,11 +63,15 @@ def _csm_group() -> Group:
             content_type__app_label="accounts",
             codename__in=[
                 "change_mcp_feature",
+                "offboard_account",
                 "view_account",
                 "change_account",
                 "view_membership",
             ],
-        )
+        ),
+        *Permission.objects.filter(
+            content_type__app_label="maestra_mcp", codename="view_mcp_session_logs"
+        ),
     )
     return group
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
+    path("accounts/", include("maestra_mcp.session_logs.urls")),
     path("admin/", admin.site.urls),
     # OAuth endpoints (/o/…), discovery (/.well-known/…) and origin fallbacks.
     path("", include("maestra_mcp.oauth.urls")),

@@ -32,3 +32,15 @@ def session_log_last_request_by_user(*, account: Account) -> dict[int, datetime]
         .annotate(last=Max("created_at"))
     )
     return {row["user_id"]: row["last"] for row in rows}
+
+
+def session_logs_of_account(
+    *, account: Account, status: str = "", tool_name: str = ""
+) -> QuerySet[McpSessionLog]:
+    """The account's logs, newest first, optionally narrowed to one status or tool."""
+    logs = McpSessionLog.objects.for_account(account).select_related("user")
+    if status:
+        logs = logs.filter(status=status)
+    if tool_name:
+        logs = logs.filter(tool_name=tool_name)
+    return logs.order_by("-created_at", "-id")
