@@ -106,9 +106,16 @@ def stats_import(*, account: Account, lines: Iterable[str]) -> ImportResult:
     if connection.vendor not in ("postgresql", "sqlite"):
         raise NotImplementedError(f"stats_import supports PostgreSQL and SQLite, not {connection}")
     with transaction.atomic(using="default"), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Room to hash the staged rows in memory (duplicate check, joins); this
+            # transaction only.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute(f"DROP TABLE IF EXISTS {_STAGING}")
         cursor.execute(_staging_ddl(connection.vendor))
         parsed = _parse_into_staging(lines, cursor, connection.vendor)
+        # Temporary tables are never auto-analysed; without statistics the planner
+        # guesses a few rows and picks nested loops over a million.
+        cursor.execute(f"ANALYZE {_STAGING}")
         campaigns_created, flows_created = _upsert_dimensions(account, parsed)
         written = _upsert_stats(cursor, connection, account)
         cursor.execute(f"DROP TABLE {_STAGING}")
@@ -189,6 +196,15 @@ def _count(line: int, column: str, raw: str) -> int:
     raise _bad(line, column, raw, f"not a whole number between 0 and {MAX_COUNT}")
 
 
+def _tracked(line: int, column: str, raw: str) -> str | None:
+    """An opens/clicks cell: empty = not tracked (NULL), else a validated count."""
+    if raw.isdigit() and raw.isascii() and len(raw) < 10:
+        return raw
+    if not raw.strip():
+        return None
+    return str(_count(line, column, raw))
+
+
 def _text(line: int, column: str, raw: str, *, required: bool, max_length: int) -> str:
     value = raw.strip()
     if required and not value:
@@ -267,21 +283,20 @@ def _parse_into_staging(lines: Iterable[str], cursor, vendor: str) -> _Parsed:
             if last_raw.get(key) != raw_attrs:
                 sources[key] = _source_attributes(line, kind, row, at)
                 last_raw[key] = raw_attrs
+            # Counts travel on as their validated text; only the three compared are ints.
             counts = []
             for column, index in count_at:
                 raw = row[index]
-                if raw.isdigit() and raw.isascii() and len(raw) < 10:
-                    counts.append(int(raw))
-                else:
-                    counts.append(_count(line, column, raw))
-            sends, delivered, bounces, unsubscribes, spam, orders = counts
+                if not (raw.isdigit() and raw.isascii() and len(raw) < 10):
+                    raw = str(_count(line, column, raw))  # longer, or invalid: raises
+                counts.append(raw)
+            sends, delivered, bounces = int(counts[0]), int(counts[1]), int(counts[2])
             if delivered > sends:
                 raise _bad(line, "delivered", row[i_delivered], f"exceeds sends ({sends})")
             if bounces > sends:
                 raise _bad(line, "bounces", row[i_bounces], f"exceeds sends ({sends})")
-            raw_opens, raw_clicks = row[i_opens], row[i_clicks]
-            opens = _count(line, "opens", raw_opens) if raw_opens.strip() else None
-            clicks = _count(line, "clicks", raw_clicks) if raw_clicks.strip() else None
+            opens = _tracked(line, "opens", row[i_opens])
+            clicks = _tracked(line, "clicks", row[i_clicks])
             revenue = row[i_revenue]
             if not _REVENUE.fullmatch(revenue):
                 reason = (
@@ -292,19 +307,19 @@ def _parse_into_staging(lines: Iterable[str], cursor, vendor: str) -> _Parsed:
                 raise _bad(line, "revenue", revenue, reason)
             sink.add(
                 (
-                    line,
+                    str(line),
                     kind,
                     source_id,
                     day,
                     channel,
-                    sends,
-                    delivered,
-                    bounces,
+                    counts[0],
+                    counts[1],
+                    counts[2],
                     opens,
                     clicks,
-                    unsubscribes,
-                    spam,
-                    orders,
+                    counts[3],
+                    counts[4],
+                    counts[5],
                     revenue,
                 )
             )
@@ -319,11 +334,16 @@ def _parse_into_staging(lines: Iterable[str], cursor, vendor: str) -> _Parsed:
 
 
 class _StagingSink:
-    """Streams validated rows into the staging table (COPY on PostgreSQL)."""
+    """Streams validated rows (tuples of text, None = NULL) into the staging table.
+
+    PostgreSQL: COPY in text format, written in blocks of lines; the values are
+    validated digits, dates and enum names, so only ``source_id`` may need escaping.
+    Elsewhere: ``executemany`` in batches.
+    """
 
     def __init__(self, cursor, vendor: str) -> None:
         self._cursor = cursor
-        self._batch: list[tuple] = []
+        self._batch: list = []
         self._copy = self._copy_context = None
         if vendor == "postgresql":
             raw = cursor.cursor  # the psycopg cursor under Django's wrapper
@@ -338,24 +358,38 @@ class _StagingSink:
 
     def add(self, row: tuple) -> None:
         if self._copy is not None:
-            self._copy.write_row(row)
-            return
+            if _COPY_SPECIAL.search(row[2]):
+                row = (*row[:2], _copy_escape(row[2]), *row[3:])
+            row = "\t".join(_COPY_NULL if value is None else value for value in row)
         self._batch.append(row)
         if len(self._batch) >= _COPY_BATCH:
             self._flush()
 
     def _flush(self) -> None:
-        if self._batch:
+        if not self._batch:
+            return
+        if self._copy is not None:
+            self._copy.write("\n".join(self._batch) + "\n")
+        else:
             self._cursor.executemany(self._insert, self._batch)
-            self._batch = []
+        self._batch = []
 
     def close(self) -> None:
+        self._flush()
         if self._copy_context is not None:
             # On an exception the COPY is abandoned with the transaction.
             context, self._copy_context = self._copy_context, None
             context.__exit__(None, None, None)
-        else:
-            self._flush()
+
+
+_COPY_NULL = "\\N"
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+
+
+def _copy_escape(value: str) -> str:
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
 
 
 def _dimension_ids(model, account: Account, names: Iterable[str]) -> dict[str, int]:

@@ -232,3 +232,11 @@ def test_command_exits_non_zero(acme, tmp_path, capsys):
         utility.execute()
     assert exited.value.code == 1
     assert "column 'channel', value 'fax'" in capsys.readouterr().err
+
+
+def test_text_is_stored_verbatim(acme):
+    odd_id = "c\\1\tx"  # backslash and tab: escaped for COPY, stored as is
+    import_rows(acme, [{**BASE_ROW, "source_id": odd_id, "source_name": '"Sale, ""big"""'}])
+    campaign = Campaign.objects.for_account(acme).get()
+    assert (campaign.external_id, campaign.name) == (odd_id, 'Sale, "big"')
+    assert CampaignDailyStat.objects.for_account(acme).get().campaign_id == campaign.pk

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db.models import RestrictedError
 from pydantic import ValidationError
 
 from permissions.brand_scope import allowed_brand_ids, brand_restriction_set
@@ -379,3 +380,14 @@ def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_as
             params=FlowReportParams(flows=["f1"], timeline="month"),
             today=TODAY,
         )
+
+
+def test_deleting_an_account_removes_its_reporting_data_only(data, acme, globex):
+    brand = Brand.objects.for_account(acme).get(name="Acme Home")
+    with pytest.raises(RestrictedError):
+        brand.delete()  # in use by campaigns
+    acme_id = acme.pk
+    acme.delete()
+    assert Brand.objects.for_account(acme_id).count() == 0
+    assert CampaignDailyStat.objects.unscoped().filter(account_id=acme_id).count() == 0
+    assert CampaignDailyStat.objects.for_account(globex).count() == 1
