@@ -6,16 +6,16 @@ One process serves Django and the MCP endpoint. Django's ASGI handler refuses
 
 * ``lifespan`` → the MCP endpoint (starts the SDK's session manager);
 * ``/mcp/…`` and ``/.well-known/oauth-protected-resource/mcp/…`` → the MCP
-  endpoint, wrapped like Django wraps a request: a ``ThreadSensitiveContext`` so
-  concurrent requests run their ORM work on their own threads instead of
-  queueing on one, and the request_started/request_finished signals so database
-  connections are closed (``close_old_connections``) after each request;
+  endpoint, wrapped like Django wraps a request: a thread-sensitive context
+  (a thread of its own, lent by ``RequestThreads``) so concurrent requests run
+  their ORM work in parallel instead of queueing on one thread, and the
+  request_started/request_finished signals so database connections are closed
+  (``close_old_connections``) after each request as CONN_MAX_AGE says;
 * everything else → Django.
 """
 
 import os
 
-from asgiref.sync import ThreadSensitiveContext
 from django.core import signals
 from django.core.asgi import get_asgi_application
 
@@ -35,7 +35,7 @@ def build_application():
         if scope["type"] == "lifespan":
             await mcp_endpoint.handle_lifespan(scope, receive, send)
         elif scope["type"] == "http" and McpEndpoint.handles(scope["path"]):
-            async with ThreadSensitiveContext():
+            async with mcp_endpoint.threads.request():
                 await signals.request_started.asend(sender=McpEndpoint, scope=scope)
                 try:
                     await mcp_endpoint(scope, receive, send)

@@ -51,6 +51,7 @@ from starlette.types import Receive, Scope, Send
 from accounts.models import Account
 from maestra_mcp.mcp_server.principal import SCOPE_KEY, McpPrincipal
 from maestra_mcp.mcp_server.session_log import WireTap
+from maestra_mcp.mcp_server.threads import RequestThreads
 from maestra_mcp.session_logs.models import McpSessionLog
 from maestra_mcp.session_logs.services import session_log_record
 from permissions.policy import Reason, mcp_access_decision
@@ -225,12 +226,16 @@ class McpEndpoint:
             security_settings=TransportSecuritySettings(enable_dns_rebinding_protection=False),
             max_request_body_size=MAX_REQUEST_BODY_BYTES,
         )
+        self.threads = RequestThreads()
         self._lifespan_app = Router(lifespan=lambda _app: self.lifespan())
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
-        async with self.session_manager.run():
-            yield
+        try:
+            async with self.session_manager.run():
+                yield
+        finally:
+            await self.threads.close()
 
     async def handle_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI lifespan protocol (uvicorn): runs the SDK's session manager."""

@@ -47,8 +47,13 @@ class WireTap:
     def log_fields(self, protocol_version_header: str | None) -> dict[str, Any]:
         """``session_log_record`` keyword arguments describing this exchange."""
         request = _json_object(self._request)
-        response = _json_object(self._response)
         method = str(request.get("method", ""))
+        # Only tool answers and errors are kept, so other answers (a tools/list is
+        # tens of kilobytes) are not even parsed.
+        parse_response = (
+            method == "tools/call" or self.status >= 400 or b'"error"' in self._response
+        )
+        response = _json_object(self._response) if parse_response else {}
         params = request.get("params") if isinstance(request.get("params"), dict) else None
         tool_name = str(params.get("name", "")) if method == "tools/call" and params else ""
         protocol_version = protocol_version_header or (
