@@ -19,7 +19,7 @@ from django.db.models import Max
 
 from accounts.models import Account
 from reporting.models import CampaignDailyStat, FlowDailyStat
-from reporting.services.stats_import import COLUMNS, ImportResult, stats_import
+from reporting.services.stats_import import COLUMNS, ImportResult, stats_import, stats_vacuum
 from reporting.windows import account_today
 
 HISTORY_DAYS = 730
@@ -408,4 +408,5 @@ def seed_large_stats(*, today: date | None = None, log=print) -> int:
         total += rows
         if system_name == LARGE_ACCOUNT or rows:
             log(f"  {system_name}: {rows} rows imported")
+    stats_vacuum()
     return total

@@ -172,7 +172,9 @@ class CampaignDailyStat(DailyStatBase):
     class Meta:
         constraints = [
             # One index serves both the import's upsert key and every report's scan
-            # (one account, a date range); a second index would slow the import.
+            # (one account, a date range); a second index would slow the import. On
+            # PostgreSQL it also INCLUDEs the counts (migration 0003), so reports are
+            # index-only scans.
             models.UniqueConstraint(
                 fields=["account", "date", "campaign", "channel"],
                 name="reporting_cstat_unique_day",

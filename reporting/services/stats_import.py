@@ -509,3 +509,20 @@ def _reject_duplicate_keys(cursor) -> None:
             f"channel {channel!r}; each (date, kind, source_id, channel) may appear once",
             line=second,
         )
+
+
+def stats_vacuum() -> bool:
+    """VACUUM (ANALYZE) the statistics tables after imports (PostgreSQL, outside transactions).
+
+    Reports are index-only scans, which read the heap for pages not yet marked
+    all-visible; autovacuum reacts to inserts only after a fifth of the table
+    changed, so the freshest, most-queried days would stay slow. Vacuum cost is
+    proportional to the new pages. Returns whether it ran.
+    """
+    connection = connections["default"]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
+    with connection.cursor() as cursor:
+        for model in (CampaignDailyStat, FlowDailyStat):
+            cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(model._meta.db_table)}")
+    return True
