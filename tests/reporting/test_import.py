@@ -240,3 +240,15 @@ def test_text_is_stored_verbatim(acme):
     campaign = Campaign.objects.for_account(acme).get()
     assert (campaign.external_id, campaign.name) == (odd_id, 'Sale, "big"')
     assert CampaignDailyStat.objects.for_account(acme).get().campaign_id == campaign.pk
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_stats_vacuum_runs_outside_transactions_only():
+    from django.db import transaction
+
+    from reporting.services.stats_import import stats_vacuum
+
+    assert stats_vacuum() is True
+    with transaction.atomic():
+        assert stats_vacuum() is False  # VACUUM cannot run in a transaction: skipped

@@ -1,0 +1,197 @@
+"""Report latency on the ``seed_demo --scale large`` dataset, against hand-written SQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/maestra_bench \\
+        .venv/bin/python manage.py seed_demo --scale large
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/maestra_bench \\
+        .venv/bin/python benchmarks/reports.py [--runs 30]
+
+For each scenario: p50/p95 of the whole report call (brand scope, filters,
+summary, timeline, breakdown, pydantic result) and of the same aggregates as
+hand SQL executed on the same connection, and their ratio. Writes
+benchmarks/results/reports.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import date, timedelta
+
+from _setup import RESULTS, django_setup, machine, percentile
+
+django_setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Max  # noqa: E402
+
+from accounts.models import Account  # noqa: E402
+from reporting.demo import LARGE_ACCOUNT  # noqa: E402
+from reporting.models import CampaignDailyStat, FlowDailyStat  # noqa: E402
+from reporting.schemas import CampaignReportParams, FlowReportParams  # noqa: E402
+from reporting.selectors import campaign_report, flow_report  # noqa: E402
+
+# The metrics exactly as reporting/metrics.py defines them, written by hand.
+_METRICS_SQL = """
+    COALESCE(SUM(s.sends), 0), COALESCE(SUM(s.delivered), 0), COALESCE(SUM(s.bounces), 0),
+    SUM(s.opens), SUM(s.clicks), COALESCE(SUM(s.unsubscribes), 0),
+    COALESCE(SUM(s.spam_complaints), 0), COALESCE(SUM(s.orders), 0), COALESCE(SUM(s.revenue), 0),
+    SUM(s.delivered)::float8 / NULLIF(SUM(s.sends)::float8, 0),
+    SUM(s.bounces)::float8 / NULLIF(SUM(s.sends)::float8, 0),
+    SUM(s.opens)::float8 / NULLIF((SUM(s.delivered) FILTER (WHERE s.opens IS NOT NULL))::float8, 0),
+    SUM(s.clicks)::float8
+        / NULLIF((SUM(s.delivered) FILTER (WHERE s.clicks IS NOT NULL))::float8, 0),
+    (SUM(s.clicks) FILTER (WHERE s.opens IS NOT NULL AND s.clicks IS NOT NULL))::float8
+        / NULLIF(
+            (SUM(s.opens) FILTER (WHERE s.opens IS NOT NULL AND s.clicks IS NOT NULL))::float8, 0
+        ),
+    SUM(s.orders)::float8 / NULLIF(SUM(s.delivered)::float8, 0),
+    SUM(s.unsubscribes)::float8 / NULLIF(SUM(s.delivered)::float8, 0),
+    SUM(s.spam_complaints)::float8 / NULLIF(SUM(s.delivered)::float8, 0),
+    ROUND(SUM(s.revenue) / NULLIF(SUM(s.orders), 0), 2),
+    ROUND(SUM(s.revenue) / NULLIF(SUM(s.delivered), 0), 4)
+"""
+
+
+def _hand_sql(kind: str, timeline: str | None, breakdown: bool):
+    stats, source, fk = {
+        "campaign": ("reporting_campaigndailystat", "reporting_campaign", "campaign_id"),
+        "flow": ("reporting_flowdailystat", "reporting_flow", "flow_id"),
+    }[kind]
+    where = "s.account_id = %(account)s AND s.date BETWEEN %(start)s AND %(end)s"
+    queries = [f"SELECT {_METRICS_SQL} FROM {stats} s WHERE {where}"]  # noqa: S608
+    if timeline:
+        bucket = "s.date" if timeline == "day" else f"date_trunc('{timeline}', s.date)::date"
+        queries.append(
+            f"SELECT {bucket} AS bucket, {_METRICS_SQL} FROM {stats} s WHERE {where} "  # noqa: S608
+            "GROUP BY 1 ORDER BY 1"
+        )
+    if breakdown:
+        queries.append(
+            f"SELECT x.external_id, x.name, {_METRICS_SQL}, COUNT(*) OVER () "  # noqa: S608
+            f"FROM {stats} s JOIN {source} x ON x.id = s.{fk} WHERE {where} "
+            "GROUP BY x.external_id, x.name "
+            "ORDER BY COALESCE(SUM(s.revenue), 0) DESC NULLS LAST, x.name, x.external_id "
+            "LIMIT 50"
+        )
+    return queries
+
+
+def _run_sql(queries, params) -> None:
+    with connection.cursor() as cursor:
+        for sql in queries:
+            cursor.execute(sql, params)
+            cursor.fetchall()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+
+    account = Account.objects.get(system_name=LARGE_ACCOUNT)
+    user, _ = get_user_model().objects.get_or_create(username="benchmark@maestra.test")
+    last = CampaignDailyStat.objects.for_account(account).aggregate(m=Max("date"))["m"]
+    today = last + timedelta(days=1)
+    rows = {
+        model.__name__: model.objects.for_account(account).count()
+        for model in (CampaignDailyStat, FlowDailyStat)
+    }
+
+    def window(days: int) -> dict:
+        return {"date_from": today - timedelta(days=days), "date_to": last}
+
+    scenarios = [
+        (
+            "campaigns, 90 days, day timeline, top-50 campaigns",
+            100,
+            lambda: campaign_report(
+                account=account,
+                user=user,
+                params=CampaignReportParams(**window(90), timeline="day", limit=50),
+                today=today,
+            ),
+            _hand_sql("campaign", "day", True),
+            90,
+        ),
+        (
+            "campaigns, 1 year, month timeline, top-50 campaigns",
+            300,
+            lambda: campaign_report(
+                account=account,
+                user=user,
+                params=CampaignReportParams(**window(365), timeline="month", limit=50),
+                today=today,
+            ),
+            _hand_sql("campaign", "month", True),
+            365,
+        ),
+        (
+            "flows, 90 days, top-50 flows by revenue",
+            100,
+            lambda: flow_report(
+                account=account,
+                user=user,
+                params=FlowReportParams(**window(90), sort_by="revenue", limit=50),
+                today=today,
+            ),
+            _hand_sql("flow", None, True),
+            90,
+        ),
+    ]
+
+    results = []
+    for name, target, orm_call, queries, days in scenarios:
+        params = {"account": account.pk, "start": today - timedelta(days=days), "end": last}
+        for _ in range(3):  # warm caches and connections
+            orm_call()
+            _run_sql(queries, params)
+        orm, sql = [], []
+        for _ in range(args.runs):  # interleaved, so background load hits both alike
+            started = time.perf_counter()
+            orm_call()
+            orm.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            _run_sql(queries, params)
+            sql.append((time.perf_counter() - started) * 1000)
+        o50, o95 = percentile(orm, 0.5), percentile(orm, 0.95)
+        s50, s95 = percentile(sql, 0.5), percentile(sql, 0.95)
+        results.append((name, o50, o95, s50, s95, o50 / s50, target))
+
+    all_rows = CampaignDailyStat.objects.unscoped().count()
+    all_rows += FlowDailyStat.objects.unscoped().count()
+    header = (
+        "| scenario | ORM p50 ms | ORM p95 ms | hand SQL p50 ms | hand SQL p95 ms "
+        "| ORM/SQL (p50) | target p95 | met |"
+    )
+    lines = [
+        f"# Report benchmark ({date.today().isoformat()})",
+        "",
+        f"{machine()}; account `{LARGE_ACCOUNT}`: {rows['CampaignDailyStat']:,} campaign rows, "
+        f"{rows['FlowDailyStat']:,} flow rows (all accounts: "
+        f"{all_rows:,}"
+        f"); {args.runs} runs each, interleaved, after 3 warm-up runs.",
+        "",
+        header,
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name, o50, o95, s50, s95, ratio, target in results:
+        met = "yes" if o95 <= target and ratio <= 1.2 else "NO"
+        lines.append(
+            f"| {name} | {o50:.1f} | {o95:.1f} | {s50:.1f} | {s95:.1f} | {ratio:.2f} "
+            f"| ≤ {target} ms, ratio ≤ 1.2 | {met} |"
+        )
+    lines += [
+        "",
+        "ORM timings are the whole `campaign_report`/`flow_report` call (brand-scope query, "
+        "summary, timeline and breakdown queries, result models); hand SQL runs only the "
+        "equivalent aggregate queries.",
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "reports.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
