@@ -1,0 +1,367 @@
+"""Load on the MCP endpoint over HTTP on loopback, against uvicorn on PostgreSQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/maestra_bench \\
+        .venv/bin/python manage.py seed_demo --scale large        # once, a few minutes
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/maestra_bench \\
+        .venv/bin/python benchmarks/mcp_load.py [--duration 20] [--concurrency 8] [--soak 300]
+
+Starts one uvicorn process (``maestra_mcp.asgi:application``, one worker) and
+drives it with concurrent clients, each a keep-alive HTTP connection sending
+stateless JSON-RPC POSTs (the 2025-11-25 era, as Claude.ai does after its
+``initialize``), every one with the bearer token, so each call pays the whole
+path: Host/Origin checks, token validation, access policy, the SDK, the tool,
+the session-log row. Scenarios, each bounded by ``--duration`` seconds and
+``--max-calls`` calls:
+
+(a) ``tools/list``; (b) a small ``campaign_report`` (last 7 days, no breakdown);
+(c) the 90-day report of ``benchmarks/reports.py`` (day timeline, top-50 campaigns).
+
+Prints p50/p95/p99 latency, calls/s, errors and the server's peak RSS per
+scenario, and (c) end to end against the same report called in-process here.
+``--soak N`` adds an N-second mixed run sampling the server's RSS every 10 s.
+Uses the ``--scale large`` account when it has data, else the demo account
+(and says so). Writes benchmarks/results/mcp_load.md (mcp_load_conn_max_age_N.md
+with ``--conn-max-age N``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from _setup import RESULTS, ROOT, django_setup, machine, percentile
+
+django_setup()
+
+import httpx2  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db.models import Max  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from oauth2_provider.models import AccessToken, Application, set_token_value  # noqa: E402
+
+from accounts.models import Account, Membership, Role  # noqa: E402
+from accounts.services import account_set_mcp_enabled, membership_create  # noqa: E402
+from maestra_mcp.session_logs.models import McpSessionLog  # noqa: E402
+from permissions.policy import mcp_access_decision  # noqa: E402
+from reporting.demo import LARGE_ACCOUNT  # noqa: E402
+from reporting.models import CampaignDailyStat  # noqa: E402
+from reporting.schemas import CampaignReportParams  # noqa: E402
+from reporting.selectors import campaign_report  # noqa: E402
+
+BENCH_USER = "mcp-benchmark@maestra.test"
+PROTOCOL_VERSION = "2025-11-25"
+
+
+def prepare(account: Account):
+    """A member with MCP Access on ``account`` (flag on) and a fresh bearer token for it."""
+    if not account.mcp_enabled:
+        account_set_mcp_enabled(account=account, enabled=True)
+    user, _ = get_user_model().objects.get_or_create(username=BENCH_USER)
+    if not Membership.objects.filter(user=user, account=account).exists():
+        membership_create(account=account, user=user, role=Role.ANALYST)
+    assert mcp_access_decision(user=user, account=account).allowed
+    application, _ = Application.objects.get_or_create(
+        name="MCP load benchmark",
+        defaults={
+            "client_type": Application.CLIENT_PUBLIC,
+            "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
+            "redirect_uris": "http://127.0.0.1/callback",
+        },
+    )
+    raw = secrets.token_urlsafe(32)
+    token = AccessToken(
+        user=user,
+        application=application,
+        scope="reports:read",
+        expires=timezone.now() + timedelta(hours=2),
+        resource=[account.mcp_url],
+    )
+    set_token_value(token, raw)
+    token.save()
+    return user, token, raw
+
+
+def start_server(conn_max_age: int | None) -> tuple[subprocess.Popen, str]:
+    """uvicorn in its own process on an ephemeral loopback port (socket passed by fd)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1024)
+    port = sock.getsockname()[1]
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "maestra_mcp.asgi:application",
+            "--fd",
+            str(sock.fileno()),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "LOG_LEVEL": "WARNING",
+            **({} if conn_max_age is None else {"DATABASE_CONN_MAX_AGE": str(conn_max_age)}),
+        },
+        pass_fds=(sock.fileno(),),
+    )
+    sock.close()
+    origin = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            httpx2.get(f"{origin}/.well-known/oauth-protected-resource/mcp/x", timeout=1)
+            return process, origin
+        except httpx2.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    sys.exit("uvicorn did not start")
+
+
+def memory_kib(pid: int) -> tuple[int, int]:
+    """(current RSS, peak RSS) of a process, from /proc."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+
+async def drive(url: str, token: str, body: dict, *, concurrency: int, duration: float, cap: int):
+    """``concurrency`` keep-alive clients sending ``body`` until time or call budget runs out."""
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": PROTOCOL_VERSION,
+    }
+    latencies: list[float] = []
+    errors: list[str] = []
+    deadline = time.perf_counter() + duration
+    started = time.perf_counter()
+
+    async def client(http: httpx2.AsyncClient) -> None:
+        while time.perf_counter() < deadline and len(latencies) + len(errors) < cap:
+            sent = time.perf_counter()
+            try:
+                response = await http.post(url, json=body, headers=headers)
+                payload = response.json()
+                problem = (
+                    f"HTTP {response.status_code}"
+                    if response.status_code != 200
+                    else payload.get("error") or (payload["result"].get("isError") and "isError")
+                )
+            except Exception as exc:  # every failure counts, whatever it is
+                problem = repr(exc)
+            if problem:
+                errors.append(str(problem)[:200])
+            else:
+                latencies.append((time.perf_counter() - sent) * 1000)
+
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx2.AsyncClient(timeout=60, limits=limits) as http:
+        await asyncio.gather(*(client(http) for _ in range(concurrency)))
+    return latencies, errors, time.perf_counter() - started
+
+
+def paired(url, token, body, runs, account, user, params):
+    """``runs`` times (one call over HTTP, then the same report in-process); latencies in ms."""
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/json, text/event-stream",
+        "MCP-Protocol-Version": PROTOCOL_VERSION,
+    }
+    e2e, direct, errors = [], [], 0
+    with httpx2.Client(timeout=60, headers=headers) as http:
+        for _ in range(runs):
+            sent = time.perf_counter()
+            response = http.post(url, json=body)
+            if response.status_code != 200 or response.json()["result"].get("isError"):
+                errors += 1
+            else:
+                e2e.append((time.perf_counter() - sent) * 1000)
+            started = time.perf_counter()
+            campaign_report(account=account, user=user, params=params)
+            direct.append((time.perf_counter() - started) * 1000)
+    return e2e, direct, errors
+
+
+def summary(name: str, latencies, errors, elapsed, peak_kib) -> dict:
+    return {
+        "scenario": name,
+        "calls": len(latencies),
+        "errors": len(errors),
+        "first_error": errors[0] if errors else "",
+        "p50": percentile(latencies, 0.50) if latencies else float("nan"),
+        "p95": percentile(latencies, 0.95) if latencies else float("nan"),
+        "p99": percentile(latencies, 0.99) if latencies else float("nan"),
+        "calls_per_s": len(latencies) / elapsed,
+        "peak_rss_mib": peak_kib / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=float, default=20, help="seconds per scenario")
+    parser.add_argument("--concurrency", type=int, default=8, help="simultaneous clients")
+    parser.add_argument("--max-calls", type=int, default=20_000, help="calls per scenario, at most")
+    parser.add_argument("--in-process-runs", type=int, default=30)
+    parser.add_argument("--soak", type=float, default=0, help="seconds of mixed load (memory)")
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=None,
+        help="DATABASE_CONN_MAX_AGE for the server (default: the project's, 0)",
+    )
+    args = parser.parse_args()
+
+    account = Account.objects.filter(system_name=LARGE_ACCOUNT).first()
+    dataset = f"`seed_demo --scale large` account `{LARGE_ACCOUNT}`"
+    if account is None or not CampaignDailyStat.objects.for_account(account).exists():
+        account = Account.objects.get(system_name="acme")
+        dataset = "the demo account `acme` (the `--scale large` data was not found)"
+    rows = CampaignDailyStat.objects.for_account(account).count()
+    last = CampaignDailyStat.objects.for_account(account).aggregate(last=Max("date"))["last"]
+    user, token, raw = prepare(account)
+    window_90 = {"date_from": str(last - timedelta(days=89)), "date_to": str(last)}
+    report_90 = {**window_90, "timeline": "day", "limit": 50}
+
+    def call(name: str, arguments: dict) -> dict:
+        return {"name": name, "arguments": arguments}
+
+    scenarios = [
+        ("(a) tools/list", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        (
+            "(b) campaign_report, 7 days, no breakdown",
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": call("campaign_report", {"period": "last_7_days", "breakdown": "none"}),
+            },
+        ),
+        (
+            "(c) campaign_report, 90 days, day timeline, top-50 campaigns",
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": call("campaign_report", report_90),
+            },
+        ),
+    ]
+
+    load_before = os.getloadavg()[0]
+    print(f"Dataset: {dataset}, {rows:,} campaign rows; {machine()}; load {load_before:.1f}")
+    process, origin = start_server(args.conn_max_age)
+    url = f"{origin}/mcp/{account.system_name}"
+    results = []
+    rss_samples: list[tuple[float, int]] = []
+    try:
+        for name, body in scenarios:
+            latencies, errors, elapsed = asyncio.run(
+                drive(
+                    url,
+                    raw,
+                    body,
+                    concurrency=args.concurrency,
+                    duration=args.duration,
+                    cap=args.max_calls,
+                )
+            )
+            results.append(summary(name, latencies, errors, elapsed, memory_kib(process.pid)[1]))
+            print(json.dumps(results[-1]))
+        # (c) from a single client, each call paired with the same report in-process,
+        # alternating, so both see the same machine load (this machine is shared).
+        params = CampaignReportParams(**report_90)
+        e2e, direct, pair_errors = paired(
+            url, raw, scenarios[2][1], args.in_process_runs, account, user, params
+        )
+        if args.soak:
+            mixed_deadline = time.perf_counter() + args.soak
+            started = time.perf_counter()
+
+            async def soak() -> None:
+                async def sampler() -> None:
+                    while time.perf_counter() < mixed_deadline:
+                        rss_samples.append(
+                            (time.perf_counter() - started, memory_kib(process.pid)[0])
+                        )
+                        await asyncio.sleep(10)
+
+                await asyncio.gather(
+                    sampler(),
+                    *(
+                        drive(url, raw, body, concurrency=2, duration=args.soak, cap=10**9)
+                        for _, body in scenarios
+                    ),
+                )
+
+            asyncio.run(soak())
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+    load_after = os.getloadavg()[0]
+    e2e_p50, in_p50 = percentile(e2e, 0.5), percentile(direct, 0.5)
+
+    McpSessionLog.objects.for_account(account).filter(token_id=token.pk).delete()
+    token.delete()
+
+    lines = [
+        "# MCP endpoint under load",
+        "",
+        f"{machine()}; one uvicorn worker; {args.concurrency} concurrent keep-alive clients on "
+        f"the same machine; {args.duration:g} s per scenario. Dataset: {dataset}, "
+        f"{rows:,} campaign statistics rows. Machine load average (other work included) "
+        f"{load_before:.1f} before, {load_after:.1f} after.",
+        "",
+        "| scenario | calls | errors | p50 ms | p95 ms | p99 ms | calls/s | server peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['scenario']} | {r['calls']:,} | {r['errors']} | {r['p50']:.1f} | "
+            f"{r['p95']:.1f} | {r['p99']:.1f} | {r['calls_per_s']:.0f} | {r['peak_rss_mib']:.0f} |"
+        )
+    conn = "project default" if args.conn_max_age is None else args.conn_max_age
+    lines += [
+        "",
+        f"(c) from one client, {len(e2e)} end-to-end calls ({pair_errors} errors) alternating "
+        f"with the same report called in-process: end to end p50 {e2e_p50:.1f} ms, p95 "
+        f"{percentile(e2e, 0.95):.1f} ms; in-process p50 {in_p50:.1f} ms. Ratio "
+        f"{e2e_p50 / in_p50:.2f}; added cost {e2e_p50 - in_p50:.1f} ms at p50 (HTTP, "
+        "protocol, token check, policy, session log, result size budget). Server "
+        f"DATABASE_CONN_MAX_AGE: {conn}.",
+    ]
+    if rss_samples:
+        first, last_rss = rss_samples[0][1], rss_samples[-1][1]
+        lines += [
+            "",
+            f"Soak: {args.soak:g} s of all three scenarios mixed; server RSS sampled every 10 s: "
+            + ", ".join(f"{kib / 1024:.0f}" for _, kib in rss_samples)
+            + f" MiB (first {first / 1024:.0f}, last {last_rss / 1024:.0f}).",
+        ]
+    errors = [r for r in results if r["errors"]]
+    for r in errors:
+        lines.append(f"\nFirst error in {r['scenario']}: `{r['first_error']}`")
+    report = "\n".join(lines) + "\n"
+    print(report)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    suffix = "" if args.conn_max_age is None else f"_conn_max_age_{args.conn_max_age}"
+    (RESULTS / f"mcp_load{suffix}.md").write_text(report)
+
+
+if __name__ == "__main__":
+    main()
