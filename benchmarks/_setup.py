@@ -33,10 +33,13 @@ def machine() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         (version,) = cursor.fetchone()
+        cursor.execute("SHOW random_page_cost")
+        (random_page_cost,) = cursor.fetchone()
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return (
         f"{platform.python_implementation()} {platform.python_version()}, "
-        f"PostgreSQL {version}, {os.cpu_count()} CPUs shared with other work "
+        f"PostgreSQL {version} (random_page_cost {random_page_cost}), "
+        f"{os.cpu_count()} CPUs shared with other work "
         f"(load average at the end: {load})"
     )
 
