@@ -391,3 +391,11 @@ def test_deleting_an_account_removes_its_reporting_data_only(data, acme, globex)
     assert Brand.objects.for_account(acme_id).count() == 0
     assert CampaignDailyStat.objects.unscoped().filter(account_id=acme_id).count() == 0
     assert CampaignDailyStat.objects.for_account(globex).count() == 1
+
+
+def test_reports_read_through_the_configured_alias(data, acme, analyst, settings):
+    from django.utils.connection import ConnectionDoesNotExist
+
+    settings.REPORTING_DATABASE_ALIAS = "replica"  # not configured here: proves it is used
+    with pytest.raises(ConnectionDoesNotExist, match="replica"):
+        report(acme, analyst, brands=["Acme Home"])
