@@ -158,7 +158,10 @@ class MaestraOAuth2Validator(OAuth2Validator):
             }
             return False
         now = timezone.now()
-        type(access_token).objects.filter(
-            pk=access_token.pk, updated__lt=now - LAST_USED_RESOLUTION
-        ).update(updated=now)
+        # Compared here first so the common case (used within the last minute)
+        # issues no write at all: no round trip, no write lock on SQLite.
+        if access_token.updated < now - LAST_USED_RESOLUTION:
+            type(access_token).objects.filter(
+                pk=access_token.pk, updated__lt=now - LAST_USED_RESOLUTION
+            ).update(updated=now)
         return True

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, set_token_value
 from oauth2_provider.settings import oauth2_settings
@@ -88,8 +90,11 @@ def test_use_is_recorded_at_most_once_a_minute(cast):
     assert _check("raw-token-value", cast.acme.mcp_url)[0]
     first = AccessToken.objects.get(pk=token.pk).updated
     assert first > old
-    assert _check("raw-token-value", cast.acme.mcp_url)[0]
+    with CaptureQueriesContext(connection) as queries:
+        assert _check("raw-token-value", cast.acme.mcp_url)[0]
     assert AccessToken.objects.get(pk=token.pk).updated == first
+    # Used within the minute: the check only reads, it issues no UPDATE at all.
+    assert not [q for q in queries if q["sql"].lstrip().upper().startswith("UPDATE")]
 
 
 def test_resource_allow_list(cast, settings):
