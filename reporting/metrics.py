@@ -1,7 +1,9 @@
 """Every report metric, defined once: its ORM expression and its definition.
 
-The expressions aggregate statistics rows (``CampaignDailyStat`` or
-``FlowDailyStat``) and run entirely in the database. Each takes an optional
+The expressions aggregate report rows (``CampaignStatRow`` or ``FlowStatRow``:
+daily rows and rollups alike) and run entirely in the database. Conditional
+sums read the rows' partial-sum columns (``opens_delivered`` = delivered of a
+row tracking opens, …), which sum correctly across daily and rollup rows. Each takes an optional
 ``Q`` restricting the rows it aggregates (used to compute the current and the
 comparison window in one query). The definitions are the text the README and
 the MCP tool descriptions show, so they cannot drift from the code.
@@ -25,9 +27,6 @@ from django.db.models.functions import Cast, Coalesce, NullIf, Round
 Kind = Literal["count", "money", "rate", "money_ratio"]
 
 _MONEY = DecimalField(max_digits=20, decimal_places=2)
-_OPENS_TRACKED = Q(opens__isnull=False)
-_CLICKS_TRACKED = Q(clicks__isnull=False)
-_BOTH_TRACKED = Q(opens__isnull=False, clicks__isnull=False)
 
 
 @dataclass(frozen=True)
@@ -42,14 +41,8 @@ class Metric:
         return self.build(where)
 
 
-def _and(condition: Q | None, where: Q | None) -> Q | None:
-    if condition is None:
-        return where
-    return condition if where is None else condition & where
-
-
-def _sum(field: str, where: Q | None, condition: Q | None = None) -> Expression:
-    return Sum(field, filter=_and(condition, where))
+def _sum(field: str, where: Q | None) -> Expression:
+    return Sum(field, filter=where)
 
 
 def _count(field: str) -> Callable[[Q | None], Expression]:
@@ -123,21 +116,21 @@ _DEFINITIONS: list[tuple[str, Kind, str, Callable[[Q | None], Expression]]] = [
         "rate",
         "opens / delivered, the denominator counting only the delivered of rows that track "
         "opens (untracked channels never dilute it). Null when that is 0.",
-        lambda w: _ratio(_sum("opens", w), _sum("delivered", w, _OPENS_TRACKED)),
+        lambda w: _ratio(_sum("opens", w), _sum("opens_delivered", w)),
     ),
     (
         "click_rate",
         "rate",
         "clicks / delivered, the denominator counting only the delivered of rows that track "
         "clicks. Null when that is 0.",
-        lambda w: _ratio(_sum("clicks", w), _sum("delivered", w, _CLICKS_TRACKED)),
+        lambda w: _ratio(_sum("clicks", w), _sum("clicks_delivered", w)),
     ),
     (
         "click_to_open_rate",
         "rate",
         "clicks / opens, both summed over rows that track opens and clicks. "
         "Null when those opens are 0.",
-        lambda w: _ratio(_sum("clicks", w, _BOTH_TRACKED), _sum("opens", w, _BOTH_TRACKED)),
+        lambda w: _ratio(_sum("both_clicks", w), _sum("both_opens", w)),
     ),
     (
         "conversion_rate",

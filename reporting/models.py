@@ -126,6 +126,13 @@ class Flow(AccountScopedModel):
         return self.name
 
 
+def _fact_key(model) -> models.ForeignKey:
+    """A fact-table key: no database constraint, no index of its own (see CampaignDailyStat)."""
+    return models.ForeignKey(
+        model, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+
+
 class DailyStatBase(AccountScopedModel):
     """Counts for one account-local day and channel.
 
@@ -158,16 +165,8 @@ class CampaignDailyStat(DailyStatBase):
     # construction (the import inserts only rows joined to an existing campaign of
     # the account) and Django still cascades deletes. The composite unique index below
     # lead with the account.
-    account = models.ForeignKey(
-        "accounts.Account",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
+    account = _fact_key("accounts.Account")
+    campaign = _fact_key(Campaign)
 
     class Meta:
         constraints = [
@@ -187,16 +186,8 @@ class CampaignDailyStat(DailyStatBase):
 
 class FlowDailyStat(DailyStatBase):
     # See CampaignDailyStat for why these keys have no database constraint.
-    account = models.ForeignKey(
-        "accounts.Account",
-        on_delete=models.CASCADE,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
-    flow = models.ForeignKey(
-        Flow, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
+    account = _fact_key("accounts.Account")
+    flow = _fact_key(Flow)
 
     class Meta:
         constraints = [
@@ -207,6 +198,196 @@ class FlowDailyStat(DailyStatBase):
 
     def __str__(self) -> str:
         return f"flow {self.flow_id} {self.channel} {self.date}"
+
+
+class RollupStatBase(AccountScopedModel):
+    """Sums of daily statistics rows, kept by the import in the same transaction.
+
+    Besides the sums of the daily columns (``opens``/``clicks`` null when no summed
+    row tracks them) a rollup keeps the partial sums the conditional rates need,
+    so a rate over rollup rows equals the rate over the daily rows they sum:
+    ``opens_delivered``/``clicks_delivered`` (delivered of rows tracking opens /
+    clicks) and ``both_opens``/``both_clicks`` (of rows tracking both).
+    64-bit: a month of 32-bit days can exceed 32 bits.
+    """
+
+    date = models.DateField()
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    sends = models.BigIntegerField()
+    delivered = models.BigIntegerField()
+    bounces = models.BigIntegerField()
+    opens = models.BigIntegerField(null=True)
+    clicks = models.BigIntegerField(null=True)
+    unsubscribes = models.BigIntegerField()
+    spam_complaints = models.BigIntegerField()
+    orders = models.BigIntegerField()
+    revenue = models.DecimalField(max_digits=20, decimal_places=2)
+    opens_delivered = models.BigIntegerField(null=True)
+    clicks_delivered = models.BigIntegerField(null=True)
+    both_opens = models.BigIntegerField(null=True)
+    both_clicks = models.BigIntegerField(null=True)
+
+    class Meta:
+        abstract = True
+
+
+class CampaignMonthlyStat(RollupStatBase):
+    """One month (``date`` = its first day) of a campaign on a channel."""
+
+    # Same reasoning as CampaignDailyStat: no FK constraints, one composite index.
+    account = _fact_key("accounts.Account")
+    campaign = _fact_key(Campaign)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "date", "campaign", "channel"],
+                name="reporting_cmonth_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"campaign {self.campaign_id} {self.channel} month {self.date}"
+
+
+class FlowMonthlyStat(RollupStatBase):
+    """One month (``date`` = its first day) of a flow on a channel."""
+
+    account = _fact_key("accounts.Account")
+    flow = _fact_key(Flow)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "date", "flow", "channel"], name="reporting_fmonth_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"flow {self.flow_id} {self.channel} month {self.date}"
+
+
+class CampaignWeeklyStat(RollupStatBase):
+    """One ISO week (``date`` = its Monday) of a campaign on a channel."""
+
+    account = _fact_key("accounts.Account")
+    campaign = _fact_key(Campaign)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "date", "campaign", "channel"],
+                name="reporting_cweek_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"campaign {self.campaign_id} {self.channel} week {self.date}"
+
+
+class FlowWeeklyStat(RollupStatBase):
+    """One ISO week (``date`` = its Monday) of a flow on a channel."""
+
+    account = _fact_key("accounts.Account")
+    flow = _fact_key(Flow)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "date", "flow", "channel"], name="reporting_fweek_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"flow {self.flow_id} {self.channel} week {self.date}"
+
+
+class CampaignChannelDailyStat(RollupStatBase):
+    """One day of all the account's campaigns on a channel (reports without dimension filters)."""
+
+    account = _fact_key("accounts.Account")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "date", "channel"], name="reporting_cchannel_unique_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"campaigns {self.channel} {self.date}"
+
+
+class FlowChannelDailyStat(RollupStatBase):
+    """One day of all the account's flows on a channel (reports without dimension filters)."""
+
+    account = _fact_key("accounts.Account")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "date", "channel"], name="reporting_fchannel_unique_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"flows {self.channel} {self.date}"
+
+
+class Grain(models.TextChoices):
+    """Which table a report row comes from (see ``CampaignStatRow``)."""
+
+    DAY = "d", "Daily row of one campaign or flow"
+    WEEK = "w", "Weekly rollup of one campaign or flow"
+    MONTH = "m", "Monthly rollup of one campaign or flow"
+    CHANNEL_DAY = "a", "Daily rollup of all campaigns or flows on a channel"
+
+
+class StatRowBase(RollupStatBase):
+    """A read-only view: the daily rows and both rollups in one relation.
+
+    Reports pick, by ``grain``, the cheapest rows that cover exactly their window
+    (see ``reporting.selectors.reports``); the database view is created by
+    migration 0004. Daily rows carry the same partial-sum columns as rollups
+    (computed in the view), so every metric has one expression for all grains.
+    """
+
+    grain = models.CharField(max_length=1, choices=Grain.choices)
+
+    class Meta:
+        abstract = True
+        managed = False
+
+
+class CampaignStatRow(StatRowBase):
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    # Null on channel-day rollup rows, which reports use only without dimension filters.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
+    )
+
+    class Meta(StatRowBase.Meta):
+        db_table = "reporting_campaignstat_rows"
+
+    def __str__(self) -> str:
+        return f"{self.grain} campaign {self.campaign_id} {self.channel} {self.date}"
+
+
+class FlowStatRow(StatRowBase):
+    account = models.ForeignKey(
+        "accounts.Account", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
+    )
+    flow = models.ForeignKey(
+        Flow, on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
+    )
+
+    class Meta(StatRowBase.Meta):
+        db_table = "reporting_flowstat_rows"
+
+    def __str__(self) -> str:
+        return f"{self.grain} flow {self.flow_id} {self.channel} {self.date}"
 
 
 class BrandRestrictionChange(AccountScopedModel):
