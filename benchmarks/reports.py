@@ -25,7 +25,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Max  # noqa: E402
 
-from accounts.models import Account  # noqa: E402
+from accounts.models import Account, Membership, Role  # noqa: E402
 from reporting.demo import LARGE_ACCOUNT  # noqa: E402
 from reporting.models import CampaignDailyStat, FlowDailyStat  # noqa: E402
 from reporting.schemas import CampaignReportParams, FlowReportParams  # noqa: E402
@@ -120,6 +120,8 @@ def main() -> None:
 
     account = Account.objects.get(system_name=LARGE_ACCOUNT)
     user, _ = get_user_model().objects.get_or_create(username="benchmark@maestra.test")
+    # Reports show a non-member nothing; an unrestricted analyst sees every brand.
+    Membership.objects.get_or_create(user=user, account=account, defaults={"role": Role.ANALYST})
     last = CampaignDailyStat.objects.for_account(account).aggregate(m=Max("date"))["m"]
     today = last + timedelta(days=1)
     rows = {

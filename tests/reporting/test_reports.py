@@ -252,20 +252,21 @@ def test_comparison_previous_year_and_previous_period(data, acme, analyst):
 # --- account and brand scoping -------------------------------------------------------
 
 
-def test_never_sees_another_accounts_data(data, acme, globex, analyst):
-    acme_total = report(acme, analyst, period="yesterday").summary.sends
-    globex_total = report(globex, analyst, period="yesterday").summary.sends
+def test_never_sees_another_accounts_data(data, acme, globex, cast):
+    agency = cast.user("agency@partner.test")  # a member of both accounts
+    acme_total = report(acme, agency, period="yesterday").summary.sends
+    globex_total = report(globex, agency, period="yesterday").summary.sends
     assert (acme_total, globex_total) == (100, 999999)
     assert (
-        report(acme, analyst, period="yesterday", breakdown="campaign").breakdown.total_groups == 1
+        report(acme, agency, period="yesterday", breakdown="campaign").breakdown.total_groups == 1
     )
     # globex's brand/flow names are unknown in acme (same as nonexistent)
     import_rows(globex, [flow_row(source_id="g-flow", source_name="Globex only", brand="Globex")])
     with pytest.raises(ReportError, match="Unknown brands: 'Globex'"):
-        report(acme, analyst, brands=["Globex"])
+        report(acme, agency, brands=["Globex"])
     with pytest.raises(ReportError, match="Unknown flows: 'g-flow'"):
-        flow_report(account=acme, user=analyst, params=FlowReportParams(flows=["g-flow"]))
-    assert "Globex only" not in str(report_filters(account=acme, user=analyst))
+        flow_report(account=acme, user=agency, params=FlowReportParams(flows=["g-flow"]))
+    assert "Globex only" not in str(report_filters(account=acme, user=agency))
 
 
 def test_unscoped_queries_fail_closed(data, acme):
