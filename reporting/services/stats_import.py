@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db import connections, transaction
+from django.db import IntegrityError, connections, transaction
 
 from accounts.models import Account
 from reporting.errors import StatsImportError
@@ -84,6 +84,7 @@ MAX_SOURCE_NAME = 255
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _REVENUE = re.compile(r"\d{1,12}(?:\.\d{1,2})?")
 _STAGING = "reporting_import_staging"
+_LOCK_CLASS = 0x5354  # pg_advisory_xact_lock(class, account id) of stats imports
 _COPY_BATCH = 5_000
 
 _CHANNELS = {c.value: c.value for c in Channel}
@@ -116,6 +117,10 @@ def stats_import(*, account: Account, lines: Iterable[str]) -> ImportResult:
             # Room to hash the staged rows in memory (duplicate check, joins); this
             # transaction only.
             cursor.execute("SET LOCAL work_mem = '256MB'")
+            # One import at a time per account: rollups are incremented or recomputed
+            # from what this transaction sees, which a concurrent import of the same
+            # account would make stale. Released at commit or rollback.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, account.pk])
         cursor.execute(f"DROP TABLE IF EXISTS {_STAGING}")
         cursor.execute(_staging_ddl(connection.vendor))
         parsed = _parse_into_staging(lines, cursor, connection.vendor)
@@ -123,7 +128,7 @@ def stats_import(*, account: Account, lines: Iterable[str]) -> ImportResult:
         # guesses a few rows and picks nested loops over a million.
         cursor.execute(f"ANALYZE {_STAGING}")
         campaigns_created, flows_created = _upsert_dimensions(account, parsed)
-        written = _upsert_stats(cursor, connection, account)
+        written = _upsert_stats(cursor, connection, account, parsed)
         cursor.execute(f"DROP TABLE {_STAGING}")
     return ImportResult(
         rows=parsed.rows,
@@ -153,6 +158,8 @@ class _Parsed:
     rows: int
     # (kind, source_id) -> (name, folder, brand, goal, activation_type) of its last row
     sources: dict[tuple[str, str], tuple[str, str, str, str, str]]
+    # kind -> the days (ISO text) its rows fall on
+    days: dict[str, set[str]]
 
 
 def _read_header(reader) -> list[int]:
@@ -256,6 +263,7 @@ def _parse_into_staging(lines: Iterable[str], cursor, vendor: str) -> _Parsed:
     dates: dict[str, str] = {}
     sources: dict[tuple[str, str], tuple] = {}
     last_raw: dict[tuple[str, str], tuple] = {}
+    days: dict[str, set[str]] = {kind: set() for kind in KINDS}
     rows = 0
     sink = _StagingSink(cursor, vendor)
     try:
@@ -329,6 +337,7 @@ def _parse_into_staging(lines: Iterable[str], cursor, vendor: str) -> _Parsed:
                     revenue,
                 )
             )
+            days[kind].add(day)
             rows += 1
         if rows == 0:
             raise StatsImportError("the file has a header but no rows")
@@ -336,7 +345,7 @@ def _parse_into_staging(lines: Iterable[str], cursor, vendor: str) -> _Parsed:
         raise StatsImportError(f"malformed CSV: {error}", line=reader.line_num) from None
     finally:
         sink.close()
-    return _Parsed(rows=rows, sources=sources)
+    return _Parsed(rows=rows, sources=sources, days=days)
 
 
 class _StagingSink:
@@ -462,40 +471,61 @@ def _upsert_dimensions(account: Account, parsed: _Parsed) -> tuple[int, int]:
     return created[0], created[1]
 
 
-def _upsert_stats(cursor, connection, account: Account) -> int:
+def _upsert_stats(cursor, connection, account: Account, parsed: _Parsed) -> int:
     """Move the staged rows into the statistics tables; returns rows inserted or changed."""
-    _reject_duplicate_keys(cursor)
+    if connection.vendor != "postgresql":
+        _reject_duplicate_keys(cursor)
+        written = 0
+        for kind in KINDS:
+            upsert, params = _daily_upsert_sql(connection, account, kind)
+            cursor.execute(upsert, params)
+            written += cursor.rowcount
+            _refresh_rollups(cursor, connection, account, kind)
+        return written
+    fresh = {kind: _is_fresh(cursor, account, kind, parsed.days[kind]) for kind in KINDS}
+    if not all(fresh.values()):
+        _reject_duplicate_keys(cursor)
+    cursor.execute(f"DROP TABLE IF EXISTS {_CHANGES}")
+    cursor.execute(_CHANGES_DDL)
     written = 0
-    for stat_model, source_model, fk in (
-        (CampaignDailyStat, Campaign, "campaign_id"),
-        (FlowDailyStat, Flow, "flow_id"),
-    ):
-        q = connection.ops.quote_name
-        stat_table = q(stat_model._meta.db_table)
-        source_table = q(source_model._meta.db_table)
-        keys = ", ".join(q(c) for c in ("account_id", fk, "date", "channel"))
-        columns = ", ".join(q(c) for c in STAT_COLUMNS)
-        staged = ", ".join(f"s.{q(c)}" for c in STAT_COLUMNS)
-        updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in STAT_COLUMNS)
-        current = ", ".join(f"{stat_table}.{q(c)}" for c in STAT_COLUMNS)
-        incoming = ", ".join(f"excluded.{q(c)}" for c in STAT_COLUMNS)
-        distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
-        # The SELECT's WHERE also resolves SQLite's INSERT…SELECT…ON CONFLICT ambiguity.
-        kind = "campaign" if fk == "campaign_id" else "flow"
-        cursor.execute(
-            # Only constant table/column names are interpolated; values are parameters.
-            f"INSERT INTO {stat_table} ({keys}, {columns}) "  # noqa: S608
-            f"SELECT %s, src.id, s.date, s.channel, {staged} "
-            f"FROM {_STAGING} s JOIN {source_table} src "
-            "ON src.account_id = %s AND src.external_id = s.source_id "
-            "WHERE s.kind = %s "
-            f"ON CONFLICT ({keys}) DO UPDATE SET {updates} "
-            f"WHERE ({current}) {distinct} ({incoming})",
-            [account.pk, account.pk, kind],
-        )
-        written += cursor.rowcount
-        _refresh_rollups(cursor, connection, account, kind)
+    for kind in KINDS:
+        if not parsed.days[kind]:
+            continue
+        if fresh[kind]:
+            written += _insert_fresh(cursor, connection, account, kind)
+        else:
+            written += _upsert_tracking_changes(cursor, connection, account, kind)
+        _apply_changes_to_rollups(cursor, account, kind)
+    cursor.execute(f"DROP TABLE {_CHANGES}")
     return written
+
+
+def _daily_upsert_sql(connection, account: Account, kind: str) -> tuple[str, list]:
+    """``INSERT … SELECT … ON CONFLICT DO UPDATE`` of one kind's staged rows; changed rows only."""
+    fk, daily, _ = _ROLLUPS[kind]
+    source_model = Campaign if kind == "campaign" else Flow
+    q = connection.ops.quote_name
+    stat_table = q(daily._meta.db_table)
+    source_table = q(source_model._meta.db_table)
+    keys = ", ".join(q(c) for c in ("account_id", fk, "date", "channel"))
+    columns = ", ".join(q(c) for c in STAT_COLUMNS)
+    staged = ", ".join(f"s.{q(c)}" for c in STAT_COLUMNS)
+    updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in STAT_COLUMNS)
+    current = ", ".join(f"{stat_table}.{q(c)}" for c in STAT_COLUMNS)
+    incoming = ", ".join(f"excluded.{q(c)}" for c in STAT_COLUMNS)
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    # The SELECT's WHERE also resolves SQLite's INSERT…SELECT…ON CONFLICT ambiguity.
+    sql = (
+        # Only constant table/column names are interpolated; values are parameters.
+        f"INSERT INTO {stat_table} ({keys}, {columns}) "  # noqa: S608
+        f"SELECT %s, src.id, s.date, s.channel, {staged} "
+        f"FROM {_STAGING} s JOIN {source_table} src "
+        "ON src.account_id = %s AND src.external_id = s.source_id "
+        "WHERE s.kind = %s "
+        f"ON CONFLICT ({keys}) DO UPDATE SET {updates} "
+        f"WHERE ({current}) {distinct} ({incoming})"
+    )
+    return sql, [account.pk, account.pk, kind]
 
 
 # Rollup column -> aggregate over daily rows (alias d); see RollupStatBase.
@@ -607,6 +637,194 @@ def _refresh_rollups(cursor, connection, account: Account, kind: str) -> None:
             f"WHERE ({current}) {distinct} ({incoming})",
             [account.pk, *_period_bounds(period, first, last), *params],
         )
+
+
+# PostgreSQL: the daily rows an import inserted or changed, summed per (source, channel,
+# month, week) -- grain s, from which the month and week rollups are grouped -- and per
+# (channel, day) -- grain d; inserted: whether these daily rows are new.
+_CHANGES = "reporting_import_changes"
+_CHANGES_DDL = (
+    f"CREATE TEMPORARY TABLE {_CHANGES} ("
+    "kind varchar(8) NOT NULL, grain char(1) NOT NULL, inserted boolean NOT NULL, "
+    "source integer, channel varchar(16) NOT NULL, month date, week date, day date, "
+    "rows bigint NOT NULL, "
+    + ", ".join(f"{c} {'numeric' if c == 'revenue' else 'bigint'}" for c in ROLLUP_SUMS)
+    + ") ON COMMIT DROP"
+)
+
+
+def _pg_period(period: str, column: str) -> str:
+    """Like :func:`period_sql` on PostgreSQL, cheaper per row (no time zone arithmetic).
+
+    Week: 0001-01-01 was a Monday, and valid dates are later.
+    """
+    if period == "month":
+        return f"CAST(date_trunc('month', CAST({column} AS timestamp)) AS date)"
+    if period == "week":
+        return f"{column} - mod({column} - DATE '0001-01-01', 7)"
+    return column
+
+
+def _is_fresh(cursor, account: Account, kind: str, days: set[str]) -> bool:
+    """Whether the account has no daily row of ``kind`` between the file's first and last day.
+
+    Then every staged row is new (the staged keys are unique, see
+    :func:`_insert_fresh`): a plain insert, and the rollups only grow. The usual
+    case: a first import, or each day's file appended after the last.
+    """
+    if not days:
+        return True
+    _, daily, _ = _ROLLUPS[kind]
+    first, last = min(days), max(days)
+    cursor.execute(
+        # The first daily row on or after the file's first day, in index order: one
+        # index probe (an EXISTS may be planned as a sequential scan).
+        f"SELECT date FROM {daily._meta.db_table} "  # noqa: S608 - constant name
+        "WHERE account_id = %s AND date >= %s ORDER BY account_id, date LIMIT 1",
+        [account.pk, first],
+    )
+    found = cursor.fetchone()
+    return found is None or found[0] > date.fromisoformat(last)
+
+
+def _changes_sql(kind: str, inserted: str) -> str:
+    """INSERT INTO the changes table the sums of daily rows ``d`` (source, date, channel, counts).
+
+    One grouping pass yields both grains; ``inserted`` is a column of ``d`` or a constant.
+    """
+    month, week = _pg_period("month", "d.date"), _pg_period("week", "d.date")
+    by_inserted = f"{inserted}, " if inserted.startswith("d.") else ""
+    return (
+        # Only constant names (and a kind of KINDS) are interpolated.
+        f"INSERT INTO {_CHANGES} (kind, grain, inserted, source, channel, month, week, day, "  # noqa: S608
+        f"rows, {', '.join(ROLLUP_SUMS)}) "
+        f"SELECT '{kind}', CASE WHEN GROUPING(d.source) = 0 THEN 's' ELSE 'd' END, {inserted}, "
+        f"d.source, d.channel, {month}, {week}, d.date, COUNT(*), "
+        f"{', '.join(ROLLUP_SUMS.values())} "
+        f"FROM d GROUP BY {by_inserted}d.channel, GROUPING SETS ("
+        f"(d.source, {month}, {week}), (d.date))"
+    )
+
+
+def _insert_fresh(cursor, connection, account: Account, kind: str) -> int:
+    """A plain INSERT of one kind's staged rows (see :func:`_is_fresh`), their sums noted.
+
+    Skips the upsert's per-row conflict handling and the up-front duplicate
+    check: a key twice in the file violates the unique index, and only then is
+    the file searched for the two lines to name.
+    """
+    fk, daily, _ = _ROLLUPS[kind]
+    source_table = (Campaign if kind == "campaign" else Flow)._meta.db_table
+    staged = (
+        f"SELECT src.id AS source, s.date, s.channel, {', '.join(f's.{c}' for c in STAT_COLUMNS)} "  # noqa: S608
+        f"FROM {_STAGING} s JOIN {source_table} src "
+        "ON src.account_id = %s AND src.external_id = s.source_id WHERE s.kind = %s"
+    )
+    try:
+        with transaction.atomic(using="default"):
+            cursor.execute(
+                # Only constant table/column names are interpolated; values are parameters.
+                f"INSERT INTO {daily._meta.db_table} (account_id, {fk}, date, channel, "  # noqa: S608
+                f"{', '.join(STAT_COLUMNS)}) SELECT %s, d.* FROM ({staged}) d",
+                [account.pk, account.pk, kind],
+            )
+    except IntegrityError:
+        _reject_duplicate_keys(cursor)  # raises StatsImportError naming the lines
+        raise
+    written = cursor.rowcount
+    cursor.execute(f"WITH d AS ({staged}) {_changes_sql(kind, 'true')}", [account.pk, kind])
+    return written
+
+
+def _upsert_tracking_changes(cursor, connection, account: Account, kind: str) -> int:
+    """Upsert one kind's daily rows; the rows it inserted or changed are summed as changes.
+
+    The upsert RETURNs only the rows it wrote (``xmax = 0``: inserted, else
+    updated), so re-importing a file records no change.
+    """
+    fk, daily, _ = _ROLLUPS[kind]
+    upsert, params = _daily_upsert_sql(connection, account, kind)
+    t = daily._meta.db_table
+    returned = ", ".join(
+        [f"{t}.{fk} AS source", f"{t}.date", f"{t}.channel", *(f"{t}.{c}" for c in STAT_COLUMNS)]
+    )
+    cursor.execute(
+        f"WITH d AS ({upsert} RETURNING {returned}, ({t}.xmax = 0) AS inserted) "
+        f"{_changes_sql(kind, 'd.inserted')}",
+        params,
+    )
+    cursor.execute(
+        f"SELECT COALESCE(SUM(rows), 0) FROM {_CHANGES} "  # noqa: S608 - constant name
+        "WHERE kind = %s AND grain = 'd'",
+        [kind],
+    )
+    return cursor.fetchone()[0]
+
+
+def _apply_changes_to_rollups(cursor, account: Account, kind: str) -> None:
+    """Bring one kind's rollups in step with the changes noted for it.
+
+    A rollup row whose new daily rows are all inserts only grows: it is
+    incremented by their sums (created when missing; opens/clicks stay null
+    while neither side tracks them). A rollup row holding an updated daily row
+    is recomputed from all its daily rows. Rows the import left alone are not
+    touched, so re-importing a file rewrites no rollup.
+    """
+    cursor.execute(
+        f"SELECT COALESCE(bool_or(NOT inserted), false) FROM {_CHANGES} "  # noqa: S608
+        "WHERE kind = %s",
+        [kind],
+    )
+    (updated,) = cursor.fetchone()
+    fk, daily, rollups = _ROLLUPS[kind]
+    for rollup, period, per_source in rollups:
+        table = rollup._meta.db_table
+        keys = ", ".join(["account_id", "date", *([fk] if per_source else []), "channel"])
+        group = ", ".join([f"c.{period}", *(["c.source"] if per_source else []), "c.channel"])
+        # Both sides null (untracked) stays null; otherwise the sum of the tracked sides.
+        adds = ", ".join(
+            f"{c} = COALESCE({table}.{c} + excluded.{c}, {table}.{c}, excluded.{c})"
+            for c in ROLLUP_SUMS
+        )
+        cursor.execute(
+            f"INSERT INTO {table} ({keys}, {', '.join(ROLLUP_SUMS)}) "  # noqa: S608
+            f"SELECT %s, {group}, {', '.join(f'SUM(c.{c})' for c in ROLLUP_SUMS)} "
+            f"FROM {_CHANGES} c WHERE c.kind = %s AND c.grain = %s "
+            f"GROUP BY {group} HAVING bool_and(c.inserted) "
+            f"ON CONFLICT ({keys}) DO UPDATE SET {adds}",
+            [account.pk, kind, "s" if per_source else "d"],
+        )
+        if updated:
+            _recompute(cursor, account, kind, daily, fk, rollup, period, per_source)
+
+
+def _recompute(cursor, account, kind, daily, fk, rollup, period, per_source) -> None:
+    """Rollup rows holding an updated daily row: recompute them from all their daily rows."""
+    table = rollup._meta.db_table
+    keys = ", ".join(["account_id", "date", *([fk] if per_source else []), "channel"])
+    start = _pg_period(period, "d.date")
+    step = {"month": "interval '1 month'", "week": "7", "day": "1"}[period]
+    source = [f"d.{fk}"] if per_source else []
+    group = ", ".join(["d.account_id", start, *source, "d.channel"])
+    changed = f"FROM {_CHANGES} c WHERE c.kind = %s AND c.grain = %s AND NOT c.inserted"
+    matched = ", ".join([start, *source, "d.channel"])
+    wanted = ", ".join([f"c.{period}", *(["c.source"] if per_source else []), "c.channel"])
+    updates = ", ".join(f"{c} = excluded.{c}" for c in ROLLUP_SUMS)
+    current = ", ".join(f"{table}.{c}" for c in ROLLUP_SUMS)
+    incoming = ", ".join(f"excluded.{c}" for c in ROLLUP_SUMS)
+    grain = "s" if per_source else "d"
+    cursor.execute(
+        # The daily rows of the changed periods (an index range), those of changed keys.
+        f"INSERT INTO {table} ({keys}, {', '.join(ROLLUP_SUMS)}) "  # noqa: S608
+        f"SELECT {group}, {', '.join(ROLLUP_SUMS.values())} FROM {daily._meta.db_table} d "
+        f"WHERE d.account_id = %s AND d.date >= (SELECT MIN(c.{period}) {changed}) "
+        f"AND d.date < (SELECT CAST(MAX(c.{period}) + {step} AS date) {changed}) "
+        f"AND ({matched}) IN (SELECT {wanted} {changed}) "
+        f"GROUP BY {group} "
+        f"ON CONFLICT ({keys}) DO UPDATE SET {updates} "
+        f"WHERE ({current}) IS DISTINCT FROM ({incoming})",
+        [account.pk, kind, grain, kind, grain, kind, grain],
+    )
 
 
 def _reject_duplicate_keys(cursor) -> None:
