@@ -9,19 +9,81 @@ to build a query until it knows the account::
 
 A scoped queryset also stamps the account on what it creates, so a write cannot
 land in another account by accident.
+
+A *shape* is a read query built once per process, before any account is known,
+so that Django resolves its annotations once rather than on every call (reports
+use them: see ``reporting.selectors.reports``). It refuses to run until scoped::
+
+    SHAPE = CampaignStatRow.objects.shape().values("channel").annotate(...)
+    SHAPE.for_account(account).filter(...)              # runs, for that account
+    list(SHAPE)                                          # raises UnscopedQueryError
 """
 
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.sql import Query
 
 
 class UnscopedQueryError(RuntimeError):
     """An account-scoped model was queried without ``for_account(account)``."""
 
 
+class _ShapeQuery(Query):
+    """The query of a shape: it compiles to SQL only once ``for_account`` scoped it.
+
+    Every read (iteration, values, count, aggregate, exists, use as a subquery
+    or in a union) compiles through ``get_compiler``, so this is the one check.
+    Clones keep the class and the flag.
+    """
+
+    account_scoped = False
+
+    def get_compiler(self, *args, **kwargs):
+        if not self.account_scoped:
+            raise UnscopedQueryError(
+                f"A {self.model.__name__} query shape runs only after .for_account(account)."
+            )
+        return super().get_compiler(*args, **kwargs)
+
+
 class AccountScopedQuerySet(models.QuerySet):
     _scoped_account_id: int | None = None
+
+    def for_account(self, account) -> AccountScopedQuerySet:
+        """Scope a shape (see the module docstring) to ``account``."""
+        if not isinstance(self.query, _ShapeQuery):
+            raise TypeError("for_account() on a queryset applies to shapes only (see shape())")
+        account_id = _account_id(self.model, account)
+        if self.query.account_scoped:
+            raise UnscopedQueryError(
+                f"{self.model.__name__} shape already scoped to account {self._scoped_account_id}"
+            )
+        clone = self.filter(account_id=account_id)
+        clone.query.account_scoped = True
+        clone._scoped_account_id = account_id
+        return clone
+
+    def _refuse_writes_on_shapes(self) -> None:
+        # Update and delete build their own query classes, past _ShapeQuery's check.
+        if isinstance(self.query, _ShapeQuery):
+            raise UnscopedQueryError("Query shapes are read-only.")
+
+    def update(self, **kwargs):
+        self._refuse_writes_on_shapes()
+        return super().update(**kwargs)
+
+    def _update(self, values):
+        self._refuse_writes_on_shapes()
+        return super()._update(values)
+
+    def delete(self):
+        self._refuse_writes_on_shapes()
+        return super().delete()
+
+    def _raw_delete(self, using):
+        self._refuse_writes_on_shapes()
+        return super()._raw_delete(using)
 
     def _clone(self):
         clone = super()._clone()
@@ -63,13 +125,22 @@ class AccountScopedManager(models.Manager.from_queryset(AccountScopedQuerySet)):
         )
 
     def for_account(self, account) -> AccountScopedQuerySet:
-        account_id = getattr(account, "pk", account)
-        if account_id is None:
-            raise UnscopedQueryError(f"{self.model.__name__}.objects.for_account(None)")
+        account_id = _account_id(self.model, account)
         queryset = super().get_queryset().filter(account_id=account_id)
         queryset._scoped_account_id = account_id
         return queryset
 
+    def shape(self) -> AccountScopedQuerySet:
+        """A read query to build once and scope per call (see the module docstring)."""
+        return self._queryset_class(model=self.model, query=_ShapeQuery(self.model), using=self._db)
+
     def unscoped(self) -> AccountScopedQuerySet:
         """All accounts' rows. Only for the admin, migrations, purge and retention."""
         return super().get_queryset()
+
+
+def _account_id(model, account) -> int:
+    account_id = getattr(account, "pk", account)
+    if account_id is None:
+        raise UnscopedQueryError(f"{model.__name__}.objects.for_account(None)")
+    return account_id

@@ -1,11 +1,16 @@
 """campaign_report and flow_report: ORM aggregation in a constant number of queries.
 
-One report = at most: the user's brand scope (guardian), one lookup per name
-filter used, one summary query (with the comparison window and the changes when
-asked), one timeline query and one breakdown query. All sums, rates, changes,
-sorting and the group count run in the database; Python only lays empty
-timeline buckets (from the window, not from rows) and copies values into the
-result models.
+One report = at most: the user's brand scope, one lookup per name filter used,
+one summary query (with the comparison window and the changes when asked), one
+timeline query and one breakdown query. All sums, rates, changes, sorting and
+the group count run in the database; Python only lays empty timeline buckets
+(from the window, not from rows) and copies values into the result models.
+
+The queries' shapes (grouping, the metric annotations) are built once per
+process as account-scoped query shapes (:mod:`reporting.scoping`): Django
+resolves and copies every node of an annotation when it is added, which was
+most of a report's Python time. Each call only scopes a shape to the account
+and adds the filters, the window rows and the ordering.
 
 Each query reads the cheapest rows that cover its window exactly (see
 :class:`reporting.models.Grain`): without dimension filters (brand, goal,
@@ -18,12 +23,12 @@ the remaining days; for day and week timelines the daily rows.
 
 from __future__ import annotations
 
+import functools
 import operator
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import reduce
 
 from django.conf import settings
 from django.db.models import Count, F, Model, Q, QuerySet, Value, Window
@@ -54,7 +59,7 @@ from reporting.windows import (
 _MAX_LISTED = 40  # valid values listed in an error message before "… and N more"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: keys of the shape cache
 class _Source:
     """What differs between the campaign and the flow report."""
 
@@ -254,7 +259,7 @@ def _in_window(window: DateWindow, grain: str) -> Q:
         parts.append(_weeks_and_days(first, months_from - timedelta(days=1)))
     if months_end <= last:
         parts.append(_weeks_and_days(months_end, last))
-    return reduce(operator.or_, parts)
+    return functools.reduce(operator.or_, parts)
 
 
 def _weeks_and_days(first: date, last: date) -> Q:
@@ -273,14 +278,35 @@ def _weeks_and_days(first: date, last: date) -> Q:
 
 def _metric_aliases(where: Q | None = None) -> dict[str, object]:
     # Prefixed: annotations may not reuse the model's field names (sends, opens, …).
-    if where is None:
-        return _PLAIN_ALIASES
     return {f"m_{name}": METRICS[name].expression(where) for name in METRIC_NAMES}
 
 
-# Built once: the ORM copies expressions when it resolves them, never changes these;
-# rebuilding and re-hashing them was a large part of a report's Python time.
-_PLAIN_ALIASES = {f"m_{name}": METRICS[name].expression() for name in METRIC_NAMES}
+_TRUNCATE = {"week": TruncWeek, "month": TruncMonth}
+_TOTAL = "total"  # the summary's shape: every selected row in one group
+
+
+@functools.cache
+def _shape(source: _Source, group: str) -> QuerySet:
+    """The report query grouped by ``group`` with every metric, built once per process.
+
+    ``group``: ``_TOTAL``, a timeline granularity or a breakdown dimension.
+    """
+    rows = source.stats.objects.shape()
+    if group == _TOTAL:
+        # Grouped by a constant only: no GROUP BY, so one row even over no rows.
+        grouped = rows.values(total=Value(True))
+    elif group == "day":
+        grouped = rows.values(bucket=F("date"))
+    elif group in _TRUNCATE:
+        grouped = rows.annotate(bucket=_TRUNCATE[group]("date")).values("bucket")
+    else:
+        key, name = source.breakdowns[group]
+        grouped = rows.values(key=F(key), name=name)
+    grouped = grouped.annotate(**_metric_aliases())
+    if group in source.breakdowns:
+        # Counted after grouping and before the limit: the number of groups.
+        grouped = grouped.annotate(total_groups=Window(Count("*")))
+    return grouped
 
 
 def _metrics(values: dict, prefix: str = "m_") -> schemas.Metrics:
@@ -309,14 +335,25 @@ def _report(source: _Source, result_type, *, account: Account, user, params, tod
     )
     allowed = allowed_brand_ids(user=user, account=account)
     where, dimensional = _filters(source, account, allowed, params)
-    rows: QuerySet = source.stats.objects.for_account(account).using(reporting_db()).filter(where)
+    db = reporting_db()
+
+    def rows(group: str) -> QuerySet:
+        return _shape(source, group).for_account(account).using(db).filter(where)
+
     # Coarsest rows that can answer: see the module docstring.
     coarse = _COVER if dimensional else Grain.CHANNEL_DAY
     timeline_grain = coarse if params.timeline == "month" or not dimensional else Grain.DAY
     breakdown_grain = (
         Grain.CHANNEL_DAY if params.breakdown == "channel" and not dimensional else _COVER
     )
-    summary, comparison = _summary(rows, window, params.compare_to, coarse)
+    if params.compare_to is None:
+        # No row only when a filter can match nothing (a user who sees no brand):
+        # Django then skips the query.
+        totals = list(rows(_TOTAL).filter(_in_window(window, coarse)))
+        summary, comparison = (_metrics(totals[0]) if totals else _empty_metrics()), None
+    else:
+        all_rows = source.stats.objects.for_account(account).using(db).filter(where)
+        summary, comparison = _compared(all_rows, window, params.compare_to, coarse)
     return result_type(
         account=account.system_name,
         currency=account.currency,
@@ -328,20 +365,20 @@ def _report(source: _Source, result_type, *, account: Account, user, params, tod
             _timeline(rows, window, params.timeline, timeline_grain) if params.timeline else None
         ),
         breakdown=(
-            None
-            if params.breakdown == "none"
-            else _breakdown(source, rows, window, params, breakdown_grain)
+            _breakdown(rows, window, params, breakdown_grain)
+            if params.breakdown != "none"
+            else None
         ),
         comparison=comparison,
     )
 
 
-def _summary(rows: QuerySet, window: DateWindow, compare_to: str | None, grain: str):
-    """Summary totals, and the comparison window's with the changes, in one query."""
+def _compared(rows: QuerySet, window: DateWindow, compare_to: str, grain: str):
+    """Summary totals, the comparison window's and the changes, in one query.
+
+    Not a shape: each aggregate is restricted to its window's dates.
+    """
     current = _in_window(window, grain)
-    if compare_to is None:
-        values = rows.filter(current).aggregate(**_metric_aliases())
-        return _metrics(values), None
     other = comparison_window(window, compare_to)
     previous = _in_window(other, grain)
     aggregates = _metric_aliases(current)
@@ -376,19 +413,11 @@ def _money(value, *, places: int) -> Decimal | None:
     return None if value is None else Decimal(value).quantize(Decimal(1).scaleb(-places))
 
 
-_TRUNCATE = {"week": TruncWeek, "month": TruncMonth}
-
-
-def _timeline(rows: QuerySet, window: DateWindow, granularity: str, grain: str) -> schemas.Timeline:
-    grouped = rows.filter(_in_window(window, grain))
-    if granularity == "day":
-        grouped = grouped.values(bucket=F("date"))
-    else:
-        grouped = grouped.annotate(bucket=_TRUNCATE[granularity]("date")).values("bucket")
-    found = {
-        row["bucket"]: _metrics(row)
-        for row in grouped.annotate(**_metric_aliases()).order_by("bucket")
-    }
+def _timeline(
+    rows: Callable[[str], QuerySet], window: DateWindow, granularity: str, grain: str
+) -> schemas.Timeline:
+    grouped = rows(granularity).filter(_in_window(window, grain)).order_by("bucket")
+    found = {row["bucket"]: _metrics(row) for row in grouped}
     empty = _empty_metrics()
     return schemas.Timeline(
         granularity=granularity,
@@ -404,19 +433,15 @@ def _timeline(rows: QuerySet, window: DateWindow, granularity: str, grain: str) 
 
 
 def _breakdown(
-    source: _Source, rows: QuerySet, window: DateWindow, params, grain: str
+    rows: Callable[[str], QuerySet], window: DateWindow, params, grain: str
 ) -> schemas.Breakdown:
-    key, name = source.breakdowns[params.breakdown]
     metric = F(f"m_{params.sort_by}")
     ordering = (
         metric.asc(nulls_last=True) if params.order == "asc" else metric.desc(nulls_last=True)
     )
     grouped = (
-        rows.filter(_in_window(window, grain))
-        .values(key=F(key), name=name)
-        .annotate(**_metric_aliases())
-        # Counted after grouping and before the limit: the number of groups.
-        .annotate(total_groups=Window(Count("*")))
+        rows(params.breakdown)
+        .filter(_in_window(window, grain))
         .order_by(ordering, F("name").asc(), F("key").asc(nulls_first=True))[: params.limit]
     )
     found = list(grouped)

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db.models import RestrictedError
+from django.db.models import RestrictedError, Sum
 from pydantic import ValidationError
 
 from permissions.brand_scope import allowed_brand_ids, brand_restriction_set
@@ -280,6 +280,37 @@ def test_unscoped_queries_fail_closed(data, acme):
         Brand.objects.for_account(acme).create(account_id=acme.pk + 1000, name="x")
     assert Brand.objects.for_account(acme).create(name="Stamped").account_id == acme.pk
     assert CampaignDailyStat.objects.unscoped().count() == 5  # the named escape hatch
+
+
+def test_query_shapes_run_only_once_scoped_and_never_write(data, acme, globex):
+    shape = CampaignDailyStat.objects.shape().values("channel").annotate(sends=Sum("sends"))
+    for unscoped_use in (
+        lambda: list(shape),
+        shape.count,
+        shape.exists,
+        lambda: shape.aggregate(total=Sum("sends")),
+        lambda: list(Brand.objects.for_account(acme).filter(pk__in=shape.values("campaign"))),
+        lambda: list(shape.union(shape)),
+    ):
+        with pytest.raises(UnscopedQueryError, match="for_account"):
+            unscoped_use()
+    assert list(shape.for_account(acme).order_by("channel")) == [
+        {"channel": "email", "sends": 310},  # 100 + 200 (c2) + 10 (2023)
+        {"channel": "sms", "sends": 100},
+    ]
+    assert list(shape.for_account(globex)) == [{"channel": "email", "sends": 999999}]
+    with pytest.raises(UnscopedQueryError, match="already scoped"):
+        shape.for_account(acme).for_account(globex)
+    with pytest.raises(TypeError, match="shapes only"):
+        CampaignDailyStat.objects.for_account(acme).for_account(globex)
+    rows = CampaignDailyStat.objects.shape()
+    for write in (rows.for_account(acme).update, rows.update):
+        with pytest.raises(UnscopedQueryError, match="read-only"):
+            write(sends=0)
+    for delete in (rows.for_account(acme).delete, rows.delete):
+        with pytest.raises(UnscopedQueryError, match="read-only"):
+            delete()
+    assert CampaignDailyStat.objects.for_account(acme).filter(sends=0).count() == 0
 
 
 def test_brand_restriction_limits_totals_filters_and_refuses_other_brands(
