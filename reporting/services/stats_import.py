@@ -492,10 +492,12 @@ def _upsert_stats(cursor, connection, account: Account, parsed: _Parsed) -> int:
         if not parsed.days[kind]:
             continue
         if fresh[kind]:
-            written += _insert_fresh(cursor, connection, account, kind)
+            changed = _insert_fresh(cursor, connection, account, kind)
         else:
-            written += _upsert_tracking_changes(cursor, connection, account, kind)
-        _apply_changes_to_rollups(cursor, account, kind)
+            changed = _upsert_tracking_changes(cursor, connection, account, kind)
+        if changed:
+            _apply_changes_to_rollups(cursor, account, kind)
+        written += changed
     cursor.execute(f"DROP TABLE {_CHANGES}")
     return written
 

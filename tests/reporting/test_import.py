@@ -195,6 +195,26 @@ def test_a_key_twice_in_one_file_is_refused_naming_both_lines(acme):
     assert _everything(acme) == (0,) * 7
 
 
+@pytest.mark.parametrize(
+    "existing",
+    [
+        [],  # new days only: rows inserted as they are
+        [BASE_ROW],  # the key exists, unchanged by the first of the two lines
+        [{**BASE_ROW, "channel": "sms"}],  # other keys on the file's days
+        [flow_row()],  # one kind's days are new, the other's are not
+    ],
+)
+@pytest.mark.parametrize("second", [BASE_ROW, {**BASE_ROW, "sends": "101"}])
+def test_a_key_twice_is_refused_whatever_the_account_holds(acme, existing, second):
+    if existing:
+        import_rows(acme, existing)
+    before = (_stats(acme), _everything(acme))
+    rows = [{**BASE_ROW, "date": "2024-03-05"}, flow_row(), BASE_ROW, second]
+    with pytest.raises(StatsImportError, match="line 5: repeats line 4"):
+        import_rows(acme, rows)
+    assert (_stats(acme), _everything(acme)) == before
+
+
 def test_a_failed_import_leaves_earlier_data_untouched(acme):
     import_rows(acme, [BASE_ROW])
     before = (_stats(acme), _everything(acme))

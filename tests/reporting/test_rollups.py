@@ -13,14 +13,19 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reporting.models import (
+    Campaign,
     CampaignChannelDailyStat,
     CampaignMonthlyStat,
     CampaignWeeklyStat,
+    FlowChannelDailyStat,
     FlowMonthlyStat,
+    FlowWeeklyStat,
 )
 from reporting.schemas import CampaignReportParams, FlowReportParams
 from reporting.selectors import campaign_report, flow_report
@@ -98,7 +103,7 @@ def test_reports_over_rollups_equal_the_raw_rows(cast, rows, window, dimensional
         assert_metrics_match(row.metrics, by_campaign[row.key])
 
 
-def _rollup_values(model, key_fields) -> dict:
+def _rollup_values(model, key_fields, account=None) -> dict:
     fields = [
         "sends",
         "delivered",
@@ -111,9 +116,12 @@ def _rollup_values(model, key_fields) -> dict:
         "both_opens",
         "both_clicks",
     ]
+    rows = model.objects.unscoped()
+    if account is not None:
+        rows = rows.filter(account=account)
     return {
         tuple(row[k] for k in key_fields): {f: row[f] for f in fields}
-        for row in model.objects.unscoped().values(*key_fields, *fields)
+        for row in rows.values(*key_fields, *fields)
     }
 
 
@@ -146,7 +154,7 @@ def _expected_rollup(rows: list[dict], key) -> dict:
     }
 
 
-def _assert_rollups_match(rows: list[dict]) -> None:
+def _assert_rollups_match(rows: list[dict], account=None) -> None:
     def monday(day: date) -> date:
         return day - timedelta(days=day.weekday())
 
@@ -157,7 +165,7 @@ def _assert_rollups_match(rows: list[dict]) -> None:
     monthly = {
         (source[names[c]], ch, d): v
         for (c, ch, d), v in _rollup_values(
-            CampaignMonthlyStat, ["campaign_id", "channel", "date"]
+            CampaignMonthlyStat, ["campaign_id", "channel", "date"], account
         ).items()
     }
     assert monthly == _expected_rollup(
@@ -169,15 +177,15 @@ def _assert_rollups_match(rows: list[dict]) -> None:
     weekly = {
         (source[names[c]], ch, d): v
         for (c, ch, d), v in _rollup_values(
-            CampaignWeeklyStat, ["campaign_id", "channel", "date"]
+            CampaignWeeklyStat, ["campaign_id", "channel", "date"], account
         ).items()
     }
     assert weekly == _expected_rollup(
         rows, lambda r: (r["source_id"], r["channel"], monday(r["date"]))
     )
-    assert _rollup_values(CampaignChannelDailyStat, ["channel", "date"]) == _expected_rollup(
-        rows, lambda r: (r["channel"], r["date"])
-    )
+    assert _rollup_values(
+        CampaignChannelDailyStat, ["channel", "date"], account
+    ) == _expected_rollup(rows, lambda r: (r["channel"], r["date"]))
 
 
 def _row(source_id: str, day: date, channel: str, **counts) -> dict:
@@ -246,3 +254,192 @@ def test_flow_report_over_rollups_after_an_upsert(cast, acme):
     assert report.summary.sends == 35 * 10 + 1000
     assert report.summary.delivered == 35 * 10 + 900
     assert report.breakdown.rows[0].metrics.sends == 35 * 10 + 1000
+
+
+def _merged(*batches: list[dict]) -> list[dict]:
+    """The daily rows after importing ``batches`` in turn: a later row of a key wins."""
+    rows = {}
+    for batch in batches:
+        rows |= {(r["source_id"], r["date"], r["channel"]): r for r in batch}
+    return list(rows.values())
+
+
+def _unique(rows: list[dict]) -> list[dict]:
+    return _merged(rows)
+
+
+@st.composite
+def import_sequences(draw):
+    """A first file; a second that edits some of its rows (counts, tracked or not) and
+    adds others, anywhere in the span; a third appended after the span (new days only,
+    its first week shared with the span's last)."""
+    first = draw(spread_rows)
+    edits = [
+        {**draw(stat_row()), **{k: row[k] for k in ("source_id", "date", "channel")}}
+        for row in first
+        if draw(st.booleans())
+    ]
+    second = _unique(edits + draw(spread_rows))
+    appended = draw(
+        st.lists(
+            st.builds(
+                lambda row, offset: {**row, "date": SPAN_END + timedelta(days=offset)},
+                stat_row(),
+                st.integers(1, 20),
+            ),
+            max_size=10,
+            unique_by=lambda r: (r["source_id"], r["date"], r["channel"]),
+        )
+    )
+    return first, second, appended
+
+
+@settings(PROPERTY_SETTINGS, max_examples=25)
+@given(batches=import_sequences())
+def test_rollups_equal_the_daily_rows_after_any_sequence_of_imports(db, batches):
+    """Each rollup row equals the sums of the daily rows it covers, after every import,
+    however the files overlap: rows changed, tracked events becoming untracked and back,
+    new rows in existing periods, new periods, days appended after the last."""
+    first, second, appended = batches
+    account = _fresh_account(first)
+    _assert_rollups_match(first, account)
+    for done in ([first, second], [first, second, appended]):
+        if done[-1]:
+            import_rows(account, [_csv_row(r) for r in done[-1]])
+        _assert_rollups_match(_merged(*done), account)
+
+
+@pytest.mark.django_db
+def test_a_group_whose_only_tracked_row_stops_tracking_becomes_untracked():
+    tracked = _row("c0", date(2024, 1, 31), "email", opens=30, clicks=6)
+    untracked = _row("c0", date(2024, 1, 30), "email", opens=None, clicks=None)
+    account = _fresh_account([tracked, untracked])
+    monthly = CampaignMonthlyStat.objects.for_account(account).get()
+    assert (monthly.opens, monthly.opens_delivered, monthly.both_opens) == (30, 90, 30)
+
+    stopped = {**tracked, "opens": None}
+    import_rows(account, [_csv_row(stopped)])
+    _assert_rollups_match([stopped, untracked], account)
+    monthly.refresh_from_db()
+    assert (monthly.opens, monthly.opens_delivered, monthly.both_opens) == (None, None, None)
+    assert (monthly.clicks, monthly.clicks_delivered, monthly.both_clicks) == (6, 90, None)
+
+
+@pytest.mark.django_db
+def test_new_days_across_month_and_week_boundaries_add_to_existing_rollups():
+    """A file of the next days (the insert-only path) grows the month and week rollups
+    it shares with earlier days and creates the others."""
+    earlier = [_row("c0", date(2024, 1, 29), ch) for ch in ("email", "sms")]  # a Monday
+    account = _fresh_account(earlier)
+    later = [
+        _row("c0", date(2024, 1, 31), "email", opens=None),  # same month and week
+        _row("c0", date(2024, 2, 1), "sms", sends=7, delivered=7, bounces=0),  # same week
+        _row("c1", date(2024, 2, 5), "email"),  # next week, new campaign
+    ]
+    result = import_rows(account, [_csv_row(r) for r in later])
+    assert result.written == 3
+    _assert_rollups_match(earlier + later, account)
+    week = CampaignWeeklyStat.objects.for_account(account).get(
+        date=date(2024, 1, 29), channel="sms"
+    )
+    assert week.sends == 100 + 7
+
+
+ROLLUP_MODELS = (
+    CampaignMonthlyStat,
+    CampaignWeeklyStat,
+    CampaignChannelDailyStat,
+    FlowMonthlyStat,
+    FlowWeeklyStat,
+    FlowChannelDailyStat,
+)
+
+
+def _by_key(account) -> dict:
+    """(model, natural key) -> (row values, row version: xmin on PostgreSQL, else None)."""
+    rows = {}
+    for model in ROLLUP_MODELS:
+        per_source = [f for f in ("campaign_id", "flow_id") if hasattr(model, f)]
+        xmin = {}
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT id, xmin::text FROM {model._meta.db_table} "  # noqa: S608
+                    "WHERE account_id = %s",
+                    [account.pk],
+                )
+                xmin = dict(cursor.fetchall())
+        for (pk, day, *source, channel), values in _rollup_values(
+            model, ["id", "date", *per_source, "channel"], account
+        ).items():
+            rows[(model, day, *source, channel)] = (values, xmin.get(pk))
+    return rows
+
+
+@pytest.mark.django_db
+def test_a_reimport_rewrites_exactly_the_rollup_rows_of_its_changed_days():
+    days = [date(2024, 1, 22) + timedelta(days=n) for n in range(21)]  # 3 weeks, 2 months
+    rows = [_row(s, d, ch) for s in ("c0", "c1") for d in days for ch in ("email", "sms")]
+    account = _fresh_account(rows)
+    flows = [flow_row(date=d.isoformat()) for d in days]
+    import_rows(account, flows)
+    before = _by_key(account)
+
+    changed = _row("c1", date(2024, 2, 1), "sms", opens=None, sends=300, delivered=250)
+    added = _row("c0", date(2024, 2, 1), "web_push")  # a new key on the same day
+    result = import_rows(account, [_csv_row(r) for r in [changed, added, rows[0]]])
+    assert (result.rows, result.written) == (3, 2)
+    _assert_rollups_match(_merged(rows, [changed, added]), account)
+
+    c0, c1 = (Campaign.objects.for_account(account).get(external_id=s).pk for s in ("c0", "c1"))
+    feb_1, its_monday = date(2024, 2, 1), date(2024, 1, 29)
+    expected = {
+        (CampaignMonthlyStat, feb_1, c1, "sms"),
+        (CampaignMonthlyStat, feb_1, c0, "web_push"),
+        (CampaignWeeklyStat, its_monday, c1, "sms"),
+        (CampaignWeeklyStat, its_monday, c0, "web_push"),
+        (CampaignChannelDailyStat, feb_1, "sms"),
+        (CampaignChannelDailyStat, feb_1, "web_push"),
+    }
+    after = _by_key(account)
+    assert {k for k, (values, _) in after.items() if before.get(k, (None,))[0] != values} == (
+        expected
+    )
+    if connection.vendor == "postgresql":  # and no other row was even rewritten
+        assert {k for k, (_, xmin) in after.items() if before.get(k, (0, None))[1] != xmin} == (
+            expected
+        )
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite recomputes the file's periods"
+)
+def test_an_unchanged_reimport_does_not_touch_the_rollups():
+    rows = [
+        _row(s, date(2024, 1, 1) + timedelta(days=n), "email") for s in SOURCES for n in range(9)
+    ]
+    account = _fresh_account(rows)
+    import_rows(account, [flow_row(date="2024-01-03")])
+    tables = [m._meta.db_table for m in ROLLUP_MODELS]
+    with CaptureQueriesContext(connection) as queries:
+        assert import_rows(account, [_csv_row(r) for r in rows]).written == 0
+    assert [q["sql"] for q in queries if any(t in q["sql"] for t in tables)] == []
+
+
+@pytest.mark.django_db
+def test_import_queries_do_not_grow_with_the_rows():
+    def queries_for(count: int) -> int:
+        rows = [
+            _row(f"c{n % 4}", date(2024, 1, 1) + timedelta(days=n // 4), "email")
+            for n in range(count)
+        ]
+        account = _fresh_account([])
+        with CaptureQueriesContext(connection) as queries:
+            import_rows(account, [_csv_row(r) for r in rows] + [flow_row()])
+        again = _merged(rows, [{**rows[-1], "sends": 999}])
+        with CaptureQueriesContext(connection) as changed:
+            import_rows(account, [_csv_row(r) for r in again])
+        return len(queries), len(changed)
+
+    assert queries_for(8) == queries_for(80)
