@@ -226,7 +226,8 @@ def _resolve_flows(account: Account, requested: list[str]) -> set[int]:
 
 
 def _days(first: date, last: date, grain: str = Grain.DAY) -> Q:
-    return Q(grain=grain, date__gte=first, date__lte=last)
+    """``grain`` rows dated ``first`` to ``last`` (one BETWEEN: one lookup to build)."""
+    return Q(grain=grain, date__range=(first, last))
 
 
 def _next_month(day: date) -> date:
@@ -254,7 +255,7 @@ def _in_window(window: DateWindow, grain: str) -> Q:
     # Each edge lies inside one month, so its weeks do too (month timelines stay exact).
     parts = []
     if months_from < months_end:
-        parts.append(Q(grain=Grain.MONTH, date__gte=months_from, date__lt=months_end))
+        parts.append(_days(months_from, months_end - timedelta(days=1), Grain.MONTH))
     if first < months_from:
         parts.append(_weeks_and_days(first, months_from - timedelta(days=1)))
     if months_end <= last:
@@ -268,7 +269,7 @@ def _weeks_and_days(first: date, last: date) -> Q:
     weeks_end = after - timedelta(days=after.weekday())  # Monday after the last whole week
     if weeks_from >= weeks_end:
         return _days(first, last)
-    rows = Q(grain=Grain.WEEK, date__gte=weeks_from, date__lt=weeks_end)
+    rows = _days(weeks_from, weeks_end - timedelta(days=1), Grain.WEEK)
     if first < weeks_from:
         rows |= _days(first, weeks_from - timedelta(days=1))
     if weeks_end <= last:
