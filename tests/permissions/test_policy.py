@@ -142,5 +142,30 @@ def test_nothing_is_cached_between_calls(cast):
 def test_decision_costs_a_fixed_number_of_queries(cast, django_assert_num_queries):
     analyst = cast.user("analyst@acme.test")
     mcp_access_decision(user=analyst, account=cast.acme)  # warm the content-type cache
-    with django_assert_num_queries(2):  # membership + the user's object permissions
+    # The MCP endpoint decides on every request: the membership and the grant are
+    # read together.
+    with django_assert_num_queries(1):
         assert mcp_access_decision(user=analyst, account=cast.acme).allowed
+    editor = cast.user("editor@acme.test")  # a member without MCP Access
+    with django_assert_num_queries(1):
+        assert mcp_access_decision(user=editor, account=cast.acme).reason is Reason.NO_PERMISSION
+
+
+@pytest.mark.django_db
+def test_only_the_users_own_grant_on_this_account_counts(cast):
+    """Grants to a group, or on another account, or of another permission, don't count."""
+    from django.contrib.auth.models import Group
+    from guardian.shortcuts import assign_perm
+
+    editor = cast.user("editor@acme.test")  # member of acme without MCP Access
+    assert mcp_access_decision(user=editor, account=cast.acme).reason is Reason.NO_PERMISSION
+
+    group = Group.objects.create(name="mcp users")
+    editor.groups.add(group)
+    assign_perm("accounts.use_mcp", group, cast.acme)
+    assign_perm("accounts.use_mcp", editor, cast.globex)
+    assign_perm("accounts.offboard_account", editor, cast.acme)
+    assert mcp_access_decision(user=editor, account=cast.acme).reason is Reason.NO_PERMISSION
+
+    assign_perm("accounts.use_mcp", editor, cast.acme)
+    assert mcp_access_decision(user=editor, account=cast.acme).allowed
