@@ -22,6 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
 from accounts.models import Account, Membership, Role
+from accounts.selectors import account_served
 
 # Customer Success Managers are staff holding this permission; they may look
 # at and manage every served account's MCP pages without being members.
@@ -52,7 +53,7 @@ class AccountAccess:
 
 
 def _resolve(request: HttpRequest, system_name: str) -> AccountAccess:
-    account = Account.objects.filter(system_name=system_name, offboarded_at__isnull=True).first()
+    account = account_served(system_name=system_name)
     if account is None:
         raise Http404
     user = request.user

@@ -8,6 +8,22 @@ from django.db.models import Case, IntegerField, QuerySet, Value, When
 from accounts.models import Account, Membership, Role
 
 
+def account_served(*, system_name: str) -> Account | None:
+    """The account of a URL's system name; None when it does not exist or is offboarded.
+
+    A raw query: the MCP endpoint looks the account up on every request, and
+    ``Account.objects.get`` costs about twice the Python work of this.
+    """
+    accounts = Account.objects.raw(_ACCOUNT_SERVED_SQL, [system_name])
+    return next(iter(accounts), None)
+
+
+_ACCOUNT_SERVED_SQL = (
+    f"SELECT * FROM {Account._meta.db_table} "  # noqa: S608 - table name from model meta
+    "WHERE system_name = %s AND offboarded_at IS NULL"
+)
+
+
 def memberships_of_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
     """The user's active memberships in accounts that are still served."""
     return (

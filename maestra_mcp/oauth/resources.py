@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from accounts.models import Account
+from accounts.selectors import account_served
 
 
 def _mcp_prefix() -> str:
@@ -31,7 +32,7 @@ def account_for_resource(uri: str) -> Account | None:
     system_name = uri[len(prefix) :]
     if not system_name or "/" in system_name:
         return None
-    account = Account.objects.filter(system_name=system_name, offboarded_at__isnull=True).first()
+    account = account_served(system_name=system_name)
     # Exact comparison guards against anything the system-name lookup might normalise.
     if account is None or account.mcp_url != uri:
         return None

@@ -18,12 +18,16 @@ check):
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from oauth2_provider.models import (
     get_access_token_model,
+    get_application_model,
     get_refresh_token_model,
     revoke_access_token,
 )
@@ -47,6 +51,18 @@ MESSAGE_UNKNOWN_RESOURCE = (
 )
 MESSAGE_ONE_RESOURCE = "A token is bound to exactly one account: send one resource (an MCP URL)."
 MESSAGE_WRONG_AUDIENCE = "The access token is not valid for this resource."
+
+
+@functools.cache
+def _bearer_token_sql() -> str:
+    token = get_access_token_model()._meta.db_table
+    user = get_user_model()._meta.db_table
+    application = get_application_model()._meta.db_table
+    return (
+        "SELECT t.*, u.is_active AS u_active, a.client_id AS a_client_id, a.name AS a_name "  # noqa: S608 - table names from model meta
+        f"FROM {token} t LEFT JOIN {user} u ON u.id = t.user_id "
+        f"LEFT JOIN {application} a ON a.id = t.application_id WHERE t.token_checksum = %s"
+    )
 
 
 def _invalid_target(description: str, request) -> errors.CustomOAuth2Error:
@@ -139,6 +155,34 @@ class MaestraOAuth2Validator(OAuth2Validator):
         return super()._save_bearer_token(token, request, *args, **kwargs)
 
     # --- what is accepted ----------------------------------------------------
+
+    def _load_access_token(self, token):
+        """DOT's lookup by checksum, with the token's user and client, in one raw query.
+
+        It runs on every MCP request. DOT's ORM query (``select_related`` of the
+        user and the client, some 40 columns) cost about 2,400 Python calls
+        (~1.7 ms of CPU on a 2-core server) to compile and load; this one about
+        600. The user and client are loaded with only what the bearer check,
+        the policy and the session log read (``id``/``is_active``;
+        ``client_id``/``name``); any other field is fetched on access, which
+        the endpoint's query-count test would catch.
+        """
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        tokens = get_access_token_model().objects.raw(_bearer_token_sql(), [checksum])
+        access_token = next(iter(tokens), None)
+        if access_token is None:
+            return None
+        if access_token.user_id is not None:
+            access_token.user = get_user_model().from_db(
+                tokens.db, ["id", "is_active"], [access_token.user_id, bool(access_token.u_active)]
+            )
+        if access_token.application_id is not None:
+            access_token.application = get_application_model().from_db(
+                tokens.db,
+                ["id", "client_id", "name"],
+                [access_token.application_id, access_token.a_client_id, access_token.a_name],
+            )
+        return access_token
 
     def validate_bearer_token(self, token, scopes, request):
         """Accept a token only at exactly the MCP URL it is bound to.
