@@ -6,17 +6,17 @@ One process serves Django and the MCP endpoint. Django's ASGI handler refuses
 
 * ``lifespan`` → the MCP endpoint (starts the SDK's session manager);
 * ``/mcp/…`` and ``/.well-known/oauth-protected-resource/mcp/…`` → the MCP
-  endpoint, wrapped like Django wraps a request: a thread-sensitive context
-  (a thread of its own, lent by ``RequestThreads``) so concurrent requests run
-  their ORM work in parallel instead of queueing on one thread, and the
-  request_started/request_finished signals so database connections are closed
-  (``close_old_connections``) after each request as CONN_MAX_AGE says;
+  endpoint, in a thread-sensitive context (a thread of its own, lent by
+  ``RequestThreads``) so concurrent requests run their ORM work in parallel
+  instead of queueing on one thread. The endpoint sends Django's
+  request_started/request_finished signals from that thread, in its first and
+  last hops to it, so database connections are closed (``close_old_connections``)
+  after each request as CONN_MAX_AGE says;
 * everything else → Django.
 """
 
 import os
 
-from django.core import signals
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maestra_mcp.settings")
@@ -36,11 +36,7 @@ def build_application():
             await mcp_endpoint.handle_lifespan(scope, receive, send)
         elif scope["type"] == "http" and McpEndpoint.handles(scope["path"]):
             async with mcp_endpoint.threads.request():
-                await signals.request_started.asend(sender=McpEndpoint, scope=scope)
-                try:
-                    await mcp_endpoint(scope, receive, send)
-                finally:
-                    await signals.request_finished.asend(sender=McpEndpoint)
+                await mcp_endpoint(scope, receive, send)
         else:
             await django_application(scope, receive, send)
 

@@ -31,10 +31,12 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core import signals
 from django.http.request import split_domain_port, validate_host
 from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -49,6 +51,7 @@ from starlette.routing import Router
 from starlette.types import Receive, Scope, Send
 
 from accounts.models import Account
+from accounts.selectors import account_served
 from maestra_mcp.mcp_server.principal import SCOPE_KEY, McpPrincipal
 from maestra_mcp.mcp_server.session_log import WireTap
 from maestra_mcp.mcp_server.threads import RequestThreads
@@ -103,11 +106,6 @@ def _error_response(status: int, code: int, message: str, headers=None) -> Respo
     )
 
 
-def _served_account(system_name: str) -> Account | None:
-    """The account behind a URL, or None when it does not exist or is offboarded."""
-    return Account.objects.filter(system_name=system_name, offboarded_at__isnull=True).first()
-
-
 @dataclass(frozen=True)
 class _Refusal:
     response: Response
@@ -126,7 +124,7 @@ def _refusal(status: int, code: int, message: str, log_reason: str, headers=None
 
 def _authorize(system_name: str, raw_token: str | None) -> McpPrincipal | _Refusal:
     """Account → bearer token → policy, in one worker-thread hop (all ORM work)."""
-    account = _served_account(system_name)
+    account = account_served(system_name=system_name)
     if account is None:
         return _refusal(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_account")
 
@@ -256,91 +254,125 @@ class McpEndpoint:
     async def _mcp(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         request = Request(scope, receive)
+        log_entry = None
         try:
-            outcome = await self._admit(request)
-        except Exception:
-            logger.exception("MCP request failed before reaching the SDK")
-            outcome = _refusal(500, INTERNAL_ERROR, MESSAGE_INTERNAL_ERROR, "error")
-
-        if isinstance(outcome, _Refusal):
-            await outcome.response(scope, receive, send)
-            account, user, access_token = outcome.account, outcome.user, outcome.access_token
-            http_status = outcome.response.status_code
-            fields = {"status": McpSessionLog.Status.REFUSED, "error": outcome.message}
-            log_reason = outcome.log_reason
-        else:
-            tap = WireTap(receive, send)
-            await self.session_manager.handle_request(
-                {**scope, SCOPE_KEY: outcome}, tap.receive, tap.send
-            )
-            account, user, access_token = outcome.account, outcome.user, outcome.access_token
-            http_status = tap.status
-            fields = tap.log_fields(request.headers.get("mcp-protocol-version"))
-            log_reason = "served"
-
-        duration_ms = (time.perf_counter() - started) * 1000
-        logger.info(
-            "mcp %s %s -> %s %s account=%s user=%s token=%s %.1fms",
-            request.method,
-            scope["path"],
-            http_status,
-            log_reason,
-            account.system_name if account else "-",
-            user.pk if user else "-",
-            access_token.pk if access_token else "-",
-            duration_ms,
-        )
-        if account is not None:  # nothing to attribute a request for no account to
-            # After the response went out: the client never waits for this row.
-            # session_log_record never raises.
-            await sync_to_async(session_log_record)(
-                account=account,
-                user=user,
-                access_token=access_token,
-                http_status=http_status,
-                duration_ms=duration_ms,
-                user_agent=request.headers.get("user-agent", ""),
-                **fields,
-            )
-
-    async def _admit(self, request: Request) -> McpPrincipal | _Refusal:
-        refusal = _host_refusal(request) or _origin_refusal(request)
-        if refusal is not None:
-            return refusal
-        match = _MCP_PATH.match(request.scope["path"])
-        if match is None:
-            return _refusal(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_path")
-        if request.method != "POST":
-            return _refusal(
-                405, INVALID_REQUEST, MESSAGE_METHOD_NOT_ALLOWED, "method", {"Allow": "POST"}
-            )
-        return await sync_to_async(_authorize)(match["system_name"], _bearer_token(request))
+            try:
+                outcome = await sync_to_async(_begin_request)(request, _admit)
+            except Exception:
+                logger.exception("MCP request failed before reaching the SDK")
+                outcome = _refusal(500, INTERNAL_ERROR, MESSAGE_INTERNAL_ERROR, "error")
+            if isinstance(outcome, _Refusal):
+                await outcome.response(scope, receive, send)
+                http_status = outcome.response.status_code
+                fields = {"status": McpSessionLog.Status.REFUSED, "error": outcome.message}
+            else:
+                tap = WireTap(receive, send)
+                await self.session_manager.handle_request(
+                    {**scope, SCOPE_KEY: outcome}, tap.receive, tap.send
+                )
+                http_status = tap.status
+                fields = tap.log_fields(request.headers.get("mcp-protocol-version"))
+            log_entry = _log_entry(request, outcome, http_status, started, fields)
+        finally:
+            # After the response went out: the client never waits for the log row.
+            await sync_to_async(_end_request)(log_entry)
 
     async def _protected_resource_metadata(
         self, scope: Scope, receive: Receive, send: Send
     ) -> None:
         """RFC 9728 document for one account's MCP URL (public, CORS-open)."""
         request = Request(scope, receive)
-        refusal = _host_refusal(request)
-        if refusal is not None:
-            await refusal.response(scope, receive, send)
-            return
-        if request.method not in {"GET", "HEAD"}:
-            response = _error_response(405, INVALID_REQUEST, "Use GET.", {"Allow": "GET, HEAD"})
-            await response(scope, receive, send)
-            return
-        match = _PRM_PATH.match(scope["path"])
-        account = await sync_to_async(_served_account)(match["system_name"]) if match else None
-        if account is None:
-            await _error_response(404, INVALID_REQUEST, MESSAGE_NOT_FOUND)(scope, receive, send)
-            return
-        document = {
-            # RFC 9728 §3.3: must equal the URL clients connect to, byte for byte.
-            "resource": account.mcp_url,
-            "authorization_servers": [settings.MAESTRA_PUBLIC_URL],
-            "scopes_supported": [REQUIRED_SCOPE],
-            "bearer_methods_supported": ["header"],
-            "resource_name": "Maestra MCP",
-        }
-        headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"}
-        await JSONResponse(document, headers=headers)(scope, receive, send)
+        try:
+            response = await sync_to_async(_begin_request)(request, _protected_resource_metadata)
+        finally:
+            await sync_to_async(_end_request)(None)
+        await response(scope, receive, send)
+
+
+def _begin_request(request: Request, handler):
+    """Django's ``request_started``, then ``handler(request)``: the request's first hop
+    to its thread (see ``RequestThreads``), where all its ORM work runs."""
+    signals.request_started.send(sender=McpEndpoint, scope=request.scope)
+    return handler(request)
+
+
+def _end_request(log_entry: dict[str, Any] | None) -> None:
+    """The session-log row (if any), then Django's ``request_finished`` (which closes
+    or keeps the thread's connection as ``CONN_MAX_AGE`` says): the last hop."""
+    try:
+        if log_entry is not None:
+            session_log_record(**log_entry)  # never raises
+    finally:
+        signals.request_finished.send(sender=McpEndpoint)
+
+
+def _log_entry(
+    request: Request,
+    outcome: McpPrincipal | _Refusal,
+    http_status: int,
+    started: float,
+    fields: dict[str, Any],
+) -> dict[str, Any] | None:
+    """Logs the request (without its token); the session-log row's fields, or None
+    for a request that names no account (there is no tenant to attribute it to)."""
+    account, user, access_token = outcome.account, outcome.user, outcome.access_token
+    duration_ms = (time.perf_counter() - started) * 1000
+    logger.info(
+        "mcp %s %s -> %s %s account=%s user=%s token=%s %.1fms",
+        request.method,
+        request.scope["path"],
+        http_status,
+        outcome.log_reason if isinstance(outcome, _Refusal) else "served",
+        account.system_name if account else "-",
+        user.pk if user else "-",
+        access_token.pk if access_token else "-",
+        duration_ms,
+    )
+    if account is None:
+        return None
+    return {
+        "account": account,
+        "user": user,
+        "access_token": access_token,
+        "http_status": http_status,
+        "duration_ms": duration_ms,
+        "user_agent": request.headers.get("user-agent", ""),
+        **fields,
+    }
+
+
+def _admit(request: Request) -> McpPrincipal | _Refusal:
+    refusal = _host_refusal(request) or _origin_refusal(request)
+    if refusal is not None:
+        return refusal
+    match = _MCP_PATH.match(request.scope["path"])
+    if match is None:
+        return _refusal(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_path")
+    if request.method != "POST":
+        return _refusal(
+            405, INVALID_REQUEST, MESSAGE_METHOD_NOT_ALLOWED, "method", {"Allow": "POST"}
+        )
+    return _authorize(match["system_name"], _bearer_token(request))
+
+
+def _protected_resource_metadata(request: Request) -> Response:
+    """RFC 9728 document for one account's MCP URL (public, CORS-open)."""
+    refusal = _host_refusal(request)
+    if refusal is not None:
+        return refusal.response
+    if request.method not in {"GET", "HEAD"}:
+        return _error_response(405, INVALID_REQUEST, "Use GET.", {"Allow": "GET, HEAD"})
+    match = _PRM_PATH.match(request.scope["path"])
+    account = account_served(system_name=match["system_name"]) if match else None
+    if account is None:
+        return _error_response(404, INVALID_REQUEST, MESSAGE_NOT_FOUND)
+    document = {
+        # RFC 9728 §3.3: must equal the URL clients connect to, byte for byte.
+        "resource": account.mcp_url,
+        "authorization_servers": [settings.MAESTRA_PUBLIC_URL],
+        "scopes_supported": [REQUIRED_SCOPE],
+        "bearer_methods_supported": ["header"],
+        "resource_name": "Maestra MCP",
+    }
+    headers = {"Access-Control-Allow-Origin": "*", "Cache-Control": "public, max-age=300"}
+    return JSONResponse(document, headers=headers)

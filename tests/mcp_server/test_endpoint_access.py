@@ -8,10 +8,14 @@ request" use the official SDK client.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import anyio
 import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db.backends.signals import connection_created
 from django.test import Client as DjangoClient
 from django.utils import timezone
 from mcp.shared.exceptions import MCPError
@@ -404,3 +408,63 @@ def test_tokens_are_minted_like_dot_does(cast, token_for):
     stored = AccessToken.objects.get()
     assert stored.token == ""
     assert raw not in stored.token_checksum
+
+
+# --- Cost per request -------------------------------------------------------------------
+
+
+@contextmanager
+def queries_of_every_thread() -> Iterator[list[str]]:
+    """The SQL of every connection opened inside the block, whichever thread opens it
+    (MCP requests run on threads of their own, with connections of their own)."""
+    captured: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        captured.append(sql)
+        return execute(sql, params, many, context)
+
+    def install(sender, connection, **kwargs):
+        connection.execute_wrappers.append(record)
+
+    connection_created.connect(install)
+    try:
+        yield captured
+    finally:
+        connection_created.disconnect(install)
+
+
+LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")  # SQLite sends them as SQL
+
+
+def statements(queries: list[str]) -> list[str]:
+    return [sql for sql in queries if not sql.startswith(TRANSACTION_CONTROL)]
+
+
+def test_a_request_costs_five_queries(cast, token_for):
+    """Account, token (with its user and client), policy, and the session log's
+    account check and insert: the fixed price of every MCP request, whatever it asks."""
+    token = token_for(ANALYST)
+    ContentType.objects.get_for_model(Account)  # cached per process, like in a server
+    with queries_of_every_thread() as queries:
+        response = exchange(
+            "POST",
+            "/mcp/acme",
+            token=token,
+            body=LIST_TOOLS,
+            **{"MCP-Protocol-Version": "2025-11-25"},
+        )
+    assert response.status_code == 200
+    assert response.json()["result"]["tools"]
+    sent = statements(queries)
+    assert len(sent) == 5, "\n".join(sent)
+    assert "oauth2_provider_accesstoken" in sent[1]
+    assert sent[-1].startswith("INSERT INTO") and "mcpsessionlog" in sent[-1]
+
+
+def test_a_refusal_costs_no_more(cast, token_for):
+    token = token_for(ANALYST, expires_in=timedelta(seconds=-1))
+    with queries_of_every_thread() as queries:
+        response = exchange("POST", "/mcp/acme", token=token, body=LIST_TOOLS)
+    assert response.status_code == 401
+    assert len(statements(queries)) == 4, "\n".join(statements(queries))  # no policy query
