@@ -56,6 +56,10 @@ _SECRET_KEYS = frozenset(
     }
 )
 _BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+")
+# Matches somewhere in the JSON text of anything _scrub would change (a secret
+# key or a Bearer string), and rarely elsewhere: text without a match skips the
+# walk over every value, which for a large report result costs milliseconds.
+_MAYBE_SECRET = re.compile(r"(?i)bearer|authorization|cookie|token|secret|password|verifier")
 # Larger params/results are replaced by a preview: support needs the gist, not
 # megabytes of timeline per row.
 MAX_JSON_CHARS = 100_000
@@ -87,8 +91,12 @@ def _to_json(value: Any) -> Any:
     """A JSON-safe, scrubbed, size-capped copy of ``value`` (None stays None)."""
     if value is None:
         return None
-    plain = _scrub(json.loads(json.dumps(value, cls=_Encoder)))
-    text = json.dumps(plain)
+    # Unescaped, so the search sees keys as _scrub compares them (lower-cased).
+    text = json.dumps(value, cls=_Encoder, ensure_ascii=False)
+    plain = json.loads(text)
+    if _MAYBE_SECRET.search(text):
+        plain = _scrub(plain)
+        text = json.dumps(plain, ensure_ascii=False)
     if len(text) > MAX_JSON_CHARS:
         return {"truncated": True, "original_chars": len(text), "preview": text[:MAX_JSON_CHARS]}
     return plain

@@ -7,10 +7,13 @@ import logging
 
 import pytest
 from django.db import connection, transaction
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from accounts.models import Account
 from maestra_mcp.session_logs.models import McpSessionLog, UnscopedQueryError
-from maestra_mcp.session_logs.services import REDACTED
+from maestra_mcp.session_logs.services import REDACTED, _scrub, _to_json
 from tests.session_logs.conftest import issue_tokens, record
 
 pytestmark = pytest.mark.django_db
@@ -201,3 +204,26 @@ def test_unscoped_queries_fail_closed(cast):
         McpSessionLog.objects.count()
     assert McpSessionLog.objects.for_account(cast.acme).count() == 1
     assert McpSessionLog.objects.for_account(cast.globex).count() == 0
+
+
+_KEYS = st.sampled_from(
+    ["date", "revenue", "Authorization", "COOKIE", "set-cookie", "Refresh-Token", "id_token",
+     "client_secret", "passWord", "code-verifier", "coo\u212aie", "tokens", "name"]
+)  # fmt: skip
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(alphabet=st.sampled_from("ab Bearer xyz.=-\u212a"), max_size=30),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_KEYS, children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(value=_JSON)
+@hypothesis_settings(max_examples=300, deadline=None)
+def test_stored_json_is_always_the_fully_scrubbed_value(value):
+    """The size-capped copy skips the walk over values when no secret can be in the
+    text; whatever the value, it equals the walked (scrubbed) copy."""
+    walked = _scrub(json.loads(json.dumps(value)))
+    assert _to_json(value) == walked
