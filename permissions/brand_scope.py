@@ -18,10 +18,10 @@ Reading the restriction fails closed:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import BigIntegerField, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast
@@ -36,30 +36,45 @@ _CODENAME = BRAND_PERMISSION.split(".", 1)[1]
 _MEMBER = "member"  # marks the membership row in _scope_rows
 
 
-def _grants(*, user: AbstractBaseUser) -> QuerySet:
-    """The user's own brand grants (no groups, no superuser shortcut, no global
-    permission), each with the account of its brand (None: the brand is gone)."""
+@functools.cache
+def _all_grants() -> QuerySet:
+    """Every user's own brand grants (no groups, no superuser shortcut, no global
+    permission), each with the account of its brand (None: the brand is gone).
+
+    Built once per process (filters and the subquery resolved once); filter it by user.
+    """
     # The one cross-account read here: which account a granted brand belongs to.
     brand_account = (
         Brand.objects.unscoped()
         .filter(pk=Cast(OuterRef("object_pk"), BigIntegerField()))
         .order_by()
+        .values("account_id")[:1]
     )
-    return UserObjectPermission.objects.filter(
-        user_id=user.pk,
-        permission__codename=_CODENAME,
-        permission__content_type=ContentType.objects.get_for_model(Brand),
-    ).annotate(brand_account=Subquery(brand_account.values("account_id")[:1]))
+    return (
+        UserObjectPermission.objects.filter(
+            permission__codename=_CODENAME,
+            permission__content_type__app_label=Brand._meta.app_label,
+            permission__content_type__model=Brand._meta.model_name,
+        )
+        .annotate(brand_account=Subquery(brand_account))
+        .order_by()
+    )
+
+
+@functools.cache
+def _active_memberships() -> QuerySet:
+    """Active memberships as rows shaped like _all_grants' (filter by user and account)."""
+    return (
+        Membership.objects.filter(is_active=True)
+        .order_by()
+        .values_list(Value(_MEMBER), Value(None, output_field=IntegerField()))
+    )
 
 
 def _scope_rows(*, user: AbstractBaseUser, account: Account) -> list[tuple]:
     """One query: the user's brand grants and, if active, their membership of ``account``."""
-    grants = _grants(user=user).order_by().values_list("object_pk", "brand_account")
-    membership = (
-        Membership.objects.filter(user_id=user.pk, account=account, is_active=True)
-        .order_by()
-        .values_list(Value(_MEMBER), Value(None, output_field=IntegerField()))
-    )
+    grants = _all_grants().filter(user_id=user.pk).values_list("object_pk", "brand_account")
+    membership = _active_memberships().filter(user_id=user.pk, account_id=account.pk)
     return list(grants.union(membership, all=True))
 
 
@@ -101,7 +116,7 @@ def brand_restriction_set(
         raise ValueError(f"{user} is not a member of {account.system_name}")
     for brand in Brand.objects.for_account(account).filter(pk__in=_held(user, account)):
         remove_perm(BRAND_PERMISSION, user, brand)
-    _grants(user=user).filter(brand_account__isnull=True).delete()
+    _all_grants().filter(user_id=user.pk, brand_account__isnull=True).delete()
     for brand in brands:
         assign_perm(BRAND_PERMISSION, user, brand)
     return BrandRestrictionChange.objects.for_account(account).create(
@@ -114,7 +129,7 @@ def brand_restriction_set(
 def _held(user: AbstractBaseUser, account: Account) -> list[int]:
     return [
         int(pk)
-        for pk in _grants(user=user)
-        .filter(brand_account=account.pk)
+        for pk in _all_grants()
+        .filter(user_id=user.pk, brand_account=account.pk)
         .values_list("object_pk", flat=True)
     ]
