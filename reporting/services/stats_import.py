@@ -788,13 +788,25 @@ def _apply_changes_to_rollups(cursor, account: Account, kind: str) -> None:
             f"{c} = COALESCE({table}.{c} + excluded.{c}, {table}.{c}, excluded.{c})"
             for c in ROLLUP_SUMS
         )
+        grain = "s" if per_source else "d"
+        upsert = f"ON CONFLICT ({keys}) DO UPDATE SET {adds}"
+        if not updated:
+            # No rollup row from the first changed period on (a first import, or a new
+            # month's days): plain inserts, without the per-row conflict check.
+            cursor.execute(
+                f"SELECT 1 FROM {table} WHERE account_id = %s "  # noqa: S608
+                f"AND date >= (SELECT MIN(c.{period}) FROM {_CHANGES} c "
+                "WHERE c.kind = %s AND c.grain = %s) ORDER BY account_id, date LIMIT 1",
+                [account.pk, kind, grain],
+            )
+            if cursor.fetchone() is None:
+                upsert = ""
         cursor.execute(
             f"INSERT INTO {table} ({keys}, {', '.join(ROLLUP_SUMS)}) "  # noqa: S608
             f"SELECT %s, {group}, {', '.join(f'SUM(c.{c})' for c in ROLLUP_SUMS)} "
             f"FROM {_CHANGES} c WHERE c.kind = %s AND c.grain = %s "
-            f"GROUP BY {group} HAVING bool_and(c.inserted) "
-            f"ON CONFLICT ({keys}) DO UPDATE SET {adds}",
-            [account.pk, kind, "s" if per_source else "d"],
+            f"GROUP BY {group} HAVING bool_and(c.inserted) {upsert}",
+            [account.pk, kind, grain],
         )
         if updated:
             _recompute(cursor, account, kind, daily, fk, rollup, period, per_source)
