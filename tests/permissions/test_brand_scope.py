@@ -174,3 +174,19 @@ def test_the_brand_scope_is_one_query(cast, brands, django_assert_num_queries):
     outsider = cast.user("outsider@example.test")
     with django_assert_num_queries(1):
         allowed_brand_ids(user=outsider, account=cast.acme)
+
+
+def test_reports_cost_the_same_queries_restricted_or_not(cast, brands, django_assert_num_queries):
+    analyst, owner = cast.user("analyst@acme.test"), cast.user("owner@acme.test")
+    outsider = cast.user("outsider@example.test")
+    _sends_by_brand(cast.acme, analyst)  # warm the per-process caches
+    with django_assert_num_queries(3):  # brand scope + summary + breakdown
+        _sends_by_brand(cast.acme, analyst)
+    brand_restriction_set(
+        account=cast.acme, user=analyst, brands=[brands["Acme Home"]], acting_user=owner
+    )
+    with django_assert_num_queries(3):
+        assert _sends_by_brand(cast.acme, analyst) == {"Acme Home": 100}
+    # Nothing to aggregate for a user who sees no brand: only the scope is read.
+    with django_assert_num_queries(1):
+        assert _sends_by_brand(cast.acme, outsider) == {}
