@@ -107,8 +107,9 @@ def _to_json(value: Any) -> Any:
 def _insert_unless_offboarded(log: McpSessionLog) -> bool:
     """INSERT ``log`` if its account is still served, in one statement; whether it did.
 
-    The statement reads the account row and, on PostgreSQL, takes ``FOR SHARE``
-    on it: log writers do not block each other, but ``account_offboard``
+    The statement reads the account row and, on PostgreSQL, takes ``FOR KEY
+    SHARE`` on it (the lock the foreign key check takes anyway, so no second
+    lock): log writers do not block each other, but ``account_offboard``
     (``SELECT … FOR UPDATE``) waits for an in-flight write to commit — so that
     row exists before the purge is enqueued and is deleted by it — and a write
     that comes after sees ``offboarded_at`` and stores nothing. SQLite
@@ -141,7 +142,7 @@ def _insert_sql(vendor: str) -> str:
     fields = [field for field in McpSessionLog._meta.concrete_fields if not field.primary_key]
     columns = ", ".join(quote(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    lock = " FOR SHARE" if vendor == "postgresql" else ""
+    lock = " FOR KEY SHARE" if vendor == "postgresql" else ""
     return (
         f"INSERT INTO {quote(McpSessionLog._meta.db_table)} ({columns}) "  # noqa: S608 - names from model meta
         f"SELECT {placeholders} WHERE EXISTS (SELECT 1 FROM {quote(Account._meta.db_table)} "

@@ -43,7 +43,7 @@ def test_offboarding_waits_for_an_in_flight_log_write_then_purges_it(cast):
         lambda: account_offboard(account=cast.acme, acting_user=cast.user("csm@maestra.test"))
     )
     offboarding.join(0.5)
-    assert offboarding.is_alive()  # held back by the writer's FOR SHARE on the account
+    assert offboarding.is_alive()  # held back by the writer's FOR KEY SHARE on the account
     may_commit.set()
     writer.join(10)
     offboarding.join(10)
