@@ -778,6 +778,10 @@ def _apply_changes_to_rollups(cursor, account: Account, kind: str) -> None:
         [kind],
     )
     (updated,) = cursor.fetchone()
+    if updated:
+        # Statistics for the key lists the recomputations join (a temporary table is
+        # never auto-analysed).
+        cursor.execute(f"ANALYZE {_CHANGES}")
     fk, daily, rollups = _ROLLUPS[kind]
     for rollup, period, per_source in rollups:
         table = rollup._meta.db_table
@@ -809,7 +813,13 @@ def _apply_changes_to_rollups(cursor, account: Account, kind: str) -> None:
             [account.pk, kind, grain],
         )
         if updated:
+            # One pass over the changed periods' daily rows, matched to the changed keys
+            # by hashing. The daily table's statistics lag behind the rows just written,
+            # and with an estimate of a few rows the planner probes the date range once
+            # per key (minutes for a file that changed every row).
+            cursor.execute("SET LOCAL enable_nestloop = off")
             _recompute(cursor, account, kind, daily, fk, rollup, period, per_source)
+            cursor.execute("RESET enable_nestloop")
 
 
 def _recompute(cursor, account, kind, daily, fk, rollup, period, per_source) -> None:
