@@ -9,6 +9,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm, get_objects_for_user
 
 from accounts.models import Membership
@@ -190,3 +194,54 @@ def test_reports_cost_the_same_queries_restricted_or_not(cast, brands, django_as
     # Nothing to aggregate for a user who sees no brand: only the scope is read.
     with django_assert_num_queries(1):
         assert _sends_by_brand(cast.acme, outsider) == {}
+
+
+def _expected_scope(user, account) -> set[int] | None:
+    """The scope from the module docstring's rules, read with the ORM (an independent path)."""
+    if not Membership.objects.filter(user=user, account=account, is_active=True).exists():
+        return set()
+    grants = [
+        (int(pk), Brand.objects.unscoped().filter(pk=int(pk)).values_list("account_id").first())
+        for pk in UserObjectPermission.objects.filter(
+            user=user,
+            permission__codename=BRAND_PERMISSION.split(".", 1)[1],
+            permission__content_type=ContentType.objects.get_for_model(Brand),
+        ).values_list("object_pk", flat=True)
+    ]
+    grants = [(pk, row[0] if row else None) for pk, row in grants]
+    if not any(brand_account in (account.pk, None) for _, brand_account in grants):
+        return None
+    return {pk for pk, brand_account in grants if brand_account == account.pk}
+
+
+def test_only_the_users_own_grants_of_the_brand_permission_restrict(cast, brands):
+    analyst, marketer = cast.user("analyst@acme.test"), cast.user("marketer@acme.test")
+    home, sport, kids = brands["Acme Home"], brands["Acme Sport"], brands["Globex Kids"]
+    # Grants that must not restrict the analyst: a group's, another user's, another permission.
+    team = Group.objects.create(name="brand team")
+    analyst.groups.add(team)
+    assign_perm(BRAND_PERMISSION, team, home)
+    assign_perm(BRAND_PERMISSION, marketer, sport)
+    assign_perm("reporting.change_brand", analyst, sport)
+    assert allowed_brand_ids(user=analyst, account=cast.acme) is None
+    assert allowed_brand_ids(user=marketer, account=cast.acme) == {sport.pk}
+
+    # Every user of the cast against both accounts, through a sequence of grants.
+    users = list(get_user_model().objects.all())
+    steps = [
+        lambda: None,
+        lambda: assign_perm(BRAND_PERMISSION, cast.user(AGENCY), kids),
+        lambda: assign_perm(BRAND_PERMISSION, cast.user(AGENCY), home),
+        lambda: assign_perm(BRAND_PERMISSION, analyst, brands["Acme Unused"]),
+        lambda: brands["Acme Unused"].delete(),  # a dangling grant restricts everywhere
+        lambda: Membership.objects.filter(user=marketer).update(is_active=False),
+    ]
+    checked = 0
+    for step in steps:
+        step()
+        for user in users:
+            for account in (cast.acme, cast.globex):
+                expected = _expected_scope(user, account)
+                assert allowed_brand_ids(user=user, account=account) == expected, (user, account)
+                checked += expected is not None and len(expected) > 0
+    assert checked >= 4  # the sequence does reach restricted members with brands
