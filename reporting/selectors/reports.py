@@ -48,6 +48,7 @@ from reporting.models import (
     Goal,
     Grain,
 )
+from reporting.scoping import CompiledOnce
 from reporting.windows import (
     DateWindow,
     account_today,
@@ -303,7 +304,9 @@ def _shape(source: _Source, group: str) -> QuerySet:
     else:
         key, name = source.breakdowns[group]
         grouped = rows.values(key=F(key), name=name)
-    grouped = grouped.annotate(**_metric_aliases())
+    grouped = grouped.annotate(
+        **{alias: CompiledOnce(metric) for alias, metric in _metric_aliases().items()}
+    )
     if group in source.breakdowns:
         # Counted after grouping and before the limit: the number of groups.
         grouped = grouped.annotate(total_groups=Window(Count("*")))

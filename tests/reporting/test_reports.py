@@ -6,14 +6,15 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db.models import RestrictedError, Sum
+from django.db.models import F, FloatField, OuterRef, RestrictedError, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce, NullIf
 from pydantic import ValidationError
 
 from permissions.brand_scope import allowed_brand_ids, brand_restriction_set
 from reporting.errors import ReportError
 from reporting.models import Brand, BrandRestrictionChange, CampaignDailyStat
 from reporting.schemas import CampaignReportParams, FlowReportParams
-from reporting.scoping import UnscopedQueryError
+from reporting.scoping import CompiledOnce, UnscopedQueryError
 from reporting.selectors import campaign_report, flow_report, report_filters
 from reporting.windows import preset_window, resolve_window
 from tests.reporting.conftest import BASE_ROW, flow_row, import_rows
@@ -311,6 +312,41 @@ def test_query_shapes_run_only_once_scoped_and_never_write(data, acme, globex):
         with pytest.raises(UnscopedQueryError, match="read-only"):
             delete()
     assert CampaignDailyStat.objects.for_account(acme).filter(sends=0).count() == 0
+
+
+def test_compiled_once_annotations_compile_like_django_and_anew_in_subqueries(data, acme):
+    def metrics(wrap):
+        return {
+            "m_sends": wrap(Sum("sends")),
+            "m_revenue": wrap(Coalesce(Sum("revenue"), Value(Decimal("0")))),
+            "m_rate": wrap(Cast(Sum("delivered"), FloatField()) / NullIf(Sum("sends"), 0)),
+        }
+
+    plain = CampaignDailyStat.objects.shape().values("channel").annotate(**metrics(lambda e: e))
+    once = CampaignDailyStat.objects.shape().values("channel").annotate(**metrics(CompiledOnce))
+    for _ in range(2):  # the second time from the kept SQL
+        for day in ("2024-05-14", "2024-04-20"):
+            expected = plain.for_account(acme).filter(date__gte=day).order_by("channel")
+            got = once.for_account(acme).filter(date__gte=day).order_by("-m_sends")
+            assert str(got.query) == str(expected.query).replace(
+                "ORDER BY 1 ASC", "ORDER BY 2 DESC"
+            )
+            assert sorted(got, key=lambda r: r["channel"]) == list(expected)
+    assert list(once.for_account(acme).order_by("channel")) == [
+        {"channel": "email", "m_sends": 310, "m_revenue": Decimal("455.00"), "m_rate": 300 / 310},
+        {"channel": "sms", "m_sends": 100, "m_revenue": Decimal("10.00"), "m_rate": 0.9},
+    ]
+    # Inside another query on the same table the shape's aliases change: compiled anew.
+    per_channel = once.for_account(acme).filter(channel=OuterRef("channel")).values("m_sends")
+    outer = (
+        CampaignDailyStat.objects.for_account(acme)
+        .filter(date="2024-05-01")
+        .annotate(channel_sends=Subquery(per_channel[:1]))
+    )
+    assert 'SUM(U0."sends")' in str(outer.query).replace("`", '"')
+    assert list(outer.values_list("channel", "channel_sends")) == [("sms", 100)]
+    with pytest.raises(TypeError, match="aggregates only"):
+        CampaignDailyStat.objects.shape().annotate(x=CompiledOnce(F("sends")))
 
 
 def test_brand_restriction_limits_totals_filters_and_refuses_other_brands(
