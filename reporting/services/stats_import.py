@@ -494,7 +494,7 @@ def _upsert_stats(cursor, connection, account: Account, parsed: _Parsed) -> int:
         if fresh[kind]:
             changed = _insert_fresh(cursor, connection, account, kind)
         else:
-            changed = _upsert_tracking_changes(cursor, connection, account, kind)
+            changed = _upsert_tracking_changes(cursor, connection, account, kind, parsed.days[kind])
         if changed:
             _apply_changes_to_rollups(cursor, account, kind)
         written += changed
@@ -502,8 +502,15 @@ def _upsert_stats(cursor, connection, account: Account, parsed: _Parsed) -> int:
     return written
 
 
-def _daily_upsert_sql(connection, account: Account, kind: str) -> tuple[str, list]:
-    """``INSERT … SELECT … ON CONFLICT DO UPDATE`` of one kind's staged rows; changed rows only."""
+def _daily_upsert_sql(
+    connection, account: Account, kind: str, days: set[str] | None = None
+) -> tuple[str, list]:
+    """``INSERT … SELECT … ON CONFLICT DO UPDATE`` of one kind's staged rows; changed rows only.
+
+    With ``days`` (PostgreSQL), staged rows equal to the stored ones are left out
+    before the upsert, by a join with the stored rows of those days: ON CONFLICT
+    locks (writes) every conflicting row, even one its WHERE then leaves alone.
+    """
     fk, daily, _ = _ROLLUPS[kind]
     source_model = Campaign if kind == "campaign" else Flow
     q = connection.ops.quote_name
@@ -516,18 +523,27 @@ def _daily_upsert_sql(connection, account: Account, kind: str) -> tuple[str, lis
     current = ", ".join(f"{stat_table}.{q(c)}" for c in STAT_COLUMNS)
     incoming = ", ".join(f"excluded.{q(c)}" for c in STAT_COLUMNS)
     distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    stored, changed, params = "", "", [account.pk, account.pk]
+    if days:
+        stored = (
+            f"LEFT JOIN {stat_table} cur ON cur.account_id = %s "
+            "AND cur.date BETWEEN %s AND %s AND cur.date = s.date "
+            f"AND cur.{fk} = src.id AND cur.channel = s.channel "
+        )
+        changed = f"AND ({', '.join(f'cur.{q(c)}' for c in STAT_COLUMNS)}) {distinct} ({staged}) "
+        params += [account.pk, min(days), max(days)]
     # The SELECT's WHERE also resolves SQLite's INSERT…SELECT…ON CONFLICT ambiguity.
     sql = (
         # Only constant table/column names are interpolated; values are parameters.
         f"INSERT INTO {stat_table} ({keys}, {columns}) "  # noqa: S608
         f"SELECT %s, src.id, s.date, s.channel, {staged} "
         f"FROM {_STAGING} s JOIN {source_table} src "
-        "ON src.account_id = %s AND src.external_id = s.source_id "
-        "WHERE s.kind = %s "
+        f"ON src.account_id = %s AND src.external_id = s.source_id {stored}"
+        f"WHERE s.kind = %s {changed}"
         f"ON CONFLICT ({keys}) DO UPDATE SET {updates} "
         f"WHERE ({current}) {distinct} ({incoming})"
     )
-    return sql, [account.pk, account.pk, kind]
+    return sql, [*params, kind]
 
 
 # Rollup column -> aggregate over daily rows (alias d); see RollupStatBase.
@@ -738,14 +754,16 @@ def _insert_fresh(cursor, connection, account: Account, kind: str) -> int:
     return written
 
 
-def _upsert_tracking_changes(cursor, connection, account: Account, kind: str) -> int:
+def _upsert_tracking_changes(
+    cursor, connection, account: Account, kind: str, days: set[str]
+) -> int:
     """Upsert one kind's daily rows; the rows it inserted or changed are summed as changes.
 
     The upsert RETURNs only the rows it wrote (``xmax = 0``: inserted, else
     updated), so re-importing a file records no change.
     """
     fk, daily, _ = _ROLLUPS[kind]
-    upsert, params = _daily_upsert_sql(connection, account, kind)
+    upsert, params = _daily_upsert_sql(connection, account, kind, days)
     t = daily._meta.db_table
     returned = ", ".join(
         [f"{t}.{fk} AS source", f"{t}.date", f"{t}.channel", *(f"{t}.{c}" for c in STAT_COLUMNS)]
