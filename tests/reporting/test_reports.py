@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db.models import F, FloatField, OuterRef, RestrictedError, Subquery, Sum, Value
+from django.db.models import F, FloatField, OuterRef, Q, RestrictedError, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, NullIf
 from pydantic import ValidationError
 
 from permissions.brand_scope import allowed_brand_ids, brand_restriction_set
 from reporting.errors import ReportError
-from reporting.models import Brand, BrandRestrictionChange, CampaignDailyStat
+from reporting.models import (
+    Brand,
+    BrandRestrictionChange,
+    Campaign,
+    CampaignDailyStat,
+    CampaignStatRow,
+    Grain,
+)
 from reporting.schemas import CampaignReportParams, FlowReportParams
 from reporting.scoping import CompiledOnce, UnscopedQueryError
 from reporting.selectors import campaign_report, flow_report, report_filters
+from reporting.selectors.reports import _COVER, _in_window, _spans
 from reporting.windows import preset_window, resolve_window
 from tests.reporting.conftest import BASE_ROW, flow_row, import_rows
 
@@ -347,6 +357,41 @@ def test_compiled_once_annotations_compile_like_django_and_anew_in_subqueries(da
     assert list(outer.values_list("channel", "channel_sends")) == [("sms", 100)]
     with pytest.raises(TypeError, match="aggregates only"):
         CampaignDailyStat.objects.shape().annotate(x=CompiledOnce(F("sends")))
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        ("2024-05-14", "2024-05-14"),
+        ("2024-04-01", "2024-04-30"),
+        ("2024-04-17", "2024-05-14"),  # partial month, whole weeks and edge days
+        ("2023-05-01", "2024-05-31"),
+    ],
+)
+def test_window_rows_are_the_rows_of_their_spans(data, acme, first, last):
+    window = resolve_window(
+        period=None,
+        date_from=date.fromisoformat(first),
+        date_to=date.fromisoformat(last),
+        today=TODAY,
+    )
+    rows = CampaignStatRow.objects.for_account(acme)
+    fields = ("grain", "date", "channel", "campaign_id", "sends")
+    for grain in (_COVER, Grain.DAY, Grain.CHANNEL_DAY):
+        spans = _spans(window, grain)
+        by_lookups = functools.reduce(
+            operator.or_, [Q(grain=g, date__range=(a, b)) for g, a, b in spans]
+        )
+        expected = sorted(rows.filter(by_lookups).values_list(*fields))
+        assert expected  # the data has rows of every kind in every window
+        assert sorted(rows.filter(_in_window(window, grain)).values_list(*fields)) == expected
+        # As an aggregate's filter, and inside a subquery (other table aliases).
+        total = rows.aggregate(s=Sum("sends", filter=_in_window(window, grain)))["s"]
+        assert total == sum(row[-1] for row in expected)
+        inner = rows.filter(_in_window(window, grain)).values("campaign_id")
+        assert set(
+            Campaign.objects.for_account(acme).filter(pk__in=inner).values_list("pk", flat=True)
+        ) == {row[3] for row in expected if row[3] is not None}
 
 
 def test_brand_restriction_limits_totals_filters_and_refuses_other_brands(
