@@ -18,6 +18,7 @@ from guardian.models import UserObjectPermission
 from guardian.utils import get_content_type
 
 from accounts.models import Account, Membership
+from maestra_mcp import hot_reads
 
 MCP_ACCESS_PERMISSION = "use_mcp"
 
@@ -111,17 +112,20 @@ def _membership_with_mcp_access(*, user: AbstractBaseUser, account: Account) -> 
     ``use_mcp`` on this account only — no superuser shortcut, no groups, no
     cache carried between requests.
 
-    Written in SQL because the MCP endpoint decides on every request: the ORM's
-    query compiler spent about 3,500 Python calls (~2 ms of CPU on a 2-core
-    server) building this query, the raw query about 550.
+    A hot read (see ``maestra_mcp.hot_reads``): the MCP endpoint decides on
+    every request, and through the ORM this query cost ~3,500 Python calls.
     """
     content_type_id = get_content_type(account).pk
     params = [content_type_id, str(account.pk), content_type_id, MCP_ACCESS_PERMISSION]
-    rows = Membership.objects.raw(_membership_sql(), [*params, user.pk, account.pk])
-    membership = next(iter(rows), None)
-    if membership is not None:
-        membership.has_mcp_access = bool(membership.has_mcp_access)  # SQLite: 0/1
+    row = hot_reads.fetch_row(_membership_sql(), [*params, user.pk, account.pk])
+    if row is None:
+        return None
+    membership = hot_reads.instance(Membership, _MEMBERSHIP_FIELDS, row[:-1])
+    membership.has_mcp_access = bool(row[-1])  # SQLite: 0/1
     return membership
+
+
+_MEMBERSHIP_FIELDS = tuple(field.attname for field in Membership._meta.concrete_fields)
 
 
 @functools.cache
@@ -132,9 +136,10 @@ def _membership_sql() -> str:
     # The permission as a scalar subquery (unique per content type and codename):
     # PostgreSQL plans it in half the time of a join.
     return (
-        f"SELECT m.*, EXISTS (SELECT 1 FROM {grant} g "  # noqa: S608 - table names from model meta
+        f"SELECT {hot_reads.columns(Membership, _MEMBERSHIP_FIELDS, 'm')}, "  # noqa: S608 - names from model meta
+        f"EXISTS (SELECT 1 FROM {grant} g "
         "WHERE g.user_id = m.user_id AND g.content_type_id = %s AND g.object_pk = %s "
         f"AND g.permission_id = (SELECT p.id FROM {permission} p "
-        "WHERE p.content_type_id = %s AND p.codename = %s)) AS has_mcp_access "
+        "WHERE p.content_type_id = %s AND p.codename = %s)) "
         f"FROM {membership} m WHERE m.user_id = %s AND m.account_id = %s"
     )

@@ -34,6 +34,7 @@ from oauth2_provider.models import (
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
+from maestra_mcp import hot_reads
 from maestra_mcp.oauth.resources import account_for_resource, is_server_resource
 
 OFFLINE_ACCESS = "offline_access"
@@ -53,14 +54,19 @@ MESSAGE_ONE_RESOURCE = "A token is bound to exactly one account: send one resour
 MESSAGE_WRONG_AUDIENCE = "The access token is not valid for this resource."
 
 
+# What the bearer check, the policy and the session log read of a token.
+_TOKEN_FIELDS = ("id", "user_id", "application_id", "expires", "scope", "resource", "updated")
+
+
 @functools.cache
 def _bearer_token_sql() -> str:
-    token = get_access_token_model()._meta.db_table
+    token_model = get_access_token_model()
     user = get_user_model()._meta.db_table
     application = get_application_model()._meta.db_table
     return (
-        "SELECT t.*, u.is_active AS u_active, a.client_id AS a_client_id, a.name AS a_name "  # noqa: S608 - table names from model meta
-        f"FROM {token} t LEFT JOIN {user} u ON u.id = t.user_id "
+        f"SELECT {hot_reads.columns(token_model, _TOKEN_FIELDS, 't')}, "  # noqa: S608 - names from model meta
+        "u.is_active, a.client_id, a.name "
+        f"FROM {token_model._meta.db_table} t LEFT JOIN {user} u ON u.id = t.user_id "
         f"LEFT JOIN {application} a ON a.id = t.application_id WHERE t.token_checksum = %s"
     )
 
@@ -157,30 +163,30 @@ class MaestraOAuth2Validator(OAuth2Validator):
     # --- what is accepted ----------------------------------------------------
 
     def _load_access_token(self, token):
-        """DOT's lookup by checksum, with the token's user and client, in one raw query.
+        """DOT's lookup by checksum, with the token's user and client, as one hot read.
 
-        It runs on every MCP request. DOT's ORM query (``select_related`` of the
-        user and the client, some 40 columns) cost about 2,400 Python calls
-        (~1.7 ms of CPU on a 2-core server) to compile and load; this one about
-        600. The user and client are loaded with only what the bearer check,
-        the policy and the session log read (``id``/``is_active``;
-        ``client_id``/``name``); any other field is fetched on access, which
-        the endpoint's query-count test would catch.
+        It runs on every MCP request (see ``maestra_mcp.hot_reads``): DOT's ORM
+        query (``select_related`` of the user and the client, some 40 columns)
+        cost ~2,400 Python calls to compile and load. The token, user and client
+        are loaded with only what the bearer check, the policy and the session
+        log read; any other field would be fetched on access, which the
+        endpoint's query-count test would catch.
         """
         checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
-        tokens = get_access_token_model().objects.raw(_bearer_token_sql(), [checksum])
-        access_token = next(iter(tokens), None)
-        if access_token is None:
+        row = hot_reads.fetch_row(_bearer_token_sql(), [checksum])
+        if row is None:
             return None
+        token_values, (user_active, client_id, client_name) = row[:-3], row[-3:]
+        access_token = hot_reads.instance(get_access_token_model(), _TOKEN_FIELDS, token_values)
         if access_token.user_id is not None:
-            access_token.user = get_user_model().from_db(
-                tokens.db, ["id", "is_active"], [access_token.user_id, bool(access_token.u_active)]
+            access_token.user = hot_reads.instance(
+                get_user_model(), ("id", "is_active"), (access_token.user_id, bool(user_active))
             )
         if access_token.application_id is not None:
-            access_token.application = get_application_model().from_db(
-                tokens.db,
-                ["id", "client_id", "name"],
-                [access_token.application_id, access_token.a_client_id, access_token.a_name],
+            access_token.application = hot_reads.instance(
+                get_application_model(),
+                ("id", "client_id", "name"),
+                (access_token.application_id, client_id, client_name),
             )
         return access_token
 
