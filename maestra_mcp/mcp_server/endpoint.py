@@ -19,6 +19,11 @@ One module knows HTTP, MCP transport and bearer tokens. For every request to
 Nothing is cached between requests: revoking a token, switching the flag off or
 revoking MCP Access takes effect on the next request. Cookies are never read.
 
+Steps 1 to 5 cost three small queries (account, token, policy; see
+``maestra_mcp.hot_reads``) in the request's first hop to its thread, after
+Django's ``request_started``; the session-log row and ``request_finished`` are
+the last hop, after the response went out.
+
 It also serves the per-account RFC 9728 protected resource metadata at
 ``/.well-known/oauth-protected-resource/mcp/<system_name>``.
 """
