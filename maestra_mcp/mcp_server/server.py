@@ -61,11 +61,14 @@ MESSAGE_INTERNAL_ERROR = (
 def build_server(tools: Mapping[str, McpTool] | None = None) -> Server:
     """The SDK server serving ``tools`` (default: every module in ``tools/``)."""
     tools = discover_tools() if tools is None else dict(tools)
+    # Static for the life of the process: built once, not on every tools/list (the
+    # SDK copies a result before adding its cache hints, never changes it).
+    listing = types.ListToolsResult(tools=[tool.definition for tool in tools.values()])
 
     async def list_tools(
         ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=[tool.definition for tool in tools.values()])
+        return listing
 
     async def call_tool(
         ctx: ServerRequestContext[Any, Any], params: types.CallToolRequestParams
