@@ -38,6 +38,7 @@ from _setup import RESULTS, django_setup, machine
 django_setup()
 
 from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
 
 from accounts.models import Account  # noqa: E402
 from reporting.demo import LARGE_PROFILE, demo_csv_lines  # noqa: E402
@@ -139,7 +140,8 @@ def main() -> None:
         f"# Import benchmark ({date.today().isoformat()})",
         "",
         f"{machine()}; `{path.name}`: {args.rows:,} rows, {size:.0f} MB; "
-        f"`manage.py import_stats` into a fresh account, the database already holding "
+        f"`manage.py import_stats` into a fresh account of database "
+        f"`{connection.settings_dict['NAME']}`, already holding "
         f"{existing:,} statistics rows of other accounts; median of {args.repeat} run(s).",
         "",
         "Import = the command's own figure (one transaction: parse, validate, store, keep "
