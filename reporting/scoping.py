@@ -168,11 +168,17 @@ class CompiledOnce(Expression):
     Only for aggregates over the shape's own rows: they are never grouped by,
     so the wrapper adds nothing to GROUP BY, and it compares by identity, so
     matching it against the select list (ORDER BY, GROUP BY) is one hash.
+
+    ``convert=False`` returns values as the database driver gives them (on
+    PostgreSQL a sum of bigints is a Decimal), without the per-value cast to the
+    output field's Python type: for values that a typed model validates and
+    converts anyway (the reports' pydantic results), in one call for all rows.
     """
 
-    def __init__(self, expression: Expression):
+    def __init__(self, expression: Expression, *, convert: bool = True):
         super().__init__()
         self.expression = expression
+        self.convert = convert
         self._sql: dict[str, tuple[str, tuple]] = {}
 
     def get_source_expressions(self):
@@ -196,7 +202,11 @@ class CompiledOnce(Expression):
         return self.expression.output_field
 
     def get_db_converters(self, connection):
-        return self.expression.get_db_converters(connection)
+        if self.convert:
+            return self.expression.get_db_converters(connection)
+        # The backend's own (SQLite's decimals, …) but not Django's int()/float()/Decimal()
+        # of every value, one Python call per value.
+        return self.output_field.get_db_converters(connection)
 
     def get_group_by_cols(self):
         return []

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from permissions.brand_scope import allowed_brand_ids, brand_restriction_set
 from reporting.errors import ReportError
+from reporting.metrics import METRICS
 from reporting.models import (
     Brand,
     BrandRestrictionChange,
@@ -357,6 +358,28 @@ def test_compiled_once_annotations_compile_like_django_and_anew_in_subqueries(da
     assert list(outer.values_list("channel", "channel_sends")) == [("sms", 100)]
     with pytest.raises(TypeError, match="aggregates only"):
         CampaignDailyStat.objects.shape().annotate(x=CompiledOnce(F("sends")))
+
+
+def test_unconverted_metric_values_still_give_typed_results(data, acme, analyst):
+    raw = (
+        CampaignDailyStat.objects.shape()
+        .values("channel")
+        .annotate(raw=CompiledOnce(Sum("sends"), convert=False), cast=CompiledOnce(Sum("sends")))
+    )
+    (values,) = raw.for_account(acme).filter(channel="email")
+    assert values["raw"] == values["cast"] == 310
+    assert type(values["cast"]) is int  # the driver's type otherwise (a Decimal on PostgreSQL)
+    result = report(acme, analyst, period="last_90_days", timeline="week")
+    for metrics in [
+        result.summary,
+        *(row.metrics for row in result.breakdown.rows),
+        *(bucket.metrics for bucket in result.timeline.buckets),
+    ]:
+        for name, value in metrics:
+            expected = {"count": int, "money": Decimal, "money_ratio": Decimal, "rate": float}
+            assert value is None or type(value) is expected[METRICS[name].kind], (name, value)
+    # 100 (05-14) + 100 (sms, 05-01) + 200 (c2); the 2023 row is outside the window.
+    assert result.summary.sends == 400 and result.summary.revenue == Decimal("460.00")
 
 
 @pytest.mark.parametrize(
