@@ -58,8 +58,12 @@ class _ShapeQuery(Query):
 class AccountScopedQuerySet(models.QuerySet):
     _scoped_account_id: int | None = None
 
-    def for_account(self, account) -> AccountScopedQuerySet:
-        """Scope a shape (see the module docstring) to ``account``."""
+    def for_account(self, account, *conditions) -> AccountScopedQuerySet:
+        """Scope a shape (see the module docstring) to ``account``.
+
+        ``conditions`` (Q objects or conditional expressions) are added in the
+        same step: one clone of the query instead of one per ``filter()``.
+        """
         if not isinstance(self.query, _ShapeQuery):
             raise TypeError("for_account() on a queryset applies to shapes only (see shape())")
         account_id = _account_id(self.model, account)
@@ -67,7 +71,7 @@ class AccountScopedQuerySet(models.QuerySet):
             raise UnscopedQueryError(
                 f"{self.model.__name__} shape already scoped to account {self._scoped_account_id}"
             )
-        clone = self.filter(account_id=account_id)
+        clone = self.filter(*conditions, account_id=account_id)
         clone.query.account_scoped = True
         clone._scoped_account_id = account_id
         return clone

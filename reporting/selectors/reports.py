@@ -404,8 +404,10 @@ def _report(source: _Source, result_type, *, account: Account, user, params, tod
     where, dimensional = _filters(source, account, allowed, params)
     db = reporting_db()
 
-    def rows(group: str) -> QuerySet:
-        return _shape(source, group).for_account(account).using(db).filter(where)
+    scope = (where,) if where else ()
+
+    def rows(group: str, window_rows: _GrainRows) -> QuerySet:
+        return _shape(source, group).using(db).for_account(account, *scope, window_rows)
 
     # Coarsest rows that can answer: see the module docstring.
     coarse = _COVER if dimensional else Grain.CHANNEL_DAY
@@ -416,7 +418,7 @@ def _report(source: _Source, result_type, *, account: Account, user, params, tod
     if params.compare_to is None:
         # No row only when a filter can match nothing (a user who sees no brand):
         # Django then skips the query.
-        totals = list(rows(_TOTAL).filter(_in_window(window, coarse)))
+        totals = list(rows(_TOTAL, _in_window(window, coarse)))
         summary, comparison = (_metrics(totals[0]) if totals else _empty_metrics()), None
     else:
         all_rows = source.stats.objects.for_account(account).using(db).filter(where)
@@ -481,9 +483,9 @@ def _money(value, *, places: int) -> Decimal | None:
 
 
 def _timeline(
-    rows: Callable[[str], QuerySet], window: DateWindow, granularity: str, grain: str
+    rows: Callable[[str, _GrainRows], QuerySet], window: DateWindow, granularity: str, grain: str
 ) -> schemas.Timeline:
-    grouped = rows(granularity).filter(_in_window(window, grain)).order_by("bucket")
+    grouped = rows(granularity, _in_window(window, grain)).order_by("bucket")
     found = {row["bucket"]: _metric_values(row) for row in grouped}
     empty = _empty_metrics()
     return schemas.Timeline(
@@ -500,17 +502,15 @@ def _timeline(
 
 
 def _breakdown(
-    rows: Callable[[str], QuerySet], window: DateWindow, params, grain: str
+    rows: Callable[[str, _GrainRows], QuerySet], window: DateWindow, params, grain: str
 ) -> schemas.Breakdown:
     metric = F(f"m_{params.sort_by}")
     ordering = (
         metric.asc(nulls_last=True) if params.order == "asc" else metric.desc(nulls_last=True)
     )
-    grouped = (
-        rows(params.breakdown)
-        .filter(_in_window(window, grain))
-        .order_by(ordering, F("name").asc(), F("key").asc(nulls_first=True))[: params.limit]
-    )
+    grouped = rows(params.breakdown, _in_window(window, grain)).order_by(
+        ordering, F("name").asc(), F("key").asc(nulls_first=True)
+    )[: params.limit]
     found = list(grouped)
     total = found[0]["total_groups"] if found else 0
     return schemas.Breakdown(

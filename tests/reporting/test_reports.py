@@ -311,6 +311,9 @@ def test_query_shapes_run_only_once_scoped_and_never_write(data, acme, globex):
         {"channel": "sms", "sends": 100},
     ]
     assert list(shape.for_account(globex)) == [{"channel": "email", "sends": 999999}]
+    # Conditions given with the scope apply like filter(), and only within the account.
+    assert list(shape.for_account(acme, Q(channel="sms"))) == [{"channel": "sms", "sends": 100}]
+    assert list(shape.for_account(globex, Q(channel="sms"))) == []
     with pytest.raises(UnscopedQueryError, match="already scoped"):
         shape.for_account(acme).for_account(globex)
     with pytest.raises(TypeError, match="shapes only"):
