@@ -3,25 +3,31 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/maestra_bench \\
         .venv/bin/python manage.py seed_demo --scale large        # once, a few minutes
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/maestra_bench \\
-        .venv/bin/python benchmarks/mcp_load.py [--duration 20] [--concurrency 8] [--soak 300]
+        .venv/bin/python benchmarks/mcp_load.py [--workers 2] [--duration 20] [--concurrency 8] \
+        [--soak 300]
 
-Starts one uvicorn process (``maestra_mcp.asgi:application``, one worker) and
-drives it with concurrent clients, each a keep-alive HTTP connection sending
-stateless JSON-RPC POSTs (the 2025-11-25 era, as Claude.ai does after its
-``initialize``), every one with the bearer token, so each call pays the whole
-path: Host/Origin checks, token validation, access policy, the SDK, the tool,
-the session-log row. Scenarios, each bounded by ``--duration`` seconds and
-``--max-calls`` calls:
+Starts uvicorn (``maestra_mcp.asgi:application``, ``--workers`` processes; the
+endpoint keeps no state, so workers are interchangeable) and drives it with
+concurrent clients, each a keep-alive HTTP/1.1 connection sending stateless
+JSON-RPC POSTs (the 2025-11-25 era, as Claude.ai does after its ``initialize``),
+every one with the bearer token, so each call pays the whole path: Host/Origin
+checks, token validation, access policy, the SDK, the tool, the session-log row.
+The clients are plain asyncio streams writing a prepared request and reading
+the ``Content-Length`` answer (each answer is parsed as JSON and checked): the
+load generator shares the two cores with the server and PostgreSQL, so it must
+cost little; its own CPU time per call is printed. Scenarios, each bounded by
+``--duration`` seconds and ``--max-calls`` calls:
 
 (a) ``tools/list``; (b) a small ``campaign_report`` (last 7 days, no breakdown);
 (c) the 90-day report of ``benchmarks/reports.py`` (day timeline, top-50 campaigns).
 
-Prints p50/p95/p99 latency, calls/s, errors and the server's peak RSS per
-scenario, and (c) end to end against the same report called in-process here.
-``--soak N`` adds an N-second mixed run sampling the server's RSS every 10 s.
+Prints p50/p95/p99 latency, calls/s, errors and the peak RSS of each server
+process per scenario, and (c) end to end against the same report called
+in-process here (one client, httpx2, as an assistant back-end would call).
+``--soak N`` adds an N-second mixed run sampling each server process's RSS every 10 s.
 Uses the ``--scale large`` account when it has data, else the demo account
-(and says so). Writes benchmarks/results/mcp_load.md (mcp_load_conn_max_age_N.md
-with ``--conn-max-age N``).
+(and says so). Writes benchmarks/results/mcp_load_workers_N.md
+(``…_conn_max_age_N.md`` appended with ``--conn-max-age N``).
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ from reporting.schemas import CampaignReportParams  # noqa: E402
 from reporting.selectors import campaign_report  # noqa: E402
 
 BENCH_USER = "mcp-benchmark@maestra.test"
+CALLS_PER_CONNECTION = 50
 PROTOCOL_VERSION = "2025-11-25"
 
 
@@ -90,8 +97,8 @@ def prepare(account: Account):
     return user, token, raw
 
 
-def start_server(conn_max_age: int | None) -> tuple[subprocess.Popen, str]:
-    """uvicorn in its own process on an ephemeral loopback port (socket passed by fd)."""
+def start_server(conn_max_age: int | None, workers: int) -> tuple[subprocess.Popen, str]:
+    """uvicorn in its own process(es) on an ephemeral loopback port (socket passed by fd)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -105,6 +112,8 @@ def start_server(conn_max_age: int | None) -> tuple[subprocess.Popen, str]:
             "maestra_mcp.asgi:application",
             "--fd",
             str(sock.fileno()),
+            "--workers",
+            str(workers),
             "--log-level",
             "warning",
             "--no-access-log",
@@ -120,13 +129,26 @@ def start_server(conn_max_age: int | None) -> tuple[subprocess.Popen, str]:
     sock.close()
     origin = f"http://127.0.0.1:{port}"
     for _ in range(300):
-        try:
-            httpx2.get(f"{origin}/.well-known/oauth-protected-resource/mcp/x", timeout=1)
-            return process, origin
-        except httpx2.TransportError:
-            time.sleep(0.1)
+        if len(server_pids(process, workers)) == workers:
+            try:
+                httpx2.get(f"{origin}/.well-known/oauth-protected-resource/mcp/x", timeout=1)
+                return process, origin
+            except httpx2.TransportError:
+                pass
+        time.sleep(0.1)
     process.kill()
     sys.exit("uvicorn did not start")
+
+
+def server_pids(process: subprocess.Popen, workers: int) -> list[int]:
+    """The processes serving requests: uvicorn itself, or its worker processes (not
+    multiprocessing's resource tracker, also a child)."""
+    if workers == 1:
+        return [process.pid]
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    return [
+        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
 
 
 def memory_kib(pid: int) -> tuple[int, int]:
@@ -138,41 +160,81 @@ def memory_kib(pid: int) -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
-async def drive(url: str, token: str, body: dict, *, concurrency: int, duration: float, cap: int):
-    """``concurrency`` keep-alive clients sending ``body`` until time or call budget runs out."""
-    headers = {
-        "Authorization": f"Bearer {token}",
-        "Content-Type": "application/json",
-        "Accept": "application/json, text/event-stream",
-        "MCP-Protocol-Version": PROTOCOL_VERSION,
-    }
+def prepared_request(port: int, path: str, token: str, body: dict) -> bytes:
+    payload = json.dumps(body).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {token}\r\n"
+        "Content-Type: application/json\r\n"
+        "Accept: application/json, text/event-stream\r\n"
+        f"MCP-Protocol-Version: {PROTOCOL_VERSION}\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    )
+    return head.encode() + payload
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """Status and body of one HTTP/1.1 response with a Content-Length."""
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionError("connection closed by the server")
+    status = int(status_line.split()[1])
+    length = None
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    if length is None:
+        raise ValueError("response without Content-Length")
+    return status, await reader.readexactly(length)
+
+
+async def drive(origin: str, path: str, token: str, body: dict, *, concurrency, duration, cap):
+    """``concurrency`` keep-alive clients sending ``body`` until time or call budget runs out.
+
+    Returns (latencies ms, errors, elapsed s, client CPU s).
+    """
+    port = int(origin.rsplit(":", 1)[1])
+    request = prepared_request(port, path, token, body)
     latencies: list[float] = []
     errors: list[str] = []
     deadline = time.perf_counter() + duration
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
 
-    async def client(http: httpx2.AsyncClient) -> None:
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        calls = 0
         while time.perf_counter() < deadline and len(latencies) + len(errors) < cap:
+            calls += 1
+            if calls % CALLS_PER_CONNECTION == 0:
+                # Workers share one listening socket; connections opened at once can
+                # all land on one worker. Reconnecting now and then spreads them, as
+                # many assistants' connections would.
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
             sent = time.perf_counter()
             try:
-                response = await http.post(url, json=body, headers=headers)
-                payload = response.json()
+                writer.write(request)
+                status, raw = await read_response(reader)
+                payload = json.loads(raw)
                 problem = (
-                    f"HTTP {response.status_code}"
-                    if response.status_code != 200
+                    f"HTTP {status}"
+                    if status != 200
                     else payload.get("error") or (payload["result"].get("isError") and "isError")
                 )
             except Exception as exc:  # every failure counts, whatever it is
                 problem = repr(exc)
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
             if problem:
                 errors.append(str(problem)[:200])
             else:
                 latencies.append((time.perf_counter() - sent) * 1000)
+        writer.close()
 
-    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx2.AsyncClient(timeout=60, limits=limits) as http:
-        await asyncio.gather(*(client(http) for _ in range(concurrency)))
-    return latencies, errors, time.perf_counter() - started
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return latencies, errors, time.perf_counter() - started, time.process_time() - cpu_started
 
 
 def paired(url, token, body, runs, account, user, params):
@@ -197,7 +259,8 @@ def paired(url, token, body, runs, account, user, params):
     return e2e, direct, errors
 
 
-def summary(name: str, latencies, errors, elapsed, peak_kib) -> dict:
+def summary(name: str, latencies, errors, elapsed, client_cpu, peaks_kib) -> dict:
+    calls = len(latencies) + len(errors)
     return {
         "scenario": name,
         "calls": len(latencies),
@@ -207,12 +270,14 @@ def summary(name: str, latencies, errors, elapsed, peak_kib) -> dict:
         "p95": percentile(latencies, 0.95) if latencies else float("nan"),
         "p99": percentile(latencies, 0.99) if latencies else float("nan"),
         "calls_per_s": len(latencies) / elapsed,
-        "peak_rss_mib": peak_kib / 1024,
+        "client_cpu_ms": client_cpu * 1000 / calls if calls else float("nan"),
+        "peak_rss_mib": [kib / 1024 for kib in peaks_kib],
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--duration", type=float, default=20, help="seconds per scenario")
     parser.add_argument("--concurrency", type=int, default=8, help="simultaneous clients")
     parser.add_argument("--max-calls", type=int, default=20_000, help="calls per scenario, at most")
@@ -264,15 +329,24 @@ def main() -> None:
 
     load_before = os.getloadavg()[0]
     print(f"Dataset: {dataset}, {rows:,} campaign rows; {machine()}; load {load_before:.1f}")
-    process, origin = start_server(args.conn_max_age)
-    url = f"{origin}/mcp/{account.system_name}"
+    process, origin = start_server(args.conn_max_age, args.workers)
+    pids = server_pids(process, args.workers)
+    path = f"/mcp/{account.system_name}"
+    url = f"{origin}{path}"
     results = []
-    rss_samples: list[tuple[float, int]] = []
+    rss_samples: list[tuple[float, list[int]]] = []
     try:
+        # Warm-up, not measured: every worker imports its code paths and opens its
+        # connections (with CONN_MAX_AGE > 0) before the first scenario.
+        for _, body in scenarios:
+            asyncio.run(
+                drive(origin, path, raw, body, concurrency=args.concurrency, duration=2, cap=10**9)
+            )
         for name, body in scenarios:
-            latencies, errors, elapsed = asyncio.run(
+            latencies, errors, elapsed, client_cpu = asyncio.run(
                 drive(
-                    url,
+                    origin,
+                    path,
                     raw,
                     body,
                     concurrency=args.concurrency,
@@ -280,7 +354,8 @@ def main() -> None:
                     cap=args.max_calls,
                 )
             )
-            results.append(summary(name, latencies, errors, elapsed, memory_kib(process.pid)[1]))
+            peaks = [memory_kib(pid)[1] for pid in pids]
+            results.append(summary(name, latencies, errors, elapsed, client_cpu, peaks))
             print(json.dumps(results[-1]))
         # (c) from a single client, each call paired with the same report in-process,
         # alternating, so both see the same machine load (this machine is shared).
@@ -296,14 +371,14 @@ def main() -> None:
                 async def sampler() -> None:
                     while time.perf_counter() < mixed_deadline:
                         rss_samples.append(
-                            (time.perf_counter() - started, memory_kib(process.pid)[0])
+                            (time.perf_counter() - started, [memory_kib(pid)[0] for pid in pids])
                         )
                         await asyncio.sleep(10)
 
                 await asyncio.gather(
                     sampler(),
                     *(
-                        drive(url, raw, body, concurrency=2, duration=args.soak, cap=10**9)
+                        drive(origin, path, raw, body, concurrency=2, duration=args.soak, cap=10**9)
                         for _, body in scenarios
                     ),
                 )
@@ -322,18 +397,22 @@ def main() -> None:
     lines = [
         "# MCP endpoint under load",
         "",
-        f"{machine()}; one uvicorn worker; {args.concurrency} concurrent keep-alive clients on "
-        f"the same machine; {args.duration:g} s per scenario. Dataset: {dataset}, "
+        f"{machine()}; {workers_text(args.workers)}; {args.concurrency} concurrent keep-alive "
+        f"clients on the same machine; {args.duration:g} s per scenario after a 2 s warm-up "
+        f"per scenario. Dataset: {dataset}, "
         f"{rows:,} campaign statistics rows. Machine load average (other work included) "
         f"{load_before:.1f} before, {load_after:.1f} after.",
         "",
-        "| scenario | calls | errors | p50 ms | p95 ms | p99 ms | calls/s | server peak RSS MiB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | calls | errors | p50 ms | p95 ms | p99 ms | calls/s | "
+        "client CPU ms/call | peak RSS MiB per server process |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        rss = ", ".join(f"{mib:.0f}" for mib in r["peak_rss_mib"])
         lines.append(
             f"| {r['scenario']} | {r['calls']:,} | {r['errors']} | {r['p50']:.1f} | "
-            f"{r['p95']:.1f} | {r['p99']:.1f} | {r['calls_per_s']:.0f} | {r['peak_rss_mib']:.0f} |"
+            f"{r['p95']:.1f} | {r['p99']:.1f} | {r['calls_per_s']:.0f} | "
+            f"{r['client_cpu_ms']:.2f} | {rss} |"
         )
     conn = "project default" if args.conn_max_age is None else args.conn_max_age
     lines += [
@@ -346,13 +425,17 @@ def main() -> None:
         f"DATABASE_CONN_MAX_AGE: {conn}.",
     ]
     if rss_samples:
-        first, last_rss = rss_samples[0][1], rss_samples[-1][1]
         lines += [
             "",
-            f"Soak: {args.soak:g} s of all three scenarios mixed; server RSS sampled every 10 s: "
-            + ", ".join(f"{kib / 1024:.0f}" for _, kib in rss_samples)
-            + f" MiB (first {first / 1024:.0f}, last {last_rss / 1024:.0f}).",
+            f"Soak: {args.soak:g} s of all three scenarios mixed; RSS sampled every 10 s:",
         ]
+        for index, pid in enumerate(pids):
+            series = [kibs[index] / 1024 for _, kibs in rss_samples]
+            lines.append(
+                f"- server process {index + 1} (pid {pid}): "
+                + ", ".join(f"{mib:.0f}" for mib in series)
+                + f" MiB (first {series[0]:.0f}, last {series[-1]:.0f})."
+            )
     errors = [r for r in results if r["errors"]]
     for r in errors:
         lines.append(f"\nFirst error in {r['scenario']}: `{r['first_error']}`")
@@ -360,7 +443,11 @@ def main() -> None:
     print(report)
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "" if args.conn_max_age is None else f"_conn_max_age_{args.conn_max_age}"
-    (RESULTS / f"mcp_load{suffix}.md").write_text(report)
+    (RESULTS / f"mcp_load_workers_{args.workers}{suffix}.md").write_text(report)
+
+
+def workers_text(workers: int) -> str:
+    return "one uvicorn worker" if workers == 1 else f"{workers} uvicorn worker processes"
 
 
 if __name__ == "__main__":
