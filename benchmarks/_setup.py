@@ -48,3 +48,11 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
     return ordered[index]
+
+
+def publish(lines: list[str], filename: str) -> None:
+    """Print a benchmark's report and write it to ``benchmarks/results/<filename>``."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / filename).write_text(text)

@@ -33,7 +33,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from _setup import RESULTS, django_setup, machine
+from _setup import django_setup, machine, publish
 
 django_setup()
 
@@ -154,10 +154,7 @@ def main() -> None:
         row("same file again (all unchanged)", [run[1] for run in runs]),
         row("every row changed (orders + 1)", [run[2] for run in runs]).replace("≥ 50,000", "—"),
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "import.md").write_text(text)
+    publish(lines, "import.md")
 
 
 if __name__ == "__main__":

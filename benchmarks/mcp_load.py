@@ -44,7 +44,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from _setup import RESULTS, ROOT, django_setup, machine, percentile
+from _setup import ROOT, django_setup, machine, percentile, publish
 
 django_setup()
 
@@ -439,11 +439,8 @@ def main() -> None:
     errors = [r for r in results if r["errors"]]
     for r in errors:
         lines.append(f"\nFirst error in {r['scenario']}: `{r['first_error']}`")
-    report = "\n".join(lines) + "\n"
-    print(report)
-    RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "" if args.conn_max_age is None else f"_conn_max_age_{args.conn_max_age}"
-    (RESULTS / f"mcp_load_workers_{args.workers}{suffix}.md").write_text(report)
+    publish(lines, f"mcp_load_workers_{args.workers}{suffix}.md")
 
 
 def workers_text(workers: int) -> str:

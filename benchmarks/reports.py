@@ -19,7 +19,7 @@ import sys
 import time
 from datetime import date, timedelta
 
-from _setup import RESULTS, django_setup, machine, percentile
+from _setup import django_setup, machine, percentile, publish
 
 django_setup()
 
@@ -256,10 +256,7 @@ def main() -> None:
         "call of one run (sys.setprofile), the part of the cost that does not depend on the "
         "machine's load.",
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "reports.md").write_text(text)
+    publish(lines, "reports.md")
 
 
 if __name__ == "__main__":
