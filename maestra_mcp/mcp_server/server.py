@@ -23,6 +23,7 @@ from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
 from maestra_mcp import __version__
+from maestra_mcp.mcp_server.listing_cache import ToolListCache
 from maestra_mcp.mcp_server.principal import McpPrincipal, request_principal
 from maestra_mcp.mcp_server.tools import McpTool, discover_tools
 from reporting.errors import ReportError
@@ -87,7 +88,7 @@ def build_server(tools: Mapping[str, McpTool] | None = None) -> Server:
         tool = tools.get(name)
         return tool.definition.input_schema if tool else None
 
-    return Server(
+    server = Server(
         SERVER_NAME,
         title=SERVER_TITLE,
         version=__version__,
@@ -97,6 +98,9 @@ def build_server(tools: Mapping[str, McpTool] | None = None) -> Server:
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
+    # Inside the SDK's OpenTelemetry middleware, so cached answers are traced too.
+    server.middleware.append(ToolListCache())
+    return server
 
 
 async def run_tool(
