@@ -6,8 +6,9 @@
         .venv/bin/python benchmarks/mcp_load.py [--workers 2] [--duration 20] [--concurrency 8] \
         [--soak 300]
 
-Starts uvicorn (``maestra_mcp.asgi:application``, ``--workers`` processes; the
-endpoint keeps no state, so workers are interchangeable) and drives it with
+Starts ``--workers`` uvicorn processes serving ``maestra_mcp.asgi:application``
+on one port (see :class:`Instances`; the endpoint keeps no state, so any
+process answers any request) and drives them with
 concurrent clients, each a keep-alive HTTP/1.1 connection sending stateless
 JSON-RPC POSTs (the 2025-11-25 era, as Claude.ai does after its ``initialize``),
 every one with the bearer token, so each call pays the whole path: Host/Origin
@@ -97,58 +98,64 @@ def prepare(account: Account):
     return user, token, raw
 
 
-def start_server(conn_max_age: int | None, workers: int) -> tuple[subprocess.Popen, str]:
-    """uvicorn in its own process(es) on an ephemeral loopback port (socket passed by fd)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1024)
-    port = sock.getsockname()[1]
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "maestra_mcp.asgi:application",
-            "--fd",
-            str(sock.fileno()),
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env={
+class Instances:
+    """``count`` uvicorn processes, each an instance on its own listening socket.
+
+    The sockets share one loopback port through ``SO_REUSEPORT``, so the kernel
+    spreads connections evenly over the instances, as a load balancer spreads
+    them over servers. (uvicorn's ``--workers`` share one socket, and on this
+    kernel most connections opened at once land on one worker.)
+    """
+
+    def __init__(self, count: int, conn_max_age: int | None) -> None:
+        sockets, port = [], 0
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(("127.0.0.1", port))
+            sock.listen(1024)
+            port = sock.getsockname()[1]
+            sockets.append(sock)
+        env = {
             **os.environ,
             "LOG_LEVEL": "WARNING",
             **({} if conn_max_age is None else {"DATABASE_CONN_MAX_AGE": str(conn_max_age)}),
-        },
-        pass_fds=(sock.fileno(),),
-    )
-    sock.close()
-    origin = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        if len(server_pids(process, workers)) == workers:
+        }
+        self.processes = [
+            subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                [sys.executable, "benchmarks/_uvicorn_instance.py", str(sock.fileno())],
+                cwd=ROOT,
+                env=env,
+                pass_fds=(sock.fileno(),),
+            )
+            for sock in sockets
+        ]
+        for sock in sockets:
+            sock.close()
+        self.origin = f"http://127.0.0.1:{port}"
+        self.pids = [process.pid for process in self.processes]
+
+    def wait_ready(self) -> None:
+        """Until a round of new connections, several per instance, has been answered
+        (an instance still starting holds its connections in its backlog)."""
+        deadline = time.perf_counter() + 60
+        while time.perf_counter() < deadline:
+            if any(process.poll() is not None for process in self.processes):
+                break
             try:
-                httpx2.get(f"{origin}/.well-known/oauth-protected-resource/mcp/x", timeout=1)
-                return process, origin
+                for _ in range(4 * len(self.processes)):
+                    httpx2.get(f"{self.origin}/.well-known/oauth-protected-resource/mcp/x")
+                return
             except httpx2.TransportError:
-                pass
-        time.sleep(0.1)
-    process.kill()
-    sys.exit("uvicorn did not start")
+                time.sleep(0.2)
+        self.stop()
+        sys.exit("uvicorn did not start")
 
-
-def server_pids(process: subprocess.Popen, workers: int) -> list[int]:
-    """The processes serving requests: uvicorn itself, or its worker processes (not
-    multiprocessing's resource tracker, also a child)."""
-    if workers == 1:
-        return [process.pid]
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-    return [
-        int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    ]
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(timeout=30)
 
 
 def memory_kib(pid: int) -> tuple[int, int]:
@@ -208,9 +215,8 @@ async def drive(origin: str, path: str, token: str, body: dict, *, concurrency, 
         while time.perf_counter() < deadline and len(latencies) + len(errors) < cap:
             calls += 1
             if calls % CALLS_PER_CONNECTION == 0:
-                # Workers share one listening socket; connections opened at once can
-                # all land on one worker. Reconnecting now and then spreads them, as
-                # many assistants' connections would.
+                # Assistants' connections come and go; each new one may land on
+                # another instance.
                 writer.close()
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
             sent = time.perf_counter()
@@ -277,7 +283,9 @@ def summary(name: str, latencies, errors, elapsed, client_cpu, peaks_kib) -> dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn processes (instances on one port)"
+    )
     parser.add_argument("--duration", type=float, default=20, help="seconds per scenario")
     parser.add_argument("--concurrency", type=int, default=8, help="simultaneous clients")
     parser.add_argument("--max-calls", type=int, default=20_000, help="calls per scenario, at most")
@@ -329,8 +337,9 @@ def main() -> None:
 
     load_before = os.getloadavg()[0]
     print(f"Dataset: {dataset}, {rows:,} campaign rows; {machine()}; load {load_before:.1f}")
-    process, origin = start_server(args.conn_max_age, args.workers)
-    pids = server_pids(process, args.workers)
+    instances = Instances(args.workers, args.conn_max_age)
+    instances.wait_ready()
+    origin, pids = instances.origin, instances.pids
     path = f"/mcp/{account.system_name}"
     url = f"{origin}{path}"
     results = []
@@ -385,8 +394,7 @@ def main() -> None:
 
             asyncio.run(soak())
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        instances.stop()
 
     load_after = os.getloadavg()[0]
     e2e_p50, in_p50 = percentile(e2e, 0.5), percentile(direct, 0.5)
@@ -444,7 +452,9 @@ def main() -> None:
 
 
 def workers_text(workers: int) -> str:
-    return "one uvicorn worker" if workers == 1 else f"{workers} uvicorn worker processes"
+    if workers == 1:
+        return "one uvicorn process"
+    return f"{workers} uvicorn processes on one port (SO_REUSEPORT)"
 
 
 if __name__ == "__main__":
