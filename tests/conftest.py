@@ -19,8 +19,6 @@ from django.contrib.auth import get_user_model
 from accounts.demo import DEMO_PASSWORD, seed_demo_accounts
 from accounts.models import Account
 
-IN_CI = os.environ.get("CI") == "true"
-
 
 @dataclass
 class Cast:
@@ -47,6 +45,17 @@ def cast(db) -> Cast:
         acme=Account.objects.get(system_name="acme"),
         globex=Account.objects.get(system_name="globex"),
     )
+
+
+@pytest.fixture
+def as_user(client, cast):
+    """``as_user(username)`` → the test client, logged in as that member of the cast."""
+
+    def login(username: str):
+        client.force_login(cast.user(username))
+        return client
+
+    return login
 
 
 # Tests that start worker *processes* (tests/session_logs/test_worker.py) request

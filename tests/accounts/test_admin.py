@@ -24,15 +24,6 @@ def _log_messages(account: Account) -> list[tuple[str, str]]:
     )
 
 
-@pytest.fixture
-def as_user(client, cast):
-    def login(username: str):
-        client.force_login(cast.user(username))
-        return client
-
-    return login
-
-
 def test_csm_switches_mcp_on_and_it_is_logged(as_user, cast):
     client = as_user("csm@maestra.test")
     response = client.post(_switch_url(cast.globex), {"enabled": "1"})

@@ -8,16 +8,10 @@ from django.test import Client
 from oauth2_provider.models import AccessToken
 
 from accounts.demo import DEMO_PASSWORD
-from tests.mcp_server.conftest import mint_token
+from tests.support.clients import logged_in
+from tests.support.mcp import mint_token
 
 ANALYST, AGENCY = "analyst@acme.test", "agency@partner.test"
-
-
-def _client(username: str | None) -> Client:
-    client = Client()
-    if username:
-        assert client.login(username=username, password=DEMO_PASSWORD)
-    return client
 
 
 @pytest.fixture
@@ -40,7 +34,7 @@ def _revoke_url(token) -> str:
 
 
 def test_member_sees_only_their_own_connections_of_this_account(cast, tokens):
-    page = _client(AGENCY).get("/accounts/acme/mcp/").content.decode()
+    page = logged_in(AGENCY).get("/accounts/acme/mcp/").content.decode()
     section = page.split('id="connections"')[1].split('id="tools"')[0]
     assert section.count('data-client="Test assistant"') == 1
     assert f"/connections/{tokens['agency-acme'].application_id}/revoke/" in section
@@ -49,12 +43,12 @@ def test_member_sees_only_their_own_connections_of_this_account(cast, tokens):
 
 
 def test_member_without_connections_is_told_so(cast):
-    page = _client("marketer@acme.test").get("/accounts/acme/mcp/").content.decode()
+    page = logged_in("marketer@acme.test").get("/accounts/acme/mcp/").content.decode()
     assert "No assistant is connected to Acme Retail with your login." in page
 
 
 def test_member_disconnects_an_assistant(cast, tokens):
-    response = _client(AGENCY).post(_revoke_url(tokens["agency-acme"]))
+    response = logged_in(AGENCY).post(_revoke_url(tokens["agency-acme"]))
     assert response.status_code == 302 and response.url == "/accounts/acme/mcp/"
     remaining = set(AccessToken.objects.values_list("pk", flat=True))
     assert remaining == {tokens["analyst-acme"].pk, tokens["agency-globex"].pk}
@@ -64,7 +58,7 @@ def test_member_disconnects_an_assistant(cast, tokens):
 
 def test_someone_elses_connection_cannot_be_ended_through_the_page(cast, tokens):
     # The analyst names the agency user's client: only the analyst's own tokens are in scope.
-    _client(ANALYST).post(_revoke_url(tokens["agency-acme"]))
+    logged_in(ANALYST).post(_revoke_url(tokens["agency-acme"]))
     assert AccessToken.objects.filter(pk=tokens["agency-acme"].pk).exists()
 
 
@@ -72,15 +66,15 @@ def test_someone_elses_connection_cannot_be_ended_through_the_page(cast, tokens)
     "username", ["owner@globex.test", "outsider@example.test", "staff@maestra.test"]
 )
 def test_strangers_get_404_and_nothing_changes(cast, tokens, username):
-    response = _client(username).post(_revoke_url(tokens["analyst-acme"]))
+    response = logged_in(username).post(_revoke_url(tokens["analyst-acme"]))
     assert response.status_code == 404
     assert AccessToken.objects.count() == 3
 
 
 def test_anonymous_get_and_missing_csrf_change_nothing(cast, tokens):
     url = _revoke_url(tokens["analyst-acme"])
-    assert _client(None).post(url).status_code == 302
-    assert _client(ANALYST).get(url).status_code == 405
+    assert Client().post(url).status_code == 302
+    assert logged_in(ANALYST).get(url).status_code == 405
     strict = Client(enforce_csrf_checks=True)
     strict.login(username=ANALYST, password=DEMO_PASSWORD)
     assert strict.post(url).status_code == 403

@@ -5,24 +5,17 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from accounts.demo import DEMO_PASSWORD
 from accounts.models import Membership
 from permissions.brand_scope import allowed_brand_ids
 from reporting.errors import ReportError
 from reporting.models import Brand, BrandRestrictionChange
 from reporting.schemas import CampaignReportParams
 from reporting.selectors import campaign_report
-from tests.reporting.conftest import BASE_ROW, import_rows
+from tests.support.clients import logged_in
+from tests.support.reports import BASE_ROW, import_rows
 
 MARKETER = "marketer@acme.test"
 WINDOW = {"date_from": "2024-03-04", "date_to": "2024-03-04"}
-
-
-def _client(username: str | None) -> Client:
-    client = Client()
-    if username:
-        assert client.login(username=username, password=DEMO_PASSWORD)
-    return client
 
 
 @pytest.fixture
@@ -61,7 +54,7 @@ def test_owner_limits_a_member_to_one_brand_and_reports_follow(cast, brands, use
     assert _brand_breakdown(cast, MARKETER) == {"Acme Home": 100, "Acme Sport": 400}
     home = brands["Acme Home"]
 
-    response = _client(username).post(_url(cast, MARKETER), {"brands": [home.pk]})
+    response = logged_in(username).post(_url(cast, MARKETER), {"brands": [home.pk]})
 
     assert response.status_code == 302 and response.url == "/accounts/acme/team/"
     assert allowed_brand_ids(user=cast.user(MARKETER), account=cast.acme) == {home.pk}
@@ -84,7 +77,7 @@ def test_owner_limits_a_member_to_one_brand_and_reports_follow(cast, brands, use
 
 
 def test_team_page_shows_the_restriction_as_the_reports_see_it(cast, brands):
-    owner = _client("owner@acme.test")
+    owner = logged_in("owner@acme.test")
     owner.post(_url(cast, MARKETER), {"brands": [brands["Acme Sport"].pk]})
     owner.post(_url(cast, "analyst@acme.test"), {"brands": [b.pk for b in brands.values()][:2]})
     page = owner.get("/accounts/acme/team/").content.decode()
@@ -102,7 +95,7 @@ def test_team_page_shows_the_restriction_as_the_reports_see_it(cast, brands):
 
 
 def test_selecting_no_brand_lifts_the_restriction(cast, brands):
-    owner = _client("owner@acme.test")
+    owner = logged_in("owner@acme.test")
     owner.post(_url(cast, MARKETER), {"brands": [brands["Acme Home"].pk]})
     owner.post(_url(cast, MARKETER), {})
     assert allowed_brand_ids(user=cast.user(MARKETER), account=cast.acme) is None
@@ -111,7 +104,7 @@ def test_selecting_no_brand_lifts_the_restriction(cast, brands):
 
 
 def test_another_accounts_brand_is_refused_and_nothing_is_stored(cast, brands):
-    response = _client("owner@acme.test").post(
+    response = logged_in("owner@acme.test").post(
         _url(cast, MARKETER), {"brands": [brands["Acme Home"].pk, brands["Globex Kids"].pk]}
     )
     assert response.status_code == 400
@@ -132,18 +125,18 @@ def test_another_accounts_brand_is_refused_and_nothing_is_stored(cast, brands):
     ],
 )
 def test_only_owners_and_csms_change_brands(cast, brands, username, status):
-    response = _client(username).post(_url(cast, MARKETER), {"brands": [brands["Acme Home"].pk]})
+    response = logged_in(username).post(_url(cast, MARKETER), {"brands": [brands["Acme Home"].pk]})
     assert response.status_code == status
     assert allowed_brand_ids(user=cast.user(MARKETER), account=cast.acme) is None
 
 
 def test_anonymous_is_sent_to_log_in(cast, brands):
-    response = _client(None).post(_url(cast, MARKETER), {"brands": [brands["Acme Home"].pk]})
+    response = Client().post(_url(cast, MARKETER), {"brands": [brands["Acme Home"].pk]})
     assert response.status_code == 302 and response.url.startswith("/login/")
 
 
 def test_globex_owner_cannot_reach_an_acme_member_through_globex(cast, brands):
     url = _url(cast, MARKETER, account=cast.globex)
-    response = _client("owner@globex.test").post(url, {"brands": [brands["Globex Kids"].pk]})
+    response = logged_in("owner@globex.test").post(url, {"brands": [brands["Globex Kids"].pk]})
     assert response.status_code == 404
     assert allowed_brand_ids(user=cast.user(MARKETER), account=cast.acme) is None

@@ -13,7 +13,7 @@ from accounts.models import Account, Membership
 from accounts.selectors import account_served
 from maestra_mcp.oauth.validators import MaestraOAuth2Validator
 from permissions.policy import mcp_access_decision
-from tests.mcp_server.conftest import mint_token
+from tests.support.mcp import mint_token
 
 pytestmark = pytest.mark.django_db
 

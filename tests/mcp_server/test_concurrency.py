@@ -22,7 +22,8 @@ import pytest
 from django.db import connection
 from django.db.backends.signals import connection_created
 
-from tests.mcp_server.conftest import WINDOW, asgi_http_client, running_app, sdk_client
+from tests.support.mcp import asgi_http_client, running_app, sdk_client
+from tests.support.reports import WINDOW
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 

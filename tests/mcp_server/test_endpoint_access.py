@@ -40,9 +40,12 @@ from permissions.policy import (
     MESSAGE_USER_INACTIVE,
 )
 from permissions.services import mcp_access_revoke
-from tests.mcp_server.conftest import (
+from tests.support.mcp import (
     ASGI_ORIGIN,
+    INITIALIZE,
+    MCP_HEADERS,
     asgi_http_client,
+    exchange,
     running_app,
     sdk_client,
 )
@@ -52,18 +55,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ANALYST = "analyst@acme.test"
 AGENCY = "agency@partner.test"  # member of acme (MCP on) and globex (MCP off)
 
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "test", "version": "1"},
-    },
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
-
 
 def challenge(system_name: str, *, invalid: bool) -> str:
     value = (
@@ -71,21 +62,6 @@ def challenge(system_name: str, *, invalid: bool) -> str:
         f'/mcp/{system_name}", scope="reports:read"'
     )
     return f'{value}, error="invalid_token"' if invalid else value
-
-
-def exchange(method: str, path: str, *, token: str | None = None, body=INITIALIZE, **headers):
-    """One raw HTTP request to a freshly started application."""
-
-    async def go():
-        async with running_app() as app, asgi_http_client(app, token) as http:
-            return await http.request(
-                method,
-                path,
-                json=body if method == "POST" else None,
-                headers={**MCP_HEADERS, **headers},
-            )
-
-    return anyio.run(go)
 
 
 def assert_jsonrpc_error(response, status: int, message: str) -> None:

@@ -14,7 +14,7 @@ from mcp.server import runner
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
 from maestra_mcp.mcp_server.listing_cache import ToolListCache
-from tests.mcp_server.conftest import asgi_http_client, running_app
+from tests.support.mcp import asgi_http_client, running_app
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.mcp_server.conftest import WINDOW, uvicorn_server
-from tests.oauth.test_conformance import _node_root, _unavailable
+from tests.support.mcp import uvicorn_server
+from tests.support.node import node_root, node_unavailable
+from tests.support.reports import WINDOW
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,7 +28,7 @@ ANALYST = "analyst@acme.test"
 
 
 def npx(*args: str, cwd: Path, timeout: int = 240) -> subprocess.CompletedProcess:
-    root = _node_root()
+    root = node_root()
     env = {
         **os.environ,
         # npx runs packages with the first `node` on PATH: the wheel's Node 24.
@@ -46,12 +47,12 @@ def npx(*args: str, cwd: Path, timeout: int = 240) -> subprocess.CompletedProces
             cwd=cwd,
         )
     except subprocess.TimeoutExpired:
-        _unavailable(f"{args[0]} did not finish in {timeout} s (npm registry reachable?)")
+        node_unavailable(f"{args[0]} did not finish in {timeout} s (npm registry reachable?)")
     output = run.stdout + run.stderr
     if run.returncode != 0 and any(
         e in output for e in ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED registry")
     ):
-        _unavailable(f"npm registry unreachable: {output[-500:]}")
+        node_unavailable(f"npm registry unreachable: {output[-500:]}")
     return run
 
 

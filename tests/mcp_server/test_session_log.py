@@ -11,14 +11,8 @@ from maestra_mcp.mcp_server.endpoint import MESSAGE_UNAUTHENTICATED
 from maestra_mcp.session_logs.models import McpSessionLog
 from permissions.policy import MESSAGE_NO_PERMISSION
 from permissions.services import mcp_access_revoke
-from tests.mcp_server.conftest import (
-    ASGI_ORIGIN,
-    WINDOW,
-    asgi_http_client,
-    running_app,
-    sdk_client,
-)
-from tests.mcp_server.test_endpoint_access import exchange
+from tests.support.mcp import ASGI_ORIGIN, asgi_http_client, exchange, running_app, sdk_client
+from tests.support.reports import WINDOW
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

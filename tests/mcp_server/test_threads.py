@@ -9,7 +9,7 @@ import pytest
 from django.db import connections
 from django.db.backends.signals import connection_created
 
-from tests.mcp_server.conftest import ASGI_ORIGIN, asgi_http_client, running_app, sdk_client
+from tests.support.mcp import ASGI_ORIGIN, asgi_http_client, running_app, sdk_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

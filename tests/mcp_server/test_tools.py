@@ -24,16 +24,8 @@ from reporting.errors import ReportError
 from reporting.metrics import METRIC_DEFINITIONS
 from reporting.schemas import CampaignReportParams, FlowReportParams
 from reporting.selectors import campaign_report, flow_report, report_filters
-from tests.mcp_server.conftest import (
-    ASGI_ORIGIN,
-    WINDOW,
-    _row,
-    asgi_http_client,
-    import_stats,
-    running_app,
-    sdk_client,
-    uvicorn_server,
-)
+from tests.support.mcp import ASGI_ORIGIN, asgi_http_client, running_app, sdk_client, uvicorn_server
+from tests.support.reports import WINDOW, import_rows, week_row
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -240,7 +232,7 @@ def test_a_crash_is_logged_but_never_shown(cast, report_data, token_for, monkeyp
 
 def test_large_breakdown_is_cut_to_the_size_budget_and_says_so(cast, token_for):
     rows = [
-        _row(
+        week_row(
             "2026-01-05",
             "campaign",
             f"c{n}",
@@ -252,7 +244,7 @@ def test_large_breakdown_is_cut_to_the_size_budget_and_says_so(cast, token_for):
         )
         for n in range(400)
     ]
-    import_stats(cast.acme, rows)
+    import_rows(cast.acme, rows)
     result = call(token_for(ANALYST), "campaign_report", {**WINDOW, "limit": 500})
     assert result.is_error is False
     breakdown = result.structured_content["breakdown"]

@@ -1,21 +1,9 @@
-"""Helpers that play an OAuth client and a browser against the app, over Django's test client."""
+"""Fixtures for the OAuth tests (helpers: tests/support/oauth.py)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import secrets
-from dataclasses import dataclass
-from urllib.parse import parse_qs, urlencode, urlsplit
-
 import pytest
 from django.core.cache import cache
-from django.test import Client
-
-from accounts.demo import DEMO_PASSWORD
-
-CLAUDE_CALLBACK = "https://claude.ai/api/mcp/auth_callback"
 
 
 @pytest.fixture(autouse=True)
@@ -24,108 +12,3 @@ def _fresh_rate_limits():
     cache.clear()
     yield
     cache.clear()
-
-
-@dataclass
-class Pkce:
-    verifier: str
-    challenge: str
-
-    @classmethod
-    def new(cls) -> Pkce:
-        verifier = secrets.token_urlsafe(64)
-        digest = hashlib.sha256(verifier.encode()).digest()
-        return cls(verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode())
-
-
-def register(client: Client, redirect_uris, **metadata) -> tuple[int, dict]:
-    body = {
-        "client_name": "Claude",
-        "redirect_uris": redirect_uris,
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
-        **metadata,
-    }
-    response = client.post("/o/register/", json.dumps(body), content_type="application/json")
-    return response.status_code, response.json()
-
-
-def logged_in(username: str) -> Client:
-    client = Client()
-    assert client.login(username=username, password=DEMO_PASSWORD)
-    return client
-
-
-def authorize_query(client_id, redirect_uri, pkce: Pkce, *, resource=None, **extra) -> str:
-    params = {
-        "response_type": "code",
-        "client_id": client_id,
-        "redirect_uri": redirect_uri,
-        "state": "st-123",
-        "code_challenge": pkce.challenge,
-        "code_challenge_method": "S256",
-        **extra,
-    }
-    if resource is not None:
-        params["resource"] = resource
-    return "/o/authorize/?" + urlencode({k: v for k, v in params.items() if v is not None})
-
-
-def consent(browser: Client, url: str, *, allow=True, account=None):
-    """GET the consent page, then POST its form back like a browser; returns (page, answer)."""
-    page = browser.get(url)
-    assert page.status_code == 200, page.content[:500]
-    form = page.context["form"]
-    data = {name: ("" if value is None else value) for name, value in form.initial.items()}
-    if allow:
-        data["allow"] = "Authorize"
-    if account is not None:
-        data["account"] = account
-    return page, browser.post(url, data)
-
-
-def redirect_params(response) -> dict[str, str]:
-    assert response.status_code == 302, (response.status_code, response.content[:500])
-    query = parse_qs(urlsplit(response["Location"]).query)
-    return {k: v[0] for k, v in query.items()}
-
-
-def token_request(client: Client, **data):
-    response = client.post("/o/token/", data)
-    assert response["Content-Type"] == "application/json"  # RFC 6749 §5.1, §5.2
-    return response.status_code, response.json()
-
-
-@dataclass
-class Connected:
-    client_id: str
-    redirect_uri: str
-    access_token: str
-    refresh_token: str
-    body: dict
-
-
-def connect(username: str, resource: str | None, *, redirect_uri=CLAUDE_CALLBACK, account=None):
-    """The whole dance: DCR, consent as ``username``, code exchange. Returns the tokens."""
-    status, registered = register(Client(), [redirect_uri])
-    assert status == 201, registered
-    pkce = Pkce.new()
-    browser = logged_in(username)
-    url = authorize_query(registered["client_id"], redirect_uri, pkce, resource=resource)
-    _, answer = consent(browser, url, account=account)
-    params = redirect_params(answer)
-    assert "code" in params, params
-    status, body = token_request(
-        Client(),
-        grant_type="authorization_code",
-        code=params["code"],
-        redirect_uri=redirect_uri,
-        client_id=registered["client_id"],
-        code_verifier=pkce.verifier,
-        **({"resource": resource} if resource else {}),
-    )
-    assert status == 200, body
-    return Connected(
-        registered["client_id"], redirect_uri, body["access_token"], body["refresh_token"], body
-    )

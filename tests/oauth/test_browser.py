@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import anyio
@@ -28,10 +27,9 @@ from oauth2_provider.models import AccessToken, Grant
 
 from accounts.demo import DEMO_PASSWORD
 from permissions.policy import MESSAGE_MCP_DISABLED
-from tests.mcp_server.conftest import uvicorn_server
-from tests.oauth.conftest import Pkce
-from tests.oauth.test_sdk_flow import MemoryStorage, _provider, _serve_at
-from tests.ui.conftest import CHROMIUM_ARGS, _unavailable
+from tests.support.browser import CHROMIUM_ARGS, chromium_executable
+from tests.support.mcp import uvicorn_server
+from tests.support.oauth import MemoryStorage, Pkce, sdk_oauth_provider, serve_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,14 +38,7 @@ CALLBACK = re.compile(r"^http://127\.0\.0\.1:\d+/callback\?")
 
 @pytest.fixture
 def chromium() -> str:
-    executable = shutil.which("chromium")
-    if executable is None:
-        _unavailable("Debian's chromium is not installed (apt-get install -y chromium)")
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        _unavailable("the playwright package is missing (pip install -r requirements.txt)")
-    return executable
+    return chromium_executable()
 
 
 class ChromiumUser:
@@ -100,7 +91,7 @@ def test_login_and_consent_in_chromium(cast, settings, chromium, tmp_path):
             storage = MemoryStorage()
             mcp_url = f"{origin}/mcp/acme"
             redirect = ["http://127.0.0.1:45123/callback"]  # Claude Code's loopback shape
-            oauth = _provider(mcp_url, redirect, user, storage)
+            oauth = sdk_oauth_provider(mcp_url, redirect, user, storage)
             async with (
                 httpx2.AsyncClient(auth=oauth, timeout=30) as http,
                 Client(streamable_http_client(mcp_url, http_client=http)) as client,
@@ -127,7 +118,7 @@ def test_login_and_consent_in_chromium(cast, settings, chromium, tmp_path):
             return user, storage, result, refusal, allow_buttons
 
     with uvicorn_server() as origin:
-        _serve_at(settings, origin)
+        serve_at(settings, origin)
         user, storage, result, refusal, allow_buttons = anyio.run(go, origin)
 
     assert not result.is_error

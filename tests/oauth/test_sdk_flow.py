@@ -16,16 +16,15 @@ import anyio
 import httpx2
 import pytest
 from mcp import Client
-from mcp.client.auth import OAuthClientProvider, TokenStorage
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 
 from maestra_mcp.asgi import build_application
 from permissions.policy import MESSAGE_NO_PERMISSION
 from permissions.services import mcp_access_revoke
-from tests.mcp_server.conftest import uvicorn_server
 from tests.oauth.headless import HeadlessBrowser
+from tests.support.mcp import INITIALIZE, MCP_HEADERS, uvicorn_server
+from tests.support.oauth import MemoryStorage, sdk_oauth_provider, serve_at
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,42 +47,8 @@ CLIENT_SHAPES = {
 }
 
 
-class MemoryStorage(TokenStorage):
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client_info: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self):
-        return self.tokens
-
-    async def set_tokens(self, tokens):
-        self.tokens = tokens
-
-    async def get_client_info(self):
-        return self.client_info
-
-    async def set_client_info(self, client_info):
-        self.client_info = client_info
-
-
 def _stored(raw: str) -> AccessToken:
     return AccessToken.objects.get(token_checksum=hashlib.sha256(raw.encode()).hexdigest())
-
-
-def _provider(mcp_url: str, redirect_uris: list[str], browser: HeadlessBrowser, storage):
-    return OAuthClientProvider(
-        server_url=mcp_url,
-        client_metadata=OAuthClientMetadata(
-            client_name="Claude",
-            redirect_uris=redirect_uris,
-            grant_types=["authorization_code", "refresh_token"],
-            response_types=["code"],
-            token_endpoint_auth_method="none",
-        ),
-        storage=storage,
-        redirect_handler=browser.authorize,
-        callback_handler=browser.callback,
-    )
 
 
 async def _session(http: httpx2.AsyncClient, mcp_url: str):
@@ -101,7 +66,7 @@ async def _full_flow(origin: str, transport, redirect_uris: list[str], username:
         transport=transport, base_url=origin, follow_redirects=False
     ) as browser_http:
         browser = HeadlessBrowser(browser_http, username)
-        oauth = _provider(mcp_url, redirect_uris, browser, storage)
+        oauth = sdk_oauth_provider(mcp_url, redirect_uris, browser, storage)
         async with httpx2.AsyncClient(transport=transport, auth=oauth, timeout=30) as http:
             tools, first = await _session(http, mcp_url)
             issued = storage.tokens
@@ -147,17 +112,10 @@ def test_sdk_client_connects_in_process(cast, shape):
     _assert_connected(cast, "analyst@acme.test", *anyio.run(go))
 
 
-def _serve_at(settings, origin: str) -> None:
-    """Issuer, resource URLs and trusted origins follow the server's real address."""
-    settings.MAESTRA_PUBLIC_URL = origin
-    settings.CSRF_TRUSTED_ORIGINS = [origin]
-    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": origin}
-
-
 @pytest.mark.parametrize("shape", ["claude", "claude-code"])
 def test_sdk_client_connects_over_uvicorn(cast, settings, shape):
     with uvicorn_server() as origin:
-        _serve_at(settings, origin)
+        serve_at(settings, origin)
         result = anyio.run(
             _full_flow,
             origin,
@@ -170,24 +128,9 @@ def test_sdk_client_connects_over_uvicorn(cast, settings, shape):
 
 
 async def _post_initialize(origin: str, transport, path: str, token: str) -> httpx2.Response:
-    body = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-11-25",
-            "capabilities": {},
-            "clientInfo": {"name": "test", "version": "1"},
-        },
-    }
     async with httpx2.AsyncClient(transport=transport, base_url=origin) as http:
         return await http.post(
-            path,
-            json=body,
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Accept": "application/json, text/event-stream",
-            },
+            path, json=INITIALIZE, headers={"Authorization": f"Bearer {token}", **MCP_HEADERS}
         )
 
 

@@ -17,7 +17,7 @@ from maestra_mcp.oauth.services import (
     oauth_stale_clients_remove,
 )
 from maestra_mcp.oauth.tasks import oauth_clear_expired_tokens, oauth_remove_stale_clients
-from tests.oauth.conftest import CLAUDE_CALLBACK, connect, register
+from tests.support.oauth import CLAUDE_CALLBACK, connect, register
 
 pytestmark = pytest.mark.django_db
 

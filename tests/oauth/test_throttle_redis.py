@@ -16,8 +16,8 @@ from django.core.cache import cache
 from django.test import Client
 
 from maestra_mcp.oauth.throttle import RateLimit
-from tests.conftest import IN_CI
-from tests.oauth.conftest import CLAUDE_CALLBACK, register
+from tests.support.availability import IN_CI
+from tests.support.oauth import CLAUDE_CALLBACK, register
 
 pytestmark = pytest.mark.django_db
 

@@ -12,13 +12,13 @@ from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request
 
-from tests.oauth.conftest import (
+from tests.support.clients import logged_in
+from tests.support.oauth import (
     CLAUDE_CALLBACK,
     Pkce,
     authorize_query,
     connect,
     consent,
-    logged_in,
     redirect_params,
     register,
     token_request,

@@ -21,7 +21,7 @@ from reporting.errors import ReportError
 from reporting.models import Brand
 from reporting.schemas import CampaignReportParams
 from reporting.selectors import campaign_report, report_filters
-from tests.reporting.conftest import BASE_ROW, import_rows
+from tests.support.reports import BASE_ROW, import_rows
 
 DAY = date(2024, 3, 4)  # BASE_ROW's date
 AGENCY = "agency@partner.test"  # Marketer of acme, Analyst of globex

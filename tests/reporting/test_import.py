@@ -19,7 +19,7 @@ from reporting.models import (
     Goal,
 )
 from reporting.services.stats_import import COLUMNS, stats_import
-from tests.reporting.conftest import BASE_ROW, csv_text, flow_row, import_rows
+from tests.support.reports import BASE_ROW, csv_text, flow_row, import_rows
 
 
 def _stats(account):

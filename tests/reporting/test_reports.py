@@ -28,7 +28,7 @@ from reporting.scoping import CompiledOnce, UnscopedQueryError
 from reporting.selectors import campaign_report, flow_report, report_filters
 from reporting.selectors.reports import _COVER, _in_window, _spans
 from reporting.windows import preset_window, resolve_window
-from tests.reporting.conftest import BASE_ROW, flow_row, import_rows
+from tests.support.reports import BASE_ROW, flow_row, import_rows
 
 TODAY = date(2024, 5, 15)  # a Wednesday
 

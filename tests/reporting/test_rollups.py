@@ -29,15 +29,15 @@ from reporting.models import (
 )
 from reporting.schemas import CampaignReportParams, FlowReportParams
 from reporting.selectors import campaign_report, flow_report
-from tests.reporting.conftest import flow_row, import_rows
-from tests.reporting.test_report_properties import (
+from tests.support.report_properties import (
     PROPERTY_SETTINGS,
     SOURCES,
-    _csv_row,
-    _fresh_account,
     assert_metrics_match,
+    csv_row,
+    fresh_account,
     stat_row,
 )
+from tests.support.reports import flow_row, import_rows
 
 SPAN_START = date(2023, 11, 20)  # a Monday; the span crosses the new year
 SPAN_DAYS = 90
@@ -75,7 +75,7 @@ def test_reports_over_rollups_equal_the_raw_rows(cast, rows, window, dimensional
     ``dimensional`` asks for every brand imported: the same rows, but the report
     must use the per-source rollups instead of the per-channel one.
     """
-    account = _fresh_account(rows)
+    account = fresh_account(rows)
     first, last = window
     brands = sorted({SOURCES[r["source_id"]][0] for r in rows})
     params = {"brands": brands} if dimensional and brands else {}
@@ -212,7 +212,7 @@ def test_rollups_follow_reimports_that_change_days():
         _row("c1", date(2024, 1, 15), "email", revenue=Decimal("0.01")),
         _row("c2", date(2024, 2, 29), "web_push", opens=None),
     ]
-    account = _fresh_account(rows)
+    account = fresh_account(rows)
     _assert_rollups_match(rows)
 
     changed = [
@@ -220,7 +220,7 @@ def test_rollups_follow_reimports_that_change_days():
         _row("c1", date(2024, 1, 15), "email", clicks=None, revenue=Decimal("99.99")),
         _row("c3", date(2024, 1, 16), "email"),  # a new campaign in a touched week
     ]
-    result = import_rows(account, [_csv_row(r) for r in changed])
+    result = import_rows(account, [csv_row(r) for r in changed])
     assert result.written == 3
     merged = {(r["source_id"], r["date"], r["channel"]): r for r in rows + changed}
     _assert_rollups_match(list(merged.values()))
@@ -229,7 +229,7 @@ def test_rollups_follow_reimports_that_change_days():
         model: _rollup_values(model, ["id"])
         for model in (CampaignMonthlyStat, CampaignWeeklyStat, CampaignChannelDailyStat)
     }
-    assert import_rows(account, [_csv_row(r) for r in changed]).written == 0
+    assert import_rows(account, [csv_row(r) for r in changed]).written == 0
     for model, values in before.items():
         assert _rollup_values(model, ["id"]) == values, model  # nothing rewritten
 
@@ -301,11 +301,11 @@ def test_rollups_equal_the_daily_rows_after_any_sequence_of_imports(db, batches)
     however the files overlap: rows changed, tracked events becoming untracked and back,
     new rows in existing periods, new periods, days appended after the last."""
     first, second, appended = batches
-    account = _fresh_account(first)
+    account = fresh_account(first)
     _assert_rollups_match(first, account)
     for done in ([first, second], [first, second, appended]):
         if done[-1]:
-            import_rows(account, [_csv_row(r) for r in done[-1]])
+            import_rows(account, [csv_row(r) for r in done[-1]])
         _assert_rollups_match(_merged(*done), account)
 
 
@@ -313,12 +313,12 @@ def test_rollups_equal_the_daily_rows_after_any_sequence_of_imports(db, batches)
 def test_a_group_whose_only_tracked_row_stops_tracking_becomes_untracked():
     tracked = _row("c0", date(2024, 1, 31), "email", opens=30, clicks=6)
     untracked = _row("c0", date(2024, 1, 30), "email", opens=None, clicks=None)
-    account = _fresh_account([tracked, untracked])
+    account = fresh_account([tracked, untracked])
     monthly = CampaignMonthlyStat.objects.for_account(account).get()
     assert (monthly.opens, monthly.opens_delivered, monthly.both_opens) == (30, 90, 30)
 
     stopped = {**tracked, "opens": None}
-    import_rows(account, [_csv_row(stopped)])
+    import_rows(account, [csv_row(stopped)])
     _assert_rollups_match([stopped, untracked], account)
     monthly.refresh_from_db()
     assert (monthly.opens, monthly.opens_delivered, monthly.both_opens) == (None, None, None)
@@ -330,13 +330,13 @@ def test_new_days_across_month_and_week_boundaries_add_to_existing_rollups():
     """A file of the next days (the insert-only path) grows the month and week rollups
     it shares with earlier days and creates the others."""
     earlier = [_row("c0", date(2024, 1, 29), ch) for ch in ("email", "sms")]  # a Monday
-    account = _fresh_account(earlier)
+    account = fresh_account(earlier)
     later = [
         _row("c0", date(2024, 1, 31), "email", opens=None),  # same month and week
         _row("c0", date(2024, 2, 1), "sms", sends=7, delivered=7, bounces=0),  # same week
         _row("c1", date(2024, 2, 5), "email"),  # next week, new campaign
     ]
-    result = import_rows(account, [_csv_row(r) for r in later])
+    result = import_rows(account, [csv_row(r) for r in later])
     assert result.written == 3
     _assert_rollups_match(earlier + later, account)
     week = CampaignWeeklyStat.objects.for_account(account).get(
@@ -380,14 +380,14 @@ def _by_key(account) -> dict:
 def test_a_reimport_rewrites_exactly_the_rollup_rows_of_its_changed_days():
     days = [date(2024, 1, 22) + timedelta(days=n) for n in range(21)]  # 3 weeks, 2 months
     rows = [_row(s, d, ch) for s in ("c0", "c1") for d in days for ch in ("email", "sms")]
-    account = _fresh_account(rows)
+    account = fresh_account(rows)
     flows = [flow_row(date=d.isoformat()) for d in days]
     import_rows(account, flows)
     before = _by_key(account)
 
     changed = _row("c1", date(2024, 2, 1), "sms", opens=None, sends=300, delivered=250)
     added = _row("c0", date(2024, 2, 1), "web_push")  # a new key on the same day
-    result = import_rows(account, [_csv_row(r) for r in [changed, added, rows[0]]])
+    result = import_rows(account, [csv_row(r) for r in [changed, added, rows[0]]])
     assert (result.rows, result.written) == (3, 2)
     _assert_rollups_match(_merged(rows, [changed, added]), account)
 
@@ -419,11 +419,11 @@ def test_an_unchanged_reimport_does_not_touch_the_rollups():
     rows = [
         _row(s, date(2024, 1, 1) + timedelta(days=n), "email") for s in SOURCES for n in range(9)
     ]
-    account = _fresh_account(rows)
+    account = fresh_account(rows)
     import_rows(account, [flow_row(date="2024-01-03")])
     tables = [m._meta.db_table for m in ROLLUP_MODELS]
     with CaptureQueriesContext(connection) as queries:
-        assert import_rows(account, [_csv_row(r) for r in rows]).written == 0
+        assert import_rows(account, [csv_row(r) for r in rows]).written == 0
     assert [q["sql"] for q in queries if any(t in q["sql"] for t in tables)] == []
 
 
@@ -434,12 +434,12 @@ def test_import_queries_do_not_grow_with_the_rows():
             _row(f"c{n % 4}", date(2024, 1, 1) + timedelta(days=n // 4), "email")
             for n in range(count)
         ]
-        account = _fresh_account([])
+        account = fresh_account([])
         with CaptureQueriesContext(connection) as queries:
-            import_rows(account, [_csv_row(r) for r in rows] + [flow_row()])
+            import_rows(account, [csv_row(r) for r in rows] + [flow_row()])
         again = _merged(rows, [{**rows[-1], "sends": 999}])
         with CaptureQueriesContext(connection) as changed:
-            import_rows(account, [_csv_row(r) for r in again])
+            import_rows(account, [csv_row(r) for r in again])
         return len(queries), len(changed)
 
     assert queries_for(8) == queries_for(80)

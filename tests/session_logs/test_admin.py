@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from maestra_mcp.session_logs.models import McpSessionLog
-from tests.session_logs.conftest import record
+from tests.support.session_logs import record
 
 pytestmark = pytest.mark.django_db
 
@@ -37,15 +37,6 @@ def logs(cast):
         error="globex-refusal",
     )
     return {"acme": acme, "globex": globex}
-
-
-@pytest.fixture
-def as_user(client, cast):
-    def login(username: str):
-        client.force_login(cast.user(username))
-        return client
-
-    return login
 
 
 def listed(response) -> set[int]:

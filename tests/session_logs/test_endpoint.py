@@ -7,8 +7,7 @@ import json
 import pytest
 
 from maestra_mcp.session_logs.models import McpSessionLog
-from tests.mcp_server.conftest import mint_token
-from tests.mcp_server.test_endpoint_access import exchange
+from tests.support.mcp import exchange, mint_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,16 +9,9 @@ from oauth2_provider.models import AccessToken
 
 from accounts.services import account_offboard
 from maestra_mcp.session_logs.models import McpSessionLog
-from tests.mcp_server.conftest import mint_token
-from tests.mcp_server.test_endpoint_access import exchange
-from tests.oauth.conftest import (
-    CLAUDE_CALLBACK,
-    Pkce,
-    authorize_query,
-    logged_in,
-    redirect_params,
-    register,
-)
+from tests.support.clients import logged_in
+from tests.support.mcp import exchange, mint_token
+from tests.support.oauth import CLAUDE_CALLBACK, Pkce, authorize_query, redirect_params, register
 
 # The endpoint reaches the database from other threads: data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -22,7 +22,7 @@ from maestra_mcp.session_logs.selectors import accounts_awaiting_purge
 from maestra_mcp.session_logs.services import session_log_purge_account, session_log_purge_expired
 from maestra_mcp.session_logs.tasks import session_logs_sweep_offboarded
 from permissions.policy import Reason, mcp_access_decision
-from tests.session_logs.conftest import issue_tokens, make_logs, record
+from tests.support.session_logs import issue_tokens, make_logs, record
 
 pytestmark = pytest.mark.django_db
 

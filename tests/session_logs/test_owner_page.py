@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from maestra_mcp.session_logs.models import McpSessionLog
-from tests.session_logs.conftest import record
+from tests.support.session_logs import record
 
 pytestmark = pytest.mark.django_db
 

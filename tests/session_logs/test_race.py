@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from accounts.models import Account
 from accounts.services import account_offboard
 from maestra_mcp.session_logs.models import McpSessionLog
-from tests.session_logs.conftest import record
+from tests.support.session_logs import record
 
 
 def in_thread(target) -> threading.Thread:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from accounts.models import Account
 from maestra_mcp.session_logs.models import McpSessionLog, UnscopedQueryError
 from maestra_mcp.session_logs.services import REDACTED, _scrub, _to_json
-from tests.session_logs.conftest import issue_tokens, record
+from tests.support.session_logs import issue_tokens, record
 
 pytestmark = pytest.mark.django_db
 

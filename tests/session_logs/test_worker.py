@@ -24,7 +24,7 @@ from maestra_mcp.session_logs.tasks import (
     session_logs_sweep_offboarded,
 )
 from tests.session_logs import workers
-from tests.session_logs.conftest import make_logs
+from tests.support.session_logs import make_logs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import connection
 
 from maestra_mcp.celery import app
-from tests.conftest import IN_CI
+from tests.support.availability import IN_CI
 
 WORKER_SETTINGS = "tests.session_logs.worker_settings"
 _worker_numbers = itertools.count(1)

@@ -2,52 +2,26 @@
 
 The whole application (pages and the MCP endpoint) runs under uvicorn in a
 thread of the test process, on 127.0.0.1 and an ephemeral port, so the browser
-and the MCP client hit the same server and the same test database.
-
-Never ``playwright install``: the browser is Debian's ``chromium`` package
-(``apt-get install chromium``; ``.ci/run`` installs it). Where it is missing the
-tests skip with a loud reason, except under ``CI=true`` where they fail.
+and the MCP client hit the same server and the same test database (helpers:
+tests/support/browser.py).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import shutil
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import anyio
-import httpx2
 import pytest
 
-from tests.conftest import IN_CI
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _unavailable(reason: str):
-    if IN_CI:
-        pytest.fail(f"CI=true but {reason}", pytrace=False)
-    pytest.skip(f"BROWSER TESTS SKIPPED: {reason}")
+from tests.support.browser import CHROMIUM_ARGS, chromium_executable
+from tests.support.mcp import uvicorn_server
 
 
 @pytest.fixture(scope="session")
 def browser():
-    executable = shutil.which("chromium")
-    if executable is None:
-        _unavailable("Debian's chromium is not installed (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is missing (pip install -r requirements.txt)")
+    executable = chromium_executable()
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
@@ -84,8 +58,6 @@ def shoot(screenshot_dir, request):
 @pytest.fixture
 def server(transactional_db, cast) -> Iterator[str]:
     """The origin of a uvicorn serving the full application, with the demo cast."""
-    from tests.mcp_server.conftest import uvicorn_server
-
     with uvicorn_server() as origin:
         yield origin
 
@@ -111,33 +83,3 @@ def page_as(browser, server):
     yield open_page
     for context in contexts:
         context.close()
-
-
-def run_mcp(origin: str, path: str, token: str, action: Callable[[Any], Awaitable[Any]]):
-    """``await action(client)`` with the official MCP SDK client at ``origin + path``.
-
-    The client runs on a thread of its own: Playwright's loop occupies the main one.
-    """
-    from mcp import Client
-    from mcp.client.streamable_http import streamable_http_client
-
-    async def go():
-        headers = {"Authorization": f"Bearer {token}"}
-        async with (
-            httpx2.AsyncClient(headers=headers, timeout=30) as http,
-            Client(streamable_http_client(f"{origin}{path}", http_client=http)) as client,
-        ):
-            return await action(client)
-
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        try:
-            return pool.submit(anyio.run, go).result(timeout=60)
-        except BaseExceptionGroup as group:
-            # The client's task groups wrap a refusal; surface the MCP error itself.
-            raise _leaves(group)[0] from group
-
-
-def _leaves(error: BaseException) -> list[BaseException]:
-    if isinstance(error, BaseExceptionGroup):
-        return [leaf for inner in error.exceptions for leaf in _leaves(inner)]
-    return [error]

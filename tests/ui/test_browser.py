@@ -12,8 +12,8 @@ from mcp.shared.exceptions import MCPError
 from accounts.models import Account
 from permissions.models import McpAccessChange
 from permissions.policy import MESSAGE_MCP_DISABLED, MESSAGE_NO_PERMISSION
-from tests.mcp_server.conftest import mint_token
-from tests.ui.conftest import run_mcp
+from tests.support.browser import run_mcp
+from tests.support.mcp import mint_token
 
 ANALYST = "analyst@acme.test"
 
@@ -108,7 +108,7 @@ def test_copy_button_puts_the_exact_connector_url_on_the_clipboard(cast, server,
 def test_owner_restricts_a_member_to_one_brand_and_their_campaign_report_follows(
     cast, server, page_as, shoot
 ):
-    from tests.reporting.conftest import BASE_ROW, import_rows
+    from tests.support.reports import BASE_ROW, import_rows
 
     import_rows(
         cast.acme,
