@@ -17,25 +17,26 @@ from reporting.models import (
     Goal,
 )
 from reporting.schemas import NO_FOLDER, FlowRef, ReportFilters
-from reporting.selectors.reports import reporting_db
+from reporting.selectors.visibility import reporting_db, visible
 from reporting.windows import PERIODS
 
 
 def report_filters(*, account: Account, user) -> ReportFilters:
-    """Brands (only those the user may see), goals, folders, channels with statistics,
-    activation types of existing campaigns and flows (of the visible brands)."""
+    """What the user may filter on (see :mod:`reporting.selectors.visibility`): their
+    brands, the goals and folders those use, channels with statistics and activation
+    types of existing campaigns (of their brands), and their flows."""
     db = reporting_db()
     allowed = allowed_brand_ids(user=user, account=account)
 
-    def visible(queryset, brand_field: str = "brand_id"):
+    def of_visible_brands(queryset, brand_field: str):
         queryset = queryset.using(db)
         return queryset if allowed is None else queryset.filter(**{f"{brand_field}__in": allowed})
 
-    brands = visible(Brand.objects.for_account(account), "pk").values_list("name", flat=True)
-    goals = Goal.objects.for_account(account).using(db).values_list("name", flat=True)
-    folders = CampaignFolder.objects.for_account(account).using(db).values_list("name", flat=True)
+    def names(model) -> list[str]:
+        return list(visible(model, account, allowed).values_list("name", flat=True))
+
     activation_types = set(
-        visible(Campaign.objects.for_account(account))
+        of_visible_brands(Campaign.objects.for_account(account), "brand_id")
         .values_list("activation_type", flat=True)
         .distinct()
     )
@@ -45,16 +46,16 @@ def report_filters(*, account: Account, user) -> ReportFilters:
         (FlowDailyStat, "flow__brand_id"),
     ):
         channels |= set(
-            visible(stats.objects.for_account(account), brand_field)
+            of_visible_brands(stats.objects.for_account(account), brand_field)
             .values_list("channel", flat=True)
             .distinct()
             .order_by()
         )
-    flows = visible(Flow.objects.for_account(account)).values_list("external_id", "name")
+    flows = visible(Flow, account, allowed).values_list("external_id", "name")
     return ReportFilters(
-        brands=list(brands),
-        goals=list(goals),
-        campaign_folders=[*folders, NO_FOLDER],
+        brands=names(Brand),
+        goals=names(Goal),
+        campaign_folders=[*names(CampaignFolder), NO_FOLDER],
         # In the enums' order, which is the order the tools' schemas list them.
         channels=[c for c in Channel.values if c in channels],
         activation_types=[a for a in ActivationType.values if a in activation_types],

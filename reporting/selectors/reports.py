@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import BooleanField, Count, Expression, F, Model, Q, QuerySet, Value, Window
 from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 
@@ -48,6 +47,7 @@ from reporting.models import (
     Grain,
 )
 from reporting.scoping import CompiledOnce
+from reporting.selectors.visibility import reporting_db, visible
 from reporting.windows import (
     DateWindow,
     account_today,
@@ -114,11 +114,6 @@ def flow_report(
     )
 
 
-def reporting_db() -> str:
-    """The database alias reports read from (a read replica in production)."""
-    return settings.REPORTING_DATABASE_ALIAS
-
-
 def _listing(values: Iterable[str]) -> str:
     values = sorted(values, key=str.lower)
     if not values:
@@ -136,10 +131,11 @@ def _unknown(label: str, unknown: list[str], valid: Iterable[str]) -> ReportErro
 
 
 def _resolve_names(
-    model: type[Model], account: Account, requested: list[str], label: str
+    model: type[Model], account: Account, allowed: set[int] | None, requested: list[str], label: str
 ) -> set[int]:
-    """Ids of the named rows (case-insensitive); unknown names raise with the valid list."""
-    rows = model.objects.for_account(account).using(reporting_db()).values_list("pk", "name")
+    """Ids of the named rows the member may see (case-insensitive); other names raise
+    with the list of those they may use, whether the name exists or is hidden."""
+    rows = list(visible(model, account, allowed).values_list("pk", "name"))
     by_name = {name.lower(): pk for pk, name in rows}
     unknown = [name for name in requested if name.strip().lower() not in by_name]
     if unknown:
@@ -158,13 +154,7 @@ def brand_scope(
     """
     if not requested:
         return allowed
-    rows = Brand.objects.for_account(account).using(reporting_db()).values_list("pk", "name")
-    visible = {name.lower(): pk for pk, name in rows if allowed is None or pk in allowed}
-    unknown = [name for name in requested if name.strip().lower() not in visible]
-    if unknown:
-        names = [name for pk, name in rows if allowed is None or pk in allowed]
-        raise _unknown("brands", unknown, names)
-    return {visible[name.strip().lower()] for name in requested}
+    return _resolve_names(Brand, account, allowed, requested, "brands")
 
 
 def _filters(source: _Source, account: Account, allowed: set[int] | None, params) -> tuple[Q, bool]:
@@ -179,31 +169,32 @@ def _filters(source: _Source, account: Account, allowed: set[int] | None, params
     if brands is not None:
         where &= Q(**{f"{fk}__brand_id__in": brands})
     if params.goals:
-        where &= Q(**{f"{fk}__goal_id__in": _resolve_names(Goal, account, params.goals, "goals")})
+        where &= Q(
+            **{f"{fk}__goal_id__in": _resolve_names(Goal, account, allowed, params.goals, "goals")}
+        )
     if getattr(params, "activation_types", None):
         where &= Q(campaign__activation_type__in=params.activation_types)
     if getattr(params, "folders", None):
         named = [f for f in params.folders if f.strip().lower() != schemas.NO_FOLDER]
         folder_q = Q(
-            campaign__folder_id__in=_resolve_names(CampaignFolder, account, named, "folders")
+            campaign__folder_id__in=_resolve_names(
+                CampaignFolder, account, allowed, named, "folders"
+            )
         )
         if len(named) < len(params.folders):
             folder_q |= Q(campaign__folder__isnull=True)
         where &= folder_q
     if getattr(params, "flows", None):
-        where &= Q(flow_id__in=_resolve_flows(account, params.flows))
+        where &= Q(flow_id__in=_resolve_flows(account, allowed, params.flows))
     dimensional = bool(where)
     if params.channels:
         where &= Q(channel__in=params.channels)
     return where, dimensional
 
 
-def _resolve_flows(account: Account, requested: list[str]) -> set[int]:
-    rows = list(
-        Flow.objects.for_account(account)
-        .using(reporting_db())
-        .values_list("pk", "external_id", "name")
-    )
+def _resolve_flows(account: Account, allowed: set[int] | None, requested: list[str]) -> set[int]:
+    """Ids of the flows named by id or name among those the member may see."""
+    rows = list(visible(Flow, account, allowed).values_list("pk", "external_id", "name"))
     by_id = {external_id: pk for pk, external_id, _ in rows}
     by_name: dict[str, set[int]] = {}
     for pk, _, name in rows:

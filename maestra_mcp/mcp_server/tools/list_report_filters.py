@@ -25,9 +25,10 @@ tool = McpTool(
     title="List report filters",
     description="""\
 The values campaign_report and flow_report accept for this Maestra account and user: brand \
-names (only the brands this user may see), goals, campaign folders (including "(no folder)" \
-for unfiled campaigns), channels and activation types in use, flows (id and name), the period \
-presets, the metric names usable as sort_by, and the metric definitions.
+names, goals, campaign folders (including "(no folder)" for unfiled campaigns) and flows (id \
+and name) this user may see (a user limited to some brands sees only what those brands use), \
+channels and activation types in use, the period presets, the metric names usable as sort_by, \
+and the metric definitions.
 
 When to use: before calling a report with a brand, goal, folder or flow filter, or when the \
 user asks what can be reported on ("which brands do we have?", "list our flows"). Takes no \
