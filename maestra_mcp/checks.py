@@ -1,4 +1,5 @@
-"""System checks for configuration mistakes that would break connectors."""
+"""System checks for configuration mistakes: connectors that would break, purges that would
+never run."""
 
 from django.conf import settings
 from django.core import checks
@@ -13,5 +14,23 @@ def check_public_url_is_https(app_configs, **kwargs):
             "MAESTRA_PUBLIC_URL is not https.",
             hint="OAuth clients such as Claude and ChatGPT require an https issuer and MCP URL.",
             id="maestra_mcp.W001",
+        )
+    ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_periodic_tasks_have_a_broker(app_configs, **kwargs):
+    # Without a broker tasks run in-process when enqueued (the offboarding purge
+    # still runs), but nothing runs CELERY_BEAT_SCHEDULE: session logs outlive the
+    # retention the member page promises, and no sweeper retries a failed purge.
+    if settings.DEBUG or settings.CELERY_BROKER_URL:
+        return []
+    return [
+        checks.Warning(
+            "CELERY_BROKER_URL is not set: session-log retention, the offboarding purge's "
+            "sweeper and the OAuth clean-ups never run.",
+            hint="Set CELERY_BROKER_URL (e.g. redis://host:6379/0) and run a Celery worker "
+            "and one beat process (see the README's 'Running Celery').",
+            id="maestra_mcp.W002",
         )
     ]

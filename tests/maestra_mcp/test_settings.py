@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from maestra_mcp.checks import check_periodic_tasks_have_a_broker
 from maestra_mcp.env import env_bool, env_int, env_origin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,6 +19,8 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-key-0123456789",
     "MAESTRA_PUBLIC_URL": "https://mcp.maestra.example",
     "ALLOWED_HOSTS": "mcp.maestra.example",
+    # Production runs a worker and beat (nothing connects to the broker during checks).
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
 }
 
 
@@ -58,6 +61,24 @@ def test_check_deploy_warns_about_a_plain_http_public_url():
     result = run_django(["check", "--deploy", "--fail-level", "WARNING"], env)
     assert result.returncode != 0
     assert "maestra_mcp.W001" in result.stderr
+
+
+def test_check_deploy_warns_that_without_a_broker_no_purge_runs_periodically():
+    env = {**PRODUCTION_ENV, "CELERY_BROKER_URL": ""}
+    result = run_django(["check", "--deploy", "--fail-level", "WARNING"], env)
+    assert result.returncode != 0
+    assert "maestra_mcp.W002" in result.stderr
+    assert "session-log retention" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("debug", "broker", "warned"),
+    [(False, "", True), (False, "redis://127.0.0.1:6379/0", False), (True, "", False)],
+)
+def test_broker_check_only_in_production_without_a_broker(settings, debug, broker, warned):
+    settings.DEBUG, settings.CELERY_BROKER_URL = debug, broker
+    ids = [warning.id for warning in check_periodic_tasks_have_a_broker(None)]
+    assert ids == (["maestra_mcp.W002"] if warned else [])
 
 
 def test_bad_environment_values_stop_start_up():
