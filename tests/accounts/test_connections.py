@@ -10,6 +10,7 @@ from oauth2_provider.models import AccessToken
 from accounts.demo import DEMO_PASSWORD
 from tests.support.clients import logged_in
 from tests.support.mcp import mint_token
+from tests.support.time_zones import LATE_EVENING_UTC, NEXT_MORNING_IN_TOKYO, TOKYO, set_time_zone
 
 ANALYST, AGENCY = "analyst@acme.test", "agency@partner.test"
 
@@ -79,3 +80,14 @@ def test_anonymous_get_and_missing_csrf_change_nothing(cast, tokens):
     strict.login(username=ANALYST, password=DEMO_PASSWORD)
     assert strict.post(url).status_code == 403
     assert AccessToken.objects.count() == 3
+
+
+def test_last_use_is_shown_in_the_accounts_time_zone(cast, tokens):
+    set_time_zone(cast.acme, TOKYO)
+    AccessToken.objects.filter(pk=tokens["agency-acme"].pk).update(
+        created=LATE_EVENING_UTC, updated=LATE_EVENING_UTC
+    )
+    page = logged_in(AGENCY).get("/accounts/acme/mcp/").content.decode()
+    section = page.split('id="connections"')[1].split('id="tools"')[0]
+    assert f"Connected {NEXT_MORNING_IN_TOKYO[:10]}" in section
+    assert f"last used {NEXT_MORNING_IN_TOKYO} {TOKYO}" in section

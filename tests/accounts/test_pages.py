@@ -7,6 +7,8 @@ outsider and anonymous visitors.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -19,6 +21,7 @@ from django.utils.html import escape
 from accounts.demo import DEMO_PASSWORD
 from accounts.models import Account, Membership, Role
 from accounts.services import membership_create
+from permissions.brand_scope import brand_restriction_set
 from permissions.models import McpAccessChange
 from permissions.policy import (
     MESSAGE_MCP_DISABLED,
@@ -27,6 +30,14 @@ from permissions.policy import (
     mcp_access_decision,
 )
 from permissions.selectors import mcp_access_user_ids
+from permissions.services import mcp_access_revoke
+from reporting.models import BrandRestrictionChange
+from tests.support.time_zones import (
+    LATE_EVENING_UTC,
+    NEXT_MORNING_IN_TOKYO,
+    TOKYO,
+    set_time_zone,
+)
 
 ACME_MEMBERS = [
     "owner@acme.test",
@@ -348,14 +359,12 @@ def test_a_deactivated_second_owner_does_not_count(cast):
 
 
 def test_team_page_shows_each_members_last_assistant_request(cast):
-    from datetime import timedelta
-
     from maestra_mcp.session_logs.models import McpSessionLog
     from maestra_mcp.session_logs.services import session_log_record
 
+    set_time_zone(cast.acme, TOKYO)
     analyst = cast.user("analyst@acme.test")
-    when = timezone.now() - timedelta(days=2)
-    for moment in (when - timedelta(days=3), when):  # the later one wins
+    for moment in (LATE_EVENING_UTC - timedelta(days=3), LATE_EVENING_UTC):  # the later one wins
         row = session_log_record(account=cast.acme, user=analyst, status="success")
         McpSessionLog.objects.unscoped().filter(pk=row.pk).update(created_at=moment)
     # The same member's request to globex is not acme's business.
@@ -367,5 +376,22 @@ def test_team_page_shows_each_members_last_assistant_request(cast):
         row = page.split(f'data-member="{username}"')[1].split("</tr>")[0]
         return row.split('class="last-request">')[1].split("</td>")[0]
 
-    assert cell("analyst@acme.test") == f"{when:%Y-%m-%d %H:%M} UTC"
+    assert cell("analyst@acme.test") == NEXT_MORNING_IN_TOKYO
+    assert f"<th>Last assistant request ({TOKYO})</th>" in page
     assert "Never" in cell("agency@partner.test")
+
+
+def test_team_page_shows_recent_changes_in_the_accounts_time_zone(cast):
+    set_time_zone(cast.acme, TOKYO)
+    owner, analyst = cast.user("owner@acme.test"), cast.user("analyst@acme.test")
+    mcp_access_revoke(account=cast.acme, user=analyst, acting_user=owner)
+    brand_restriction_set(account=cast.acme, user=analyst, brands=[], acting_user=owner)
+    McpAccessChange.objects.filter(account=cast.acme, user=analyst, granted=False).update(
+        created_at=LATE_EVENING_UTC
+    )
+    BrandRestrictionChange.objects.for_account(cast.acme).update(created_at=LATE_EVENING_UTC)
+
+    page = _client("owner@acme.test").get("/accounts/acme/team/").content.decode()
+
+    changes = page.split('id="changes"')[1]
+    assert changes.count(f"{NEXT_MORNING_IN_TOKYO} {TOKYO}") == 2  # MCP Access and brands

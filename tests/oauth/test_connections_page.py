@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
-from oauth2_provider.models import Application
+from oauth2_provider.models import AccessToken, Application, RefreshToken
 
 from maestra_mcp.oauth.selectors import oauth_connections
 from tests.support.clients import logged_in
 from tests.support.oauth import connect
+from tests.support.time_zones import LATE_EVENING_UTC, NEXT_MORNING_IN_TOKYO, TOKYO, set_time_zone
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +75,16 @@ def test_revoke_needs_post_and_a_member_of_the_account(cast, connected):
     assert owner.get(url).status_code == 405
     outsider_url = f"/accounts/acme/connections/{cast.user('owner@globex.test').pk}/1/revoke/"
     assert owner.post(outsider_url).status_code == 404
+
+
+def test_times_are_in_the_accounts_time_zone(cast, connected):
+    set_time_zone(cast.acme, TOKYO)
+    analyst = cast.user("analyst@acme.test")
+    for model in (AccessToken, RefreshToken):
+        model.objects.filter(user=analyst).update(
+            created=LATE_EVENING_UTC, updated=LATE_EVENING_UTC
+        )
+    html = logged_in("owner@acme.test").get("/accounts/acme/connections/").content.decode()
+    assert f"<th>Connected ({TOKYO})</th><th>Last used ({TOKYO})</th>" in html
+    row = html.split('data-member="analyst@acme.test"')[1].split("</tr>")[0]
+    assert row.count(f"<td>{NEXT_MORNING_IN_TOKYO}</td>") == 2

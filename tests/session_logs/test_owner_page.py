@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import Account
 from maestra_mcp.session_logs.models import McpSessionLog
 from tests.support.session_logs import record
+from tests.support.time_zones import LATE_EVENING_UTC, NEXT_MORNING_IN_TOKYO, TOKYO, set_time_zone
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +79,12 @@ def test_anonymous_is_sent_to_log_in(client, cast, logs):
 def test_offboarded_account_is_gone(client, cast, logs):
     Account.objects.filter(pk=cast.acme.pk).update(offboarded_at=timezone.now())
     assert page(client, "owner@acme.test", cast.acme).status_code == 404
+
+
+def test_times_are_in_the_accounts_time_zone(client, cast):
+    set_time_zone(cast.acme, TOKYO)
+    row = record(cast.acme, method="tools/call", tool_name="campaign_report")
+    McpSessionLog.objects.unscoped().filter(pk=row.pk).update(created_at=LATE_EVENING_UTC)
+    html = page(client, "owner@acme.test", cast.acme).content.decode()
+    assert f"<th>Time ({TOKYO})</th>" in html
+    assert f"<td>{NEXT_MORNING_IN_TOKYO}:00</td>" in html
