@@ -18,11 +18,12 @@ from accounts.selectors import account_membership_get, account_team, memberships
 from maestra_mcp.oauth.selectors import oauth_connections
 from maestra_mcp.oauth.services import oauth_revoke_connection
 from maestra_mcp.session_logs.selectors import session_log_last_request_by_user
-from permissions.brand_scope import brand_restriction_set
+from permissions.brand_scope import MESSAGE_RESTRICTED_BY_DELETED_BRAND, brand_restriction_set
 from permissions.policy import mcp_access_decision
 from permissions.selectors import (
     brand_restriction_changes_recent,
     brand_restrictions,
+    brand_restrictions_on_deleted_brands,
     mcp_access_changes_recent,
     mcp_access_is_last_owner,
     mcp_access_user_ids,
@@ -84,8 +85,15 @@ def team(request: HttpRequest, *, access: AccountAccess) -> HttpResponse:
     last_requests = session_log_last_request_by_user(account=account)
     brands = list(Brand.objects.for_account(account))
     restrictions = brand_restrictions(account=account, brands=brands)
+    on_deleted_brands = brand_restrictions_on_deleted_brands(account=account)
     members = [
-        (m, m.user_id in holders, last_requests.get(m.user_id), restrictions.get(m.user_id, set()))
+        (
+            m,
+            m.user_id in holders,
+            last_requests.get(m.user_id),
+            restrictions.get(m.user_id, set()),
+            m.user_id in on_deleted_brands,
+        )
         for m in account_team(account=account)
     ]
     return render(
@@ -98,6 +106,7 @@ def team(request: HttpRequest, *, access: AccountAccess) -> HttpResponse:
             "changes": mcp_access_changes_recent(account=access.account),
             "brands": brands,
             "brand_changes": brand_restriction_changes_recent(account=access.account),
+            "message_restricted_by_deleted_brand": MESSAGE_RESTRICTED_BY_DELETED_BRAND,
             "retention_days": settings.MCP_SESSION_LOG_RETENTION_DAYS,
         },
     )

@@ -35,6 +35,11 @@ from reporting.models import Brand, BrandRestrictionChange
 BRAND_PERMISSION = "reporting.view_brand_reports"
 _CODENAME = BRAND_PERMISSION.split(".", 1)[1]
 
+# The team page's notice for a member held by a grant whose brand is gone.
+MESSAGE_RESTRICTED_BY_DELETED_BRAND = (
+    "Still restricted by a brand that was deleted. Save this member's brands again to clear it."
+)
+
 
 @functools.cache
 def _all_grants() -> QuerySet:
@@ -59,6 +64,15 @@ def _all_grants() -> QuerySet:
         .annotate(brand_account=Subquery(brand_account))
         .order_by()
     )
+
+
+def brand_grants_on_deleted_brands() -> QuerySet:
+    """Every user's grants on brands that no longer exist; filter it by user.
+
+    Each still restricts its user in every account (see the module docstring)
+    until :func:`brand_restriction_set` drops it.
+    """
+    return _all_grants().filter(brand_account__isnull=True)
 
 
 def allowed_brand_ids(*, user: AbstractBaseUser, account: Account) -> set[int] | None:
@@ -134,7 +148,7 @@ def brand_restriction_set(
         raise ValueError(f"{user} is not a member of {account.system_name}")
     for brand in Brand.objects.for_account(account).filter(pk__in=_held(user, account)):
         remove_perm(BRAND_PERMISSION, user, brand)
-    _all_grants().filter(user_id=user.pk, brand_account__isnull=True).delete()
+    brand_grants_on_deleted_brands().filter(user_id=user.pk).delete()
     for brand in brands:
         assign_perm(BRAND_PERMISSION, user, brand)
     return BrandRestrictionChange.objects.for_account(account).create(

@@ -9,7 +9,7 @@ from guardian.models import UserObjectPermission
 from guardian.shortcuts import get_users_with_perms
 
 from accounts.models import Account, Membership, Role
-from permissions.brand_scope import BRAND_PERMISSION
+from permissions.brand_scope import BRAND_PERMISSION, brand_grants_on_deleted_brands
 from permissions.models import McpAccessChange
 from permissions.policy import MCP_ACCESS_PERMISSION
 from reporting.models import Brand, BrandRestrictionChange
@@ -71,6 +71,23 @@ def brand_restrictions(*, account: Account, brands: list[Brand]) -> dict[int, se
     for user_id, object_pk in rows:
         restrictions.setdefault(user_id, set()).add(int(object_pk))
     return restrictions
+
+
+def brand_restrictions_on_deleted_brands(*, account: Account) -> set[int]:
+    """Ids of ``account``'s members still restricted by a grant on a deleted brand; one query.
+
+    ``brand_restrictions`` cannot show such a grant (its brand is gone), yet it
+    keeps restricting, possibly to no brand at all, until an Owner saves the
+    member's brands again (see ``permissions.brand_scope``, whose reading of the
+    grants this reuses).
+    """
+    members = Membership.objects.filter(account=account).values("user_id")
+    return set(
+        brand_grants_on_deleted_brands()
+        .filter(user_id__in=members)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
 
 
 def brand_restriction_changes_recent(
