@@ -26,11 +26,11 @@ from guardian.shortcuts import get_user_perms
 
 from accounts.models import Account, Membership
 from accounts.services import (
-    account_offboard,
     account_set_mcp_enabled,
     membership_change_role,
     membership_create,
 )
+from maestra_mcp.offboarding import account_offboard
 from maestra_mcp.session_logs.models import McpSessionLog
 from permissions.policy import MCP_ACCESS_PERMISSION
 

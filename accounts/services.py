@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from functools import partial
-
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Account, Membership, Role
-from maestra_mcp.oauth.services import oauth_revoke_account_tokens
-from maestra_mcp.session_logs.tasks import enqueue_account_purge
 from permissions.services import mcp_access_apply_role_default
 
 
@@ -55,18 +50,13 @@ def account_set_mcp_enabled(*, account: Account, enabled: bool) -> bool:
 
 
 @transaction.atomic
-def account_offboard(*, account: Account, acting_user: AbstractBaseUser) -> bool:
-    """Offboard an account: no more MCP, no more tokens, and its session logs purged.
+def account_mark_offboarded(*, account: Account) -> bool:
+    """Set ``offboarded_at`` and switch MCP off; returns whether anything changed.
 
-    In one transaction: sets ``offboarded_at``, switches MCP off, revokes every
-    OAuth access token, refresh token and grant bound to the account's MCP URL,
-    and writes an admin-log entry for ``acting_user``. The session-log purge is
-    enqueued only after commit, so the worker sees the account as offboarded;
-    if the broker is unreachable the commit still stands and the periodic
-    sweeper enqueues the purge later.
-
-    Returns False (and only re-enqueues the purge) when the account was already
-    offboarded, so running it twice is harmless.
+    Only the account's own state. Revoking its OAuth tokens and purging its
+    session logs belong to the MCP layer: ``maestra_mcp.offboarding.account_offboard``
+    calls this inside its own transaction, so the row lock taken here is held
+    until the tokens are revoked too. An account already offboarded is left as is.
     """
     locked = Account.objects.select_for_update().get(pk=account.pk)
     changed = locked.offboarded_at is None
@@ -74,19 +64,6 @@ def account_offboard(*, account: Account, acting_user: AbstractBaseUser) -> bool
         locked.offboarded_at = timezone.now()
         locked.mcp_enabled = False
         locked.save(update_fields=["offboarded_at", "mcp_enabled"])
-    revoked = oauth_revoke_account_tokens(account=locked)
-    if changed:
-        LogEntry.objects.log_actions(
-            user_id=acting_user.pk,
-            queryset=[locked],
-            action_flag=CHANGE,
-            change_message=(
-                f"Offboarded: MCP switched off, {revoked} OAuth token(s) and grant(s) "
-                "revoked, session-log purge enqueued."
-            ),
-            single_object=True,
-        )
-    transaction.on_commit(partial(enqueue_account_purge, locked.pk))
     account.offboarded_at = locked.offboarded_at
     account.mcp_enabled = locked.mcp_enabled
     return changed

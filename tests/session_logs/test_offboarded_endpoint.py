@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from oauth2_provider.models import AccessToken
 
-from accounts.services import account_offboard
+from maestra_mcp.offboarding import account_offboard
 from maestra_mcp.session_logs.models import McpSessionLog
 from tests.support.clients import logged_in
 from tests.support.mcp import exchange, mint_token

@@ -16,7 +16,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 
 from accounts.models import Account
-from accounts.services import account_offboard
+from maestra_mcp.offboarding import account_offboard
 from maestra_mcp.session_logs.models import McpSessionLog
 from maestra_mcp.session_logs.selectors import accounts_awaiting_purge
 from maestra_mcp.session_logs.services import session_log_purge_account, session_log_purge_expired

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, transaction
 
 from accounts.models import Account
-from accounts.services import account_offboard
+from maestra_mcp.offboarding import account_offboard
 from maestra_mcp.session_logs.models import McpSessionLog
 from tests.support.session_logs import record
 

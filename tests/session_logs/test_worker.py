@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Account
-from accounts.services import account_offboard
+from maestra_mcp.offboarding import account_offboard
 from maestra_mcp.session_logs.models import McpSessionLog
 from maestra_mcp.session_logs.tasks import (
     session_logs_purge_expired,

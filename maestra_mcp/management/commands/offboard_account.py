@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Account
-from accounts.services import account_offboard
+from maestra_mcp.offboarding import account_offboard
 
 
 class Command(BaseCommand):
