@@ -1,35 +1,14 @@
-"""Pages for account members and Owners.
+"""The page after login: the accounts the visitor belongs to.
 
-Every view with an account in its URL is wrapped by ``accounts.access``, which
-resolves the account (404 for unknown, offboarded and not-yours alike) and
-passes ``access`` in; views never look the account up themselves.
+The member and Owner pages of one account combine account data with MCP,
+OAuth and session-log data, so they live in ``maestra_mcp.account_pages``.
 """
 
-from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
-from accounts.access import AccountAccess, account_member_required, account_owner_required
-from accounts.forms import BrandRestrictionForm, McpAccessForm
-from accounts.selectors import account_membership_get, account_team, memberships_of_user
-from maestra_mcp.oauth.selectors import oauth_connections
-from maestra_mcp.oauth.services import oauth_revoke_connection
-from maestra_mcp.session_logs.selectors import session_log_last_request_by_user
-from permissions.brand_scope import MESSAGE_RESTRICTED_BY_DELETED_BRAND, brand_restriction_set
-from permissions.policy import mcp_access_decision
-from permissions.selectors import (
-    brand_restriction_changes_recent,
-    brand_restrictions,
-    brand_restrictions_on_deleted_brands,
-    mcp_access_changes_recent,
-    mcp_access_is_last_owner,
-    mcp_access_user_ids,
-)
-from permissions.services import mcp_access_grant, mcp_access_revoke
-from reporting.models import Brand
+from accounts.selectors import memberships_of_user
 
 
 @login_required
@@ -38,134 +17,3 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request, "accounts/home.html", {"memberships": memberships_of_user(user=request.user)}
     )
-
-
-@account_member_required
-def mcp_settings(request: HttpRequest, *, access: AccountAccess) -> HttpResponse:
-    """The member's MCP page: status, connector URL, client instructions, privacy."""
-    return render(
-        request,
-        "accounts/mcp_settings.html",
-        {
-            "access": access,
-            "account": access.account,
-            "decision": mcp_access_decision(user=request.user, account=access.account),
-            "retention_days": settings.MCP_SESSION_LOG_RETENTION_DAYS,
-            "connections": oauth_connections(account=access.account, user=request.user),
-        },
-    )
-
-
-@require_POST
-@account_member_required
-def mcp_connection_revoke(
-    request: HttpRequest, *, access: AccountAccess, application_id: int
-) -> HttpResponse:
-    """End one of the visitor's own assistant connections to the account."""
-    revoked = oauth_revoke_connection(
-        account=access.account,
-        user=request.user,
-        application_id=application_id,
-        acting_user=request.user,
-    )
-    if revoked:
-        messages.success(
-            request, "Assistant disconnected. It must sign in again to reach this account."
-        )
-    else:
-        messages.info(request, "That assistant was not connected any more.")
-    return redirect("accounts:mcp_settings", system_name=access.account.system_name)
-
-
-@account_owner_required
-def team(request: HttpRequest, *, access: AccountAccess) -> HttpResponse:
-    """Owners (and CSMs): every member's role and MCP Access, with the switches."""
-    account = access.account
-    holders = mcp_access_user_ids(account=account)
-    last_requests = session_log_last_request_by_user(account=account)
-    brands = list(Brand.objects.for_account(account))
-    restrictions = brand_restrictions(account=account, brands=brands)
-    on_deleted_brands = brand_restrictions_on_deleted_brands(account=account)
-    members = [
-        (
-            m,
-            m.user_id in holders,
-            last_requests.get(m.user_id),
-            restrictions.get(m.user_id, set()),
-            m.user_id in on_deleted_brands,
-        )
-        for m in account_team(account=account)
-    ]
-    return render(
-        request,
-        "accounts/team.html",
-        {
-            "access": access,
-            "account": access.account,
-            "members": members,
-            "changes": mcp_access_changes_recent(account=access.account),
-            "brands": brands,
-            "brand_changes": brand_restriction_changes_recent(account=access.account),
-            "message_restricted_by_deleted_brand": MESSAGE_RESTRICTED_BY_DELETED_BRAND,
-            "retention_days": settings.MCP_SESSION_LOG_RETENTION_DAYS,
-        },
-    )
-
-
-@require_POST
-@account_owner_required
-def team_mcp_access(
-    request: HttpRequest, *, access: AccountAccess, membership_id: int
-) -> HttpResponse:
-    """Switch one member's MCP Access; the last Owner's revoke needs a confirmation."""
-    account = access.account
-    membership = account_membership_get(account=account, membership_id=membership_id)
-    if membership is None:
-        raise Http404
-    form = McpAccessForm(request.POST)
-    if not form.is_valid():
-        return HttpResponseBadRequest("Invalid MCP Access change.")
-    granted, confirmed = form.cleaned_data["granted"], form.cleaned_data["confirm"]
-    member = membership.user
-    if granted == (member.pk in mcp_access_user_ids(account=account)):
-        messages.info(request, f"{member.get_username()} already has that MCP Access setting.")
-        return redirect("accounts:team", system_name=account.system_name)
-    if not granted and not confirmed and mcp_access_is_last_owner(account=account, user=member):
-        return render(
-            request,
-            "accounts/team_confirm_revoke.html",
-            {"access": access, "account": account, "membership": membership},
-        )
-    service = mcp_access_grant if granted else mcp_access_revoke
-    service(account=account, user=member, acting_user=request.user)
-    state = "granted to" if granted else "revoked for"
-    messages.success(
-        request,
-        f"MCP Access {state} {member.get_username()}. "
-        "It takes effect on their assistant's next request.",
-    )
-    return redirect("accounts:team", system_name=account.system_name)
-
-
-@require_POST
-@account_owner_required
-def team_brands(request: HttpRequest, *, access: AccountAccess, membership_id: int) -> HttpResponse:
-    """Limit one member's reports to some brands; none selected lifts the restriction."""
-    account = access.account
-    membership = account_membership_get(account=account, membership_id=membership_id)
-    if membership is None:
-        raise Http404
-    form = BrandRestrictionForm(request.POST, account=account)
-    if not form.is_valid():
-        return HttpResponseBadRequest("Choose brands of this account.")
-    brands = form.cleaned_data["brands"]
-    brand_restriction_set(
-        account=account, user=membership.user, brands=brands, acting_user=request.user
-    )
-    scope = ", ".join(sorted(b.name for b in brands)) or "every brand"
-    messages.success(
-        request,
-        f"{membership.user.get_username()} now sees {scope} in reports, "
-        "from their assistant's next request.",
-    )
-    return redirect("accounts:team", system_name=account.system_name)

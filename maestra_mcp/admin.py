@@ -1,3 +1,4 @@
 """Admin registrations of the project app (Django's autodiscovery imports this module)."""
 
+from maestra_mcp.account_pages import admin as account_pages_admin  # noqa: F401  (registers)
 from maestra_mcp.session_logs import admin as session_logs_admin  # noqa: F401  (registers)

@@ -11,7 +11,7 @@ urlpatterns = [
     path("", account_views.home, name="home"),
     path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/", include("accounts.urls")),
+    path("accounts/", include("maestra_mcp.account_pages.urls")),
     path("accounts/", include("maestra_mcp.session_logs.urls")),
     path("admin/", admin.site.urls),
     # OAuth endpoints (/o/…), discovery (/.well-known/…) and origin fallbacks.

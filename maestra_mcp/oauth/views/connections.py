@@ -1,7 +1,7 @@
 """The Owners' (and CSMs') view of every assistant connected to their account.
 
 Members see and end their own connections on the account's MCP page
-(``accounts.views.mcp_settings``); this page shows everyone's, so an Owner can
+(``maestra_mcp.account_pages.views.mcp_settings``); this page shows everyone's, so an Owner can
 cut off a connection without revoking the member's MCP Access altogether.
 """
 

@@ -1,8 +1,11 @@
-"""Member and Owner pages of one account; each view goes through accounts.access."""
+"""Member and Owner pages of one account; each view goes through accounts.access.
+
+The namespace stays ``accounts`` (URL names such as ``accounts:team``).
+"""
 
 from django.urls import path
 
-from accounts import views
+from maestra_mcp.account_pages import views
 
 app_name = "accounts"
 

@@ -1,0 +1,1 @@
+"""Member, Owner and admin pages that show account data beside MCP and OAuth data."""
