@@ -1,7 +1,7 @@
 """The import contract in pyproject.toml: the domain apps stay free of MCP and OAuth.
 
 Run through ``lint-imports`` itself (the command a developer runs), so what CI
-checks is exactly the configured contract, ignored edges included.
+checks is exactly the configured contract.
 """
 
 from __future__ import annotations
