@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -67,3 +68,15 @@ def account_mark_offboarded(*, account: Account) -> bool:
     account.offboarded_at = locked.offboarded_at
     account.mcp_enabled = locked.mcp_enabled
     return changed
+
+
+def account_log_change(*, account: Account, acting_user: AbstractBaseUser, message: str) -> None:
+    """Record a change made to ``account`` by ``acting_user`` in Django's admin log
+    (the account's History in the admin), where CSMs look for who did what."""
+    LogEntry.objects.log_actions(
+        user_id=acting_user.pk,
+        queryset=[account],
+        action_flag=CHANGE,
+        change_message=message,
+        single_object=True,
+    )

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from functools import partial
 
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from accounts.models import Account
-from accounts.services import account_mark_offboarded
+from accounts.services import account_log_change, account_mark_offboarded
 from maestra_mcp.oauth.services import oauth_revoke_account_tokens
 from maestra_mcp.session_logs.tasks import enqueue_account_purge
 
@@ -39,15 +38,13 @@ def account_offboard(*, account: Account, acting_user: AbstractBaseUser) -> bool
     changed = account_mark_offboarded(account=account)
     revoked = oauth_revoke_account_tokens(account=account)
     if changed:
-        LogEntry.objects.log_actions(
-            user_id=acting_user.pk,
-            queryset=[account],
-            action_flag=CHANGE,
-            change_message=(
+        account_log_change(
+            account=account,
+            acting_user=acting_user,
+            message=(
                 f"Offboarded: MCP switched off, {revoked} OAuth token(s) and grant(s) "
                 "revoked, session-log purge enqueued."
             ),
-            single_object=True,
         )
     transaction.on_commit(partial(enqueue_account_purge, account.pk))
     return changed

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
@@ -19,6 +18,7 @@ from oauth2_provider.models import (
 from oauth2_provider.settings import oauth2_settings
 
 from accounts.models import Account
+from accounts.services import account_log_change
 from maestra_mcp.oauth.selectors import bound_to
 
 
@@ -69,15 +69,13 @@ def oauth_revoke_connection(
     if revoked:
         application = get_application_model().objects.filter(pk=application_id).first()
         client = (application.name or application.client_id) if application else application_id
-        LogEntry.objects.log_actions(
-            user_id=acting_user.pk,
-            queryset=[account],
-            action_flag=CHANGE,
-            change_message=(
+        account_log_change(
+            account=account,
+            acting_user=acting_user,
+            message=(
                 f"Revoked the connection of {client!s} for {user.get_username()} "
                 f"({revoked} OAuth token(s) and grant(s))."
             ),
-            single_object=True,
         )
     return revoked
 
