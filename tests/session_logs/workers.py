@@ -171,7 +171,7 @@ class WorkerProcess:
                 "-Q",
                 self.broker.queue,
                 "-n",
-                f"{self.broker.queue}-{len(self.lines)}@%h",
+                f"{self.broker.queue}-{next(_worker_numbers)}@%h",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
