@@ -252,10 +252,13 @@ class _GrainRows(Expression):
     ):
         if self.grain is not None:  # resolved already: a subquery's WHERE is resolved again
             return super().resolve_expression(query, allow_joins, reuse, summarize, for_save)
-        clone = self.copy()
-        clone.grain = query.resolve_ref("grain", allow_joins, reuse, summarize)
-        clone.date = query.resolve_ref("date", allow_joins, reuse, summarize)
-        return clone
+        # Columns of the query's own table: no name lookup or join to resolve.
+        alias, fields = query.get_initial_alias(), query.get_meta()
+        columns = (
+            fields.get_field("grain").get_col(alias),
+            fields.get_field("date").get_col(alias),
+        )
+        return type(self)(self.spans, columns)
 
     def as_sql(self, compiler, connection):
         grain, _ = compiler.compile(self.grain)
@@ -329,12 +332,13 @@ _TOTAL = "total"  # the summary's shape: every selected row in one group
 
 
 @functools.cache
-def _shape(source: _Source, group: str) -> QuerySet:
-    """The report query grouped by ``group`` with every metric, built once per process.
+def _shape(source: _Source, group: str, db: str) -> QuerySet:
+    """The report query grouped by ``group`` with every metric, built once per process
+    and database alias.
 
     ``group``: ``_TOTAL``, a timeline granularity or a breakdown dimension.
     """
-    rows = source.stats.objects.shape()
+    rows = source.stats.objects.shape().using(db)
     if group == _TOTAL:
         # Grouped by a constant only: no GROUP BY, so one row even over no rows.
         grouped = rows.values(total=Value(True))
@@ -354,7 +358,7 @@ def _shape(source: _Source, group: str) -> QuerySet:
     )
     if group in source.breakdowns:
         # Counted after grouping and before the limit: the number of groups.
-        grouped = grouped.annotate(total_groups=Window(Count("*")))
+        grouped = grouped.annotate(total_groups=CompiledOnce(Window(Count("*")), convert=False))
     return grouped
 
 
@@ -398,7 +402,7 @@ def _report(source: _Source, result_type, *, account: Account, user, params, tod
     scope = (where,) if where else ()
 
     def rows(group: str, window_rows: _GrainRows) -> QuerySet:
-        return _shape(source, group).using(db).for_account(account, *scope, window_rows)
+        return _shape(source, group, db).for_account(account, *scope, window_rows)
 
     # Coarsest rows that can answer: see the module docstring.
     coarse = _COVER if dimensional else Grain.CHANNEL_DAY

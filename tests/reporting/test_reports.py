@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import F, FloatField, OuterRef, Q, RestrictedError, Subquery, Sum, Value
 from django.db.models.functions import Cast, Coalesce, NullIf
+from django.db.models.lookups import Exact
 from pydantic import ValidationError
 
 from permissions.brand_scope import allowed_brand_ids, brand_restriction_set
@@ -314,6 +315,12 @@ def test_query_shapes_run_only_once_scoped_and_never_write(data, acme, globex):
     # Conditions given with the scope apply like filter(), and only within the account.
     assert list(shape.for_account(acme, Q(channel="sms"))) == [{"channel": "sms", "sends": 100}]
     assert list(shape.for_account(globex, Q(channel="sms"))) == []
+    # A conditional expression is a condition too; any other expression is refused.
+    assert list(shape.for_account(acme, Exact(F("channel"), "sms"))) == [
+        {"channel": "sms", "sends": 100}
+    ]
+    with pytest.raises(TypeError, match="not a condition"):
+        shape.for_account(acme, F("channel"))
     with pytest.raises(UnscopedQueryError, match="already scoped"):
         shape.for_account(acme).for_account(globex)
     with pytest.raises(TypeError, match="shapes only"):
@@ -360,7 +367,7 @@ def test_compiled_once_annotations_compile_like_django_and_anew_in_subqueries(da
     # Django 6 quotes subquery aliases ("U0"), Django 5.2 does not.
     assert 'SUM(U0."sends")' in str(outer.query).replace("`", '"').replace('"U0"', "U0")
     assert list(outer.values_list("channel", "channel_sends")) == [("sms", 100)]
-    with pytest.raises(TypeError, match="aggregates only"):
+    with pytest.raises(TypeError, match="aggregates and window functions only"):
         CampaignDailyStat.objects.shape().annotate(x=CompiledOnce(F("sends")))
 
 
