@@ -1,17 +1,19 @@
 """Throttle counters in a shared Redis cache (``CACHE_URL``), as production with several workers.
 
-Runs in the PostgreSQL + Redis pass of scripts/test (``TEST_REDIS_URL``), on
-Redis database 12 of that server so it never touches the broker's database.
+Runs in the PostgreSQL + Redis pass of scripts/test (``TEST_REDIS_URL``). Its keys
+carry a prefix of their own and only they are deleted afterwards: the cache's
+``clear()`` would flush the whole Redis database, whoever else uses it.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis
 from django.core.cache import cache
 from django.test import Client
 
@@ -24,17 +26,18 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def redis_cache(settings):
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
+    """(location, key prefix) of a Redis cache that is now the default cache."""
+    location = os.environ.get("TEST_REDIS_URL")
+    if not location:
         pytest.skip(
             "needs Redis: runs in the PostgreSQL + Redis pass of scripts/test (TEST_REDIS_URL)"
         )
-    location = urlunsplit(urlsplit(url)._replace(path="/12"))
+    prefix = f"maestra-oauth-tests-{secrets.token_hex(4)}"
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": location,
-            "KEY_PREFIX": "maestra-oauth-tests",
+            "KEY_PREFIX": prefix,
         }
     }
     try:
@@ -44,21 +47,37 @@ def redis_cache(settings):
         if IN_CI:
             pytest.fail(message)
         pytest.skip(f"SKIPPED LOUDLY: {message}")
-    cache.clear()  # database 12 is this suite's own
-    yield location
-    cache.clear()
+    yield location, prefix
+    client = redis.Redis.from_url(location)
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+def test_the_fixture_deletes_only_its_own_keys(redis_cache):
+    location, prefix = redis_cache
+    client = redis.Redis.from_url(location)
+    client.set("someone-elses-key", "kept", ex=60)
+    cache.set("ours", 1)
+    assert client.exists(f"{prefix}:1:ours")
+    # What the fixture's teardown runs, early: the other key stays.
+    client.delete(*client.scan_iter(match=f"{prefix}:*"))
+    assert client.get("someone-elses-key") == b"kept"
+    assert cache.get("ours") is None
+    client.delete("someone-elses-key")
 
 
 def test_counts_are_shared_between_processes(redis_cache):
+    location, prefix = redis_cache
     limit = RateLimit("shared", 3, 60)
     identity = "alice|203.0.113.1"
     assert limit.hit(identity) == 1
     # another worker process, same cache: its hit lands on the same counter
     code = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='tests.settings';"
-        f"os.environ['CACHE_URL']={redis_cache!r}; django.setup();"
+        f"os.environ['CACHE_URL']={location!r}; django.setup();"
         "from django.conf import settings;"
-        "settings.CACHES['default']['KEY_PREFIX']='maestra-oauth-tests';"
+        f"settings.CACHES['default']['KEY_PREFIX']={prefix!r};"
         "from maestra_mcp.oauth.throttle import RateLimit;"
         f"print(RateLimit('shared', 3, 60).hit({identity!r}))"
     )
