@@ -107,6 +107,10 @@ def test_team_page_shows_the_restriction_as_the_reports_see_it(cast, brands):
     owner.post(_url(cast, MARKETER), {"brands": [brands["Acme Sport"].pk]})
     owner.post(_url(cast, "analyst@acme.test"), {"brands": [b.pk for b in brands.values()][:2]})
     _restrict_to_a_deleted_brand(cast, "administrator@acme.test")
+    # A deactivated member's reports show nothing, whatever their brands were.
+    Membership.objects.filter(account=cast.acme, user__username="support@acme.test").update(
+        is_active=False
+    )
     page = owner.get("/accounts/acme/team/").content.decode()
     for membership in Membership.objects.filter(account=cast.acme).select_related("user"):
         row = page.split(f'data-member="{membership.user.username}"')[1].split("</tr>")[0]
