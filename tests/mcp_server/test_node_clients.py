@@ -9,14 +9,13 @@ loudly; under ``CI=true`` they fail instead.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.support.mcp import uvicorn_server
-from tests.support.node import node_root, node_unavailable
+from tests.support.node import npx
 from tests.support.reports import WINDOW
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,35 +24,6 @@ CONFORMANCE = "@modelcontextprotocol/conformance@0.1.16"
 INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
 SERVER_SCENARIOS = ("server-initialize", "ping", "tools-list", "dns-rebinding-protection")
 ANALYST = "analyst@acme.test"
-
-
-def npx(*args: str, cwd: Path, timeout: int = 240) -> subprocess.CompletedProcess:
-    root = node_root()
-    env = {
-        **os.environ,
-        # npx runs packages with the first `node` on PATH: the wheel's Node 24.
-        "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-        "npm_config_cache": str(cwd.parent / "npm-cache"),
-        "npm_config_update_notifier": "false",
-    }
-    command = [str(root / "bin" / "node"), str(root / "lib/node_modules/npm/bin/npx-cli.js")]
-    try:
-        run = subprocess.run(
-            [*command, "--yes", *args],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            cwd=cwd,
-        )
-    except subprocess.TimeoutExpired:
-        node_unavailable(f"{args[0]} did not finish in {timeout} s (npm registry reachable?)")
-    output = run.stdout + run.stderr
-    if run.returncode != 0 and any(
-        e in output for e in ("ENOTFOUND", "EAI_AGAIN", "ECONNREFUSED registry")
-    ):
-        node_unavailable(f"npm registry unreachable: {output[-500:]}")
-    return run
 
 
 def with_bearer(token: str):
