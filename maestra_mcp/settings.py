@@ -17,6 +17,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from maestra_mcp.env import env_bool, env_int, env_list, env_origin, env_str
+from maestra_mcp.filesystem_broker import filesystem_transport_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -271,14 +272,9 @@ CELERY_BEAT_SCHEDULE = {
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # kombu's filesystem transport: a real worker with no server, for newcomers
     # and for the embedded-default test variant. Folders are created by the app.
-    _queue_dir = Path(env_str("CELERY_FILESYSTEM_DIR", str(BASE_DIR / ".celery-broker")))
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir / "queue"),
-        "data_folder_out": str(_queue_dir / "queue"),
-        "processed_folder": str(_queue_dir / "processed"),
-        "store_processed": False,
-        "control_folder": str(_queue_dir / "control"),
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_transport_options(
+        Path(env_str("CELERY_FILESYSTEM_DIR", str(BASE_DIR / ".celery-broker")))
+    )
 
 # --- Production hardening ---------------------------------------------------
 # Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER=true so Django

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import connection
 
 from maestra_mcp.celery import app
+from maestra_mcp.filesystem_broker import filesystem_transport_options
 from tests.support.availability import IN_CI
 
 WORKER_SETTINGS = "tests.session_logs.worker_settings"
@@ -59,20 +60,6 @@ def _reachable(url: str) -> bool:
     return True
 
 
-def filesystem_transport_options(folder: Path) -> dict:
-    # The same layout maestra_mcp/settings.py derives from CELERY_FILESYSTEM_DIR.
-    options = {
-        "data_folder_in": str(folder / "queue"),
-        "data_folder_out": str(folder / "queue"),
-        "processed_folder": str(folder / "processed"),
-        "store_processed": False,
-        "control_folder": str(folder / "control"),
-    }
-    for key in ("data_folder_in", "processed_folder", "control_folder"):
-        Path(options[key]).mkdir(parents=True, exist_ok=True)
-    return options
-
-
 @dataclass
 class Broker:
     url: str
@@ -95,10 +82,13 @@ def choose_broker(tmp_path: Path, queue: str) -> Broker:
             pytest.skip(f"SKIPPED LOUDLY: {message}; start Redis or unset TEST_REDIS_URL")
         return Broker(redis_url, queue, {}, {"CELERY_BROKER_URL": redis_url})
     folder = tmp_path / "broker"
+    options = filesystem_transport_options(folder)
+    for key in ("data_folder_in", "processed_folder", "control_folder"):
+        Path(options[key]).mkdir(parents=True, exist_ok=True)
     return Broker(
         "filesystem://",
         queue,
-        filesystem_transport_options(folder),
+        options,
         {"CELERY_BROKER_URL": "filesystem://", "CELERY_FILESYSTEM_DIR": str(folder)},
     )
 
