@@ -35,10 +35,13 @@ def machine() -> str:
         (version,) = cursor.fetchone()
         cursor.execute("SHOW random_page_cost")
         (random_page_cost,) = cursor.fetchone()
+        cursor.execute("SHOW shared_buffers")
+        (shared_buffers,) = cursor.fetchone()
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return (
         f"{platform.python_implementation()} {platform.python_version()}, "
-        f"PostgreSQL {version} (random_page_cost {random_page_cost}), "
+        f"PostgreSQL {version} (random_page_cost {random_page_cost}, "
+        f"shared_buffers {shared_buffers}), "
         f"{os.cpu_count()} CPUs shared with other work "
         f"(load average at the end: {load})"
     )
