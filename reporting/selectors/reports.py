@@ -9,8 +9,10 @@ the group count run in the database; Python only lays empty timeline buckets
 The queries' shapes (grouping, the metric annotations) are built once per
 process as account-scoped query shapes (:mod:`reporting.scoping`): Django
 resolves and copies every node of an annotation when it is added, which was
-most of a report's Python time. Each call only scopes a shape to the account
-and adds the filters, the window rows and the ordering.
+most of a report's Python time. A shape scoped to the account, with the
+filters, the window rows and the ordering added, is then compiled to SQL once
+per structure (:mod:`reporting.prepared`); later reports of the same structure
+bind their account, dates and ids into that SQL.
 
 Each query reads the cheapest rows that cover its window exactly (see
 :class:`reporting.models.Grain`): without dimension filters (brand, goal,
@@ -24,7 +26,7 @@ the remaining days; for day and week timelines the daily rows.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -34,7 +36,7 @@ from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 
 from accounts.models import Account
 from permissions.brand_scope import allowed_brand_ids
-from reporting import schemas
+from reporting import prepared, schemas
 from reporting.errors import ReportError
 from reporting.metrics import ADDITIVE_METRICS, METRIC_NAMES, METRICS, change_expressions
 from reporting.models import (
@@ -157,39 +159,95 @@ def brand_scope(
     return _resolve_names(Brand, account, allowed, requested, "brands")
 
 
-def _filters(source: _Source, account: Account, allowed: set[int] | None, params) -> tuple[Q, bool]:
-    """Every filter as one Q on the report rows, brand scope included.
+@dataclass(frozen=True)
+class _Filters:
+    """A report's filters with names resolved to ids, brand scope included.
 
-    Also says whether a filter needs the campaign's or flow's dimensions (then
-    the per-channel rollup cannot answer).
+    Which filters apply and how many ids each lists shape the report's SQL
+    (:meth:`structure`, part of a query template's key); the ids only fill its
+    parameters (:meth:`ids`). :meth:`where` builds the condition from any ids
+    in :meth:`ids`' order: the real ones, or a template's placeholders.
     """
-    fk = source.fk
-    where = Q()
-    brands = brand_scope(account=account, allowed=allowed, requested=params.brands)
-    if brands is not None:
-        where &= Q(**{f"{fk}__brand_id__in": brands})
-    if params.goals:
-        where &= Q(
-            **{f"{fk}__goal_id__in": _resolve_names(Goal, account, allowed, params.goals, "goals")}
-        )
-    if getattr(params, "activation_types", None):
-        where &= Q(campaign__activation_type__in=params.activation_types)
-    if getattr(params, "folders", None):
-        named = [f for f in params.folders if f.strip().lower() != schemas.NO_FOLDER]
-        folder_q = Q(
-            campaign__folder_id__in=_resolve_names(
-                CampaignFolder, account, allowed, named, "folders"
+
+    fk: str  # "campaign" or "flow": the report rows' link to their dimensions
+    brands: tuple[int, ...] | None = None
+    goals: tuple[int, ...] | None = None
+    activation_types: tuple[str, ...] = ()
+    folders: tuple[int, ...] | None = None
+    unfiled: bool = False  # with ``folders``: also campaigns in no folder
+    flows: tuple[int, ...] | None = None
+    channels: tuple[str, ...] = ()
+
+    @property
+    def dimensional(self) -> bool:
+        """Whether a filter needs the campaign's or flow's dimensions (then the
+        per-channel rollup cannot answer)."""
+        return any(
+            (
+                self.brands is not None,
+                self.goals is not None,
+                self.activation_types,
+                self.folders is not None,
+                self.flows is not None,
             )
         )
-        if len(named) < len(params.folders):
-            folder_q |= Q(campaign__folder__isnull=True)
-        where &= folder_q
+
+    def _lists(self) -> tuple[tuple[int, ...] | None, ...]:
+        return (self.brands, self.goals, self.folders, self.flows)
+
+    def structure(self) -> tuple:
+        lengths = tuple(None if ids is None else len(ids) for ids in self._lists())
+        return (lengths, self.activation_types, self.unfiled, self.channels)
+
+    def ids(self) -> tuple[int, ...]:
+        return tuple(pk for ids in self._lists() if ids is not None for pk in ids)
+
+    def where(self, ids: Iterable[int] | None = None) -> Q:
+        """Every filter as one Q on the report rows, reading the ids from ``ids``."""
+        ids = iter(self.ids() if ids is None else ids)
+        brands, goals, folders, flows = (
+            None if listed is None else [next(ids) for _ in listed] for listed in self._lists()
+        )
+        fk, where = self.fk, Q()
+        if brands is not None:
+            where &= Q(**{f"{fk}__brand_id__in": brands})
+        if goals is not None:
+            where &= Q(**{f"{fk}__goal_id__in": goals})
+        if self.activation_types:
+            where &= Q(campaign__activation_type__in=self.activation_types)
+        if folders is not None:
+            folder_q = Q(campaign__folder_id__in=folders)
+            if self.unfiled:
+                folder_q |= Q(campaign__folder__isnull=True)
+            where &= folder_q
+        if flows is not None:
+            where &= Q(flow_id__in=flows)
+        if self.channels:
+            where &= Q(channel__in=self.channels)
+        return where
+
+
+def _filters(source: _Source, account: Account, allowed: set[int] | None, params) -> _Filters:
+    """The report's filters, each name resolved to the ids the member may see."""
+
+    def ids(found: set[int] | None) -> tuple[int, ...] | None:
+        return None if found is None else tuple(sorted(found))
+
+    filters = {
+        "brands": ids(brand_scope(account=account, allowed=allowed, requested=params.brands)),
+        "channels": tuple(sorted(set(params.channels or ()))),
+    }
+    if params.goals:
+        filters["goals"] = ids(_resolve_names(Goal, account, allowed, params.goals, "goals"))
+    if getattr(params, "activation_types", None):
+        filters["activation_types"] = tuple(sorted(set(params.activation_types)))
+    if getattr(params, "folders", None):
+        named = [f for f in params.folders if f.strip().lower() != schemas.NO_FOLDER]
+        found = _resolve_names(CampaignFolder, account, allowed, named, "folders")
+        filters |= {"folders": ids(found), "unfiled": len(named) < len(params.folders)}
     if getattr(params, "flows", None):
-        where &= Q(flow_id__in=_resolve_flows(account, allowed, params.flows))
-    dimensional = bool(where)
-    if params.channels:
-        where &= Q(channel__in=params.channels)
-    return where, dimensional
+        filters["flows"] = ids(_resolve_flows(account, allowed, params.flows))
+    return _Filters(fk=source.fk, **filters)
 
 
 def _resolve_flows(account: Account, allowed: set[int] | None, requested: list[str]) -> set[int]:
@@ -396,13 +454,30 @@ def _report(source: _Source, result_type, *, account: Account, user, params, tod
         today=today or account_today(account.timezone),
     )
     allowed = allowed_brand_ids(user=user, account=account)
-    where, dimensional = _filters(source, account, allowed, params)
+    filters = _filters(source, account, allowed, params)
+    dimensional = filters.dimensional
     db = reporting_db()
 
-    scope = (where,) if where else ()
+    def rows(group: str, grain: str, sort: _Sort = None, limit: int | None = None) -> list[dict]:
+        """The window's report rows of ``grain``, grouped by ``group``, as dicts."""
+        spans = _spans(window, grain)
+        grains = tuple(span_grain for span_grain, _, _ in spans)
+        days = tuple(day for _, first, last in spans for day in (first, last))
 
-    def rows(group: str, window_rows: _GrainRows) -> QuerySet:
-        return _shape(source, group, db).for_account(account, *scope, window_rows)
+        def build(account_id: int, values: Sequence) -> QuerySet:
+            span_days, ids = values[: len(days)], values[len(days) :]
+            window_rows = _GrainRows(
+                [(g, span_days[2 * i], span_days[2 * i + 1]) for i, g in enumerate(grains)]
+            )
+            where = filters.where(ids)
+            query = _shape(source, group, db).for_account(
+                account_id, *((where,) if where else ()), window_rows
+            )
+            return _sorted(query, sort, limit)
+
+        key = (source, group, grains, filters.structure(), sort, limit)
+        values = (*days, *filters.ids())
+        return prepared.fetch(key, build, account_id=account.pk, values=values, using=db)
 
     # Coarsest rows that can answer: see the module docstring.
     coarse = _COVER if dimensional else Grain.CHANNEL_DAY
@@ -413,10 +488,10 @@ def _report(source: _Source, result_type, *, account: Account, user, params, tod
     if params.compare_to is None:
         # No row only when a filter can match nothing (a user who sees no brand):
         # Django then skips the query.
-        totals = list(rows(_TOTAL, _in_window(window, coarse)))
+        totals = rows(_TOTAL, coarse)
         summary, comparison = (_metrics(totals[0]) if totals else _empty_metrics()), None
     else:
-        all_rows = source.stats.objects.for_account(account).using(db).filter(where)
+        all_rows = source.stats.objects.for_account(account).using(db).filter(filters.where())
         summary, comparison = _compared(all_rows, window, params.compare_to, coarse)
     return result_type(
         account=account.system_name,
@@ -426,10 +501,17 @@ def _report(source: _Source, result_type, *, account: Account, user, params, tod
         brand_restricted=allowed is not None,
         summary=summary,
         timeline=(
-            _timeline(rows, window, params.timeline, timeline_grain) if params.timeline else None
+            _timeline(rows(params.timeline, timeline_grain, _BY_BUCKET), window, params.timeline)
+            if params.timeline
+            else None
         ),
         breakdown=(
-            _breakdown(rows, window, params, breakdown_grain)
+            _breakdown(
+                rows(
+                    params.breakdown, breakdown_grain, (params.sort_by, params.order), params.limit
+                ),
+                params,
+            )
             if params.breakdown != "none"
             else None
         ),
@@ -477,10 +559,23 @@ def _money(value, *, places: int) -> Decimal | None:
     return None if value is None else Decimal(value).quantize(Decimal(1).scaleb(-places))
 
 
-def _timeline(
-    rows: Callable[[str, _GrainRows], QuerySet], window: DateWindow, granularity: str, grain: str
-) -> schemas.Timeline:
-    grouped = rows(granularity, _in_window(window, grain)).order_by("bucket")
+_BY_BUCKET = "bucket"
+_Sort = str | tuple[str, str] | None  # _BY_BUCKET, (metric, "asc" | "desc") or unsorted
+
+
+def _sorted(query: QuerySet, sort: _Sort, limit: int | None) -> QuerySet:
+    """Timelines by bucket; breakdowns by a metric, ties by name then key, cut at ``limit``."""
+    if sort == _BY_BUCKET:
+        query = query.order_by(_BY_BUCKET)
+    elif sort is not None:
+        sort_by, order = sort
+        metric = F(f"m_{sort_by}")
+        ordering = metric.asc(nulls_last=True) if order == "asc" else metric.desc(nulls_last=True)
+        query = query.order_by(ordering, F("name").asc(), F("key").asc(nulls_first=True))
+    return query if limit is None else query[:limit]
+
+
+def _timeline(grouped: list[dict], window: DateWindow, granularity: str) -> schemas.Timeline:
     found = {row["bucket"]: _metric_values(row) for row in grouped}
     empty = _empty_metrics()
     return schemas.Timeline(
@@ -496,17 +591,7 @@ def _timeline(
     )
 
 
-def _breakdown(
-    rows: Callable[[str, _GrainRows], QuerySet], window: DateWindow, params, grain: str
-) -> schemas.Breakdown:
-    metric = F(f"m_{params.sort_by}")
-    ordering = (
-        metric.asc(nulls_last=True) if params.order == "asc" else metric.desc(nulls_last=True)
-    )
-    grouped = rows(params.breakdown, _in_window(window, grain)).order_by(
-        ordering, F("name").asc(), F("key").asc(nulls_first=True)
-    )[: params.limit]
-    found = list(grouped)
+def _breakdown(found: list[dict], params) -> schemas.Breakdown:
     total = found[0]["total_groups"] if found else 0
     return schemas.Breakdown(
         by=params.breakdown,
