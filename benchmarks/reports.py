@@ -283,7 +283,10 @@ def main() -> None:
         "path runs one query more than it. Python calls: every Python and builtin function "
         "call of one run (sys.setprofile), the part of the cost that does not depend on the "
         "machine's load. In queries: the part of the call spent inside the driver's execute "
-        "(round trip, planning, execution; `connection.execute_wrapper`); the rest is Python.",
+        "(round trip, planning, execution; `connection.execute_wrapper`); the rest is Python. "
+        "The warm-up runs also compile each report query's template "
+        "(`reporting/prepared.py`): a process's first report of a structure builds its SQL "
+        "twice, later ones only bind their values.",
     ]
     publish(lines, "reports.md")
 
