@@ -19,8 +19,9 @@ key misses a part of the structure: an error, never a wrong answer). Later calls
 of the key only bind their values into the template and run it.
 
 The account stays bound: a template whose parameters do not carry the account id
-is refused (``UnscopedQueryError``), and ``build`` can only reach account data
-through ``for_account`` (see :mod:`reporting.scoping`).
+is refused (``UnscopedQueryError``) unless Django wrote it as matching nothing
+(``WHERE 0 = 1``), and ``build`` can only reach account data through
+``for_account`` (see :mod:`reporting.scoping`).
 """
 
 from __future__ import annotations
@@ -72,16 +73,28 @@ _templates: dict[Hashable, _Template] = {}
 
 
 def fetch(
-    key: Hashable, build: Build, *, account_id: int, values: Sequence[Value], using: str
+    key: Hashable,
+    build: Build,
+    *,
+    account_id: int,
+    values: Sequence[Value],
+    using: str,
+    elide_empty: bool = True,
 ) -> list[dict]:
-    """The rows of ``build(account_id, values)`` as dicts, through the key's template."""
+    """The rows of ``build(account_id, values)`` as dicts, through the key's template.
+
+    A query that can match no row (an empty IN list) is not run, as Django skips
+    it, unless ``elide_empty`` is False: then the database answers it over no
+    rows (one row of aggregates for a query without GROUP BY).
+    """
     connection = connections[using]
-    template = _templates.get((using, key))
+    cache_key = (using, elide_empty, key)
+    template = _templates.get(cache_key)
     if template is None:
-        template = _compile(build, account_id, values, connection)
+        template = _compile(build, account_id, values, connection, elide_empty)
         if len(_templates) >= _MAX_TEMPLATES:
             _templates.clear()
-        _templates[(using, key)] = template
+        _templates[cache_key] = template
     if template.sql is None:
         return []
     with connection.cursor() as cursor:
@@ -120,28 +133,33 @@ def _placeholders(values: Sequence[Value]) -> list[Value]:
     return placeholders
 
 
-def _compile(build: Build, account_id: int, values: Sequence[Value], connection) -> _Template:
+def _compile(
+    build: Build, account_id: int, values: Sequence[Value], connection, elide_empty: bool
+) -> _Template:
     placeholders = _placeholders(values)
     dates = tuple(isinstance(value, date) for value in values)
-    compiled = _sql(build(_INT_PLACEHOLDER, placeholders), connection)
-    if compiled is None:
+    compiled = _sql(build(_INT_PLACEHOLDER, placeholders), connection, elide_empty)
+    if compiled.sql is None:
         template = _Template(None, (), (), dates, (), ())
     else:
-        sql, params, names, converters = compiled
         ops = connection.ops
         slot_of = {_INT_PLACEHOLDER: 0}
         for slot, (placeholder, is_date) in enumerate(
             zip(placeholders, dates, strict=True), start=1
         ):
             slot_of[ops.adapt_datefield_value(placeholder) if is_date else placeholder] = slot
-        slots = tuple(_slot(slot_of, param) for param in params)
-        if 0 not in slots:
+        slots = tuple(_slot(slot_of, param) for param in compiled.params)
+        # Django writes a query that can match nothing as WHERE 0 = 1: no account's rows.
+        if 0 not in slots and not compiled.matches_nothing:
             raise UnscopedQueryError("a report query template must bind the account id")
         constants = tuple(
-            None if slot >= 0 else param for slot, param in zip(slots, params, strict=True)
+            None if slot >= 0 else param for slot, param in zip(slots, compiled.params, strict=True)
         )
-        template = _Template(sql, slots, constants, dates, names, converters)
-    _check(template, build(account_id, values), account_id, values, connection)
+        template = _Template(
+            compiled.sql, slots, constants, dates, compiled.names, compiled.converters
+        )
+    compiled = _sql(build(account_id, values), connection, elide_empty)
+    _check(template, compiled, template.params(account_id, values, connection.ops))
     return template
 
 
@@ -152,34 +170,49 @@ def _slot(slot_of: dict, param) -> int:
         return -1
 
 
-def _sql(queryset: QuerySet, connection):
-    """(sql, params, column names, converters) of a queryset; None if it can match nothing."""
-    compiler = queryset.query.get_compiler(connection=connection)
+@dataclass(frozen=True)
+class _Compiled:
+    """What Django compiles a queryset to; ``sql`` None: not run (it can match nothing)."""
+
+    sql: str | None
+    params: tuple = ()
+    names: tuple[str, ...] = ()
+    converters: tuple = ()
+    matches_nothing: bool = False
+
+
+def _sql(queryset: QuerySet, connection, elide_empty: bool) -> _Compiled:
     try:
+        compiler = queryset.query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
+        matches_nothing = False
     except EmptyResultSet:
-        return None
+        if elide_empty:
+            return _Compiled(None, matches_nothing=True)
+        compiler = queryset.query.get_compiler(connection=connection, elide_empty=False)
+        sql, params = compiler.as_sql()
+        matches_nothing = True
     columns = [select[0] for select in compiler.select[: compiler.col_count]]
-    names = tuple(select[2] for select in compiler.select[: compiler.col_count])
-    converters = tuple(
-        (position, tuple(functions), expression)
-        for position, (functions, expression) in compiler.get_converters(columns).items()
+    return _Compiled(
+        sql=sql,
+        params=tuple(params),
+        names=tuple(select[2] for select in compiler.select[: compiler.col_count]),
+        converters=tuple(
+            (position, tuple(functions), expression)
+            for position, (functions, expression) in compiler.get_converters(columns).items()
+        ),
+        matches_nothing=matches_nothing,
     )
-    return sql, tuple(params), names, converters
 
 
-def _check(
-    template: _Template, queryset: QuerySet, account_id: int, values: Sequence[Value], connection
-) -> None:
-    """Django's SQL for the real values must be the template's, bound to them."""
-    compiled = _sql(queryset, connection)
-    if compiled is None or template.sql is None:
-        same = compiled is None and template.sql is None
-    else:
-        sql, params, names, _ = compiled
-        bound = template.params(account_id, values, connection.ops)
-        same = (sql, list(params), names) == (template.sql, bound, template.names)
-    if not same:
+def _check(template: _Template, compiled: _Compiled, bound: list) -> None:
+    """Django's SQL for the real values (``compiled``) must be the template's with
+    those values ``bound``."""
+    if (compiled.sql, list(compiled.params), compiled.names) != (
+        template.sql,
+        bound,
+        template.names,
+    ):
         raise TemplateMismatchError(
             "the query's SQL depends on more than its key; add what differs to the key"
         )

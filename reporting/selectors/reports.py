@@ -26,7 +26,7 @@ the remaining days; for day and week timelines the daily rows.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -459,25 +459,9 @@ def _report(source: _Source, result_type, *, account: Account, user, params, tod
     db = reporting_db()
 
     def rows(group: str, grain: str, sort: _Sort = None, limit: int | None = None) -> list[dict]:
-        """The window's report rows of ``grain``, grouped by ``group``, as dicts."""
-        spans = _spans(window, grain)
-        grains = tuple(span_grain for span_grain, _, _ in spans)
-        days = tuple(day for _, first, last in spans for day in (first, last))
-
-        def build(account_id: int, values: Sequence) -> QuerySet:
-            span_days, ids = values[: len(days)], values[len(days) :]
-            window_rows = _GrainRows(
-                [(g, span_days[2 * i], span_days[2 * i + 1]) for i, g in enumerate(grains)]
-            )
-            where = filters.where(ids)
-            query = _shape(source, group, db).for_account(
-                account_id, *((where,) if where else ()), window_rows
-            )
-            return _sorted(query, sort, limit)
-
-        key = (source, group, grains, filters.structure(), sort, limit)
-        values = (*days, *filters.ids())
-        return prepared.fetch(key, build, account_id=account.pk, values=values, using=db)
+        """The window's rows of ``grain``, grouped by ``group``, as dicts."""
+        arguments = (source, group, db, sort, limit)
+        return _fetch(_grouped, arguments, account, filters, [window], grain, db)
 
     # Coarsest rows that can answer: see the module docstring.
     coarse = _COVER if dimensional else Grain.CHANNEL_DAY
@@ -491,8 +475,20 @@ def _report(source: _Source, result_type, *, account: Account, user, params, tod
         totals = rows(_TOTAL, coarse)
         summary, comparison = (_metrics(totals[0]) if totals else _empty_metrics()), None
     else:
-        all_rows = source.stats.objects.for_account(account).using(db).filter(filters.where())
-        summary, comparison = _compared(all_rows, window, params.compare_to, coarse)
+        other = comparison_window(window, params.compare_to)
+        # Over no rows (a filter that can match nothing) the database still answers:
+        # zero counts, null rates and changes, as for windows without activity.
+        (values,) = _fetch(
+            _comparison,
+            (source, db),
+            account,
+            filters,
+            [window, other],
+            coarse,
+            db,
+            elide_empty=False,
+        )
+        summary, comparison = _compared(values, other, params.compare_to)
     return result_type(
         account=account.system_name,
         currency=account.currency,
@@ -519,19 +515,46 @@ def _report(source: _Source, result_type, *, account: Account, user, params, tod
     )
 
 
-def _compared(rows: QuerySet, window: DateWindow, compare_to: str, grain: str):
-    """Summary totals, the comparison window's and the changes, in one query.
+def _grouped(
+    source: _Source,
+    group: str,
+    db: str,
+    sort: _Sort,
+    limit: int | None,
+    account_id: int,
+    where: tuple,
+    window_rows: _GrainRows,
+) -> QuerySet:
+    """``window_rows`` grouped by ``group`` (its shape) for the account, sorted and cut."""
+    scoped = _shape(source, group, db).for_account(account_id, *where, window_rows)
+    return _sorted(scoped, sort, limit)
 
-    Not a shape: each aggregate is restricted to its window's dates.
+
+def _comparison(
+    source: _Source,
+    db: str,
+    account_id: int,
+    where: tuple,
+    current: _GrainRows,
+    previous: _GrainRows,
+) -> QuerySet:
+    """The summary of the ``current`` rows, the ``previous`` rows' and the changes, in
+    one query.
+
+    Not a shape built once: each aggregate reads its own window's rows, whose
+    spans differ per call; its template (see :func:`_fetch`) is built once per
+    structure instead.
     """
-    current = _in_window(window, grain)
-    other = comparison_window(window, compare_to)
-    previous = _in_window(other, grain)
     aggregates = _metric_aliases(current)
     for name in METRIC_NAMES:
         before, absolute, relative = change_expressions(name, current, previous)
         aggregates |= {f"p_{name}": before, f"a_{name}": absolute, f"r_{name}": relative}
-    values = rows.filter(current | previous).aggregate(**aggregates)
+    rows = source.stats.objects.shape().using(db).values(total=Value(True))
+    return rows.annotate(**aggregates).for_account(account_id, *where, current | previous)
+
+
+def _compared(values: dict, other: DateWindow, compare_to: str):
+    """The summary and the comparison of a row of :func:`_comparison`."""
     comparison = schemas.Comparison(
         compare_to=compare_to,
         window=_window(other),
@@ -557,6 +580,48 @@ _MONEY = {"revenue": 2, "average_order_value": 2, "revenue_per_delivered": 4}
 def _money(value, *, places: int) -> Decimal | None:
     """Fixed-point formatting of a money difference computed by the database."""
     return None if value is None else Decimal(value).quantize(Decimal(1).scaleb(-places))
+
+
+def _fetch(
+    query: Callable[..., QuerySet],
+    arguments: tuple,
+    account: Account,
+    filters: _Filters,
+    windows: list[DateWindow],
+    grain: str,
+    db: str,
+    *,
+    elide_empty: bool = True,
+) -> list[dict]:
+    """The rows of ``query(*arguments, account_id, where, *window_rows)`` for
+    ``account``, as dicts.
+
+    ``window_rows``: each window's rows of ``grain`` (see :func:`_spans`); ``where``:
+    the filters' condition, if any. Runs through a template
+    (:mod:`reporting.prepared`) keyed by the query, its arguments, the spans'
+    grains and the filters' structure; the spans' days and the filters' ids are
+    its values.
+    """
+    spans = [_spans(window, grain) for window in windows]
+    grains = tuple(tuple(span_grain for span_grain, _, _ in each) for each in spans)
+    days = tuple(day for each in spans for _, first, last in each for day in (first, last))
+
+    def build(account_id: int, values: Sequence) -> QuerySet:
+        values = iter(values)
+        window_rows = [
+            _GrainRows([(g, next(values), next(values)) for g in each]) for each in grains
+        ]
+        where = filters.where(values)  # the ids after the days
+        return query(*arguments, account_id, (where,) if where else (), *window_rows)
+
+    return prepared.fetch(
+        (query.__name__, arguments, grains, filters.structure()),
+        build,
+        account_id=account.pk,
+        values=(*days, *filters.ids()),
+        using=db,
+        elide_empty=elide_empty,
+    )
 
 
 _BY_BUCKET = "bucket"

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db.models import Q, Sum
+from django.db.models import Q, Sum, Value
 
 from reporting import prepared
 from reporting.models import Brand, CampaignDailyStat
@@ -156,6 +156,26 @@ def test_a_query_that_can_match_nothing_is_not_run(stats, acme, django_assert_nu
     with django_assert_num_queries(0):
         found = fetch(key, channel_totals, acme, MAY)
     assert found == [] == django_rows(acme, MAY)
+
+
+def test_a_query_that_can_match_nothing_runs_when_asked(stats, acme, django_assert_num_queries):
+    """elide_empty=False: the database answers over no rows (a summary's zero row)."""
+
+    def total(account_id, values):
+        return (
+            CampaignDailyStat.objects.shape()
+            .values(total=Value(True))
+            .annotate(sends=Sum("sends"))
+            .for_account(account_id, Q(date__range=values[:2]), Q(campaign__brand_id__in=[]))
+        )
+
+    key = new_key()
+    prepared.fetch(key, total, account_id=acme.pk, values=MAY, using="default", elide_empty=False)
+    with django_assert_num_queries(1):
+        found = prepared.fetch(
+            key, total, account_id=acme.pk, values=MAY, using="default", elide_empty=False
+        )
+    assert found == [{"total": True, "sends": None}]
 
 
 def test_values_are_ids_and_dates_only(acme):

@@ -262,6 +262,20 @@ def test_comparison_previous_year_and_previous_period(data, acme, analyst):
     assert nothing_before.comparison.change["sends"].relative is None  # previous is 0
 
 
+def test_comparison_over_rows_the_user_cannot_see_is_all_zero(data, acme, cast):
+    """A user who sees no brand (not a member) compares two empty windows: the
+    database answers over no rows, as for windows without activity."""
+    outsider = cast.user("outsider@example.test")
+    result = report(acme, outsider, period="last_7_days", compare_to="previous_year")
+    comparison = result.comparison
+    assert result.summary == comparison.summary
+    assert (result.summary.sends, result.summary.revenue) == (0, Decimal("0.00"))
+    assert (result.summary.opens, result.summary.open_rate) == (None, None)
+    assert (comparison.change["sends"].absolute, comparison.change["sends"].relative) == (0, None)
+    assert comparison.change["revenue"].absolute == Decimal("0.00")
+    assert comparison.change["open_rate"].absolute is None
+
+
 # --- account and brand scoping -------------------------------------------------------
 
 
