@@ -333,21 +333,17 @@ def _next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-_COVER = "cover"  # not a grain: the coarsest rows covering a window (see _in_window)
+_COVER = "cover"  # not a grain: the coarsest rows covering a window (see _spans)
 
 
-def _in_window(window: DateWindow, grain: str) -> _GrainRows:
-    """The rows that together cover ``window`` exactly once.
+def _spans(window: DateWindow, grain: str) -> list[_Span]:
+    """The spans whose rows together cover ``window`` exactly once.
 
     ``_COVER`` means: monthly rollup rows for the whole months inside the window,
     weekly rollup rows for the whole ISO weeks in the partial months at its
     edges, daily rows for the days left over (at most six at either end of
     each edge). Any other grain: that grain's rows for every day of the window.
     """
-    return _GrainRows(_spans(window, grain))
-
-
-def _spans(window: DateWindow, grain: str) -> list[_Span]:
     first, last = window.date_from, window.date_to
     if grain != _COVER:
         return _days(first, last, grain)

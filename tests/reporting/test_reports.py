@@ -27,7 +27,7 @@ from reporting.models import (
 from reporting.schemas import CampaignReportParams, FlowReportParams
 from reporting.scoping import CompiledOnce, UnscopedQueryError
 from reporting.selectors import campaign_report, flow_report, report_filters
-from reporting.selectors.reports import _COVER, _in_window, _spans
+from reporting.selectors.reports import _COVER, _GrainRows, _spans
 from reporting.windows import preset_window, resolve_window
 from tests.support.reports import BASE_ROW, flow_row, import_rows
 
@@ -427,16 +427,17 @@ def test_window_rows_are_the_rows_of_their_spans(data, acme, first, last):
     fields = ("grain", "date", "channel", "campaign_id", "sends")
     for grain in (_COVER, Grain.DAY, Grain.CHANNEL_DAY):
         spans = _spans(window, grain)
+        in_window = _GrainRows(spans)
         by_lookups = functools.reduce(
             operator.or_, [Q(grain=g, date__range=(a, b)) for g, a, b in spans]
         )
         expected = sorted(rows.filter(by_lookups).values_list(*fields))
         assert expected  # the data has rows of every kind in every window
-        assert sorted(rows.filter(_in_window(window, grain)).values_list(*fields)) == expected
+        assert sorted(rows.filter(in_window).values_list(*fields)) == expected
         # As an aggregate's filter, and inside a subquery (other table aliases).
-        total = rows.aggregate(s=Sum("sends", filter=_in_window(window, grain)))["s"]
+        total = rows.aggregate(s=Sum("sends", filter=in_window))["s"]
         assert total == sum(row[-1] for row in expected)
-        inner = rows.filter(_in_window(window, grain)).values("campaign_id")
+        inner = rows.filter(in_window).values("campaign_id")
         assert set(
             Campaign.objects.for_account(acme).filter(pk__in=inner).values_list("pk", flat=True)
         ) == {row[3] for row in expected if row[3] is not None}
