@@ -60,13 +60,22 @@ class _Template:
     converters: tuple  # Django's converters of the result columns (backend types)
 
     def params(self, account_id: int, values: Sequence[Value], ops) -> list:
-        bound = [account_id]
-        for value, is_date in zip(values, self.dates, strict=True):
-            bound.append(ops.adapt_datefield_value(value) if is_date else value)
+        bound = _bound(account_id, values, self.dates, ops)
         return [
             bound[slot] if slot >= 0 else constant
             for slot, constant in zip(self.slots, self.constants, strict=True)
         ]
+
+
+def _bound(account_id: int, values: Sequence[Value], dates: Sequence[bool], ops) -> list:
+    """The account id, then each value as Django passes it to the backend."""
+    return [
+        account_id,
+        *(
+            ops.adapt_datefield_value(value) if is_date else value
+            for value, is_date in zip(values, dates, strict=True)
+        ),
+    ]
 
 
 _templates: dict[Hashable, _Template] = {}
@@ -142,12 +151,8 @@ def _compile(
     if compiled.sql is None:
         template = _Template(None, (), (), dates, (), ())
     else:
-        ops = connection.ops
-        slot_of = {_INT_PLACEHOLDER: 0}
-        for slot, (placeholder, is_date) in enumerate(
-            zip(placeholders, dates, strict=True), start=1
-        ):
-            slot_of[ops.adapt_datefield_value(placeholder) if is_date else placeholder] = slot
+        bound = _bound(_INT_PLACEHOLDER, placeholders, dates, connection.ops)
+        slot_of = {placeholder: slot for slot, placeholder in enumerate(bound)}
         slots = tuple(_slot(slot_of, param) for param in compiled.params)
         # Django writes a query that can match nothing as WHERE 0 = 1: no account's rows.
         if 0 not in slots and not compiled.matches_nothing:

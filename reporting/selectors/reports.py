@@ -26,7 +26,7 @@ the remaining days; for day and week timelines the daily rows.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -182,15 +182,7 @@ class _Filters:
     def dimensional(self) -> bool:
         """Whether a filter needs the campaign's or flow's dimensions (then the
         per-channel rollup cannot answer)."""
-        return any(
-            (
-                self.brands is not None,
-                self.goals is not None,
-                self.activation_types,
-                self.folders is not None,
-                self.flows is not None,
-            )
-        )
+        return bool(self.activation_types) or any(ids is not None for ids in self._lists())
 
     def _lists(self) -> tuple[tuple[int, ...] | None, ...]:
         return (self.brands, self.goals, self.folders, self.flows)
@@ -202,9 +194,8 @@ class _Filters:
     def ids(self) -> tuple[int, ...]:
         return tuple(pk for ids in self._lists() if ids is not None for pk in ids)
 
-    def where(self, ids: Iterable[int] | None = None) -> Q:
-        """Every filter as one Q on the report rows, reading the ids from ``ids``."""
-        ids = iter(self.ids() if ids is None else ids)
+    def where(self, ids: Iterator[int]) -> Q:
+        """Every filter as one Q on the report rows, taking the ids from ``ids``."""
         brands, goals, folders, flows = (
             None if listed is None else [next(ids) for _ in listed] for listed in self._lists()
         )
