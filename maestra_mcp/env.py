@@ -8,6 +8,7 @@ stops the process at start-up instead of silently falling back to a default.
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -43,6 +44,20 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def env_memory(name: str, default: str) -> str:
+    """A PostgreSQL memory size such as ``32MB`` (units kB, MB, GB).
+
+    Checked here because it is passed to the server as a startup option, where
+    a typo would only surface as a failed connection.
+    """
+    raw = os.environ.get(name, default).strip()
+    if not re.fullmatch(r"[1-9][0-9]*(kB|MB|GB)", raw):
+        raise ImproperlyConfigured(
+            f"{name} must be a size such as 32MB (kB, MB or GB), got {raw!r}"
+        )
+    return raw
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

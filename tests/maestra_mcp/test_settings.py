@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from maestra_mcp.checks import check_periodic_tasks_have_a_broker
-from maestra_mcp.env import env_bool, env_int, env_origin
+from maestra_mcp.env import env_bool, env_int, env_memory, env_origin
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
@@ -95,6 +95,11 @@ def test_bad_environment_values_stop_start_up():
         (lambda: env_int("X_TEST", 1, minimum=0), "-1", "at least 0"),
         (lambda: env_origin("X_TEST", "http://a"), "ftp://host", "http(s) URL"),
         (lambda: env_origin("X_TEST", "http://a"), "https://host/path", "bare origin"),
+        (lambda: env_memory("X_TEST", "4MB"), "32", "a size such as 32MB"),
+        (lambda: env_memory("X_TEST", "4MB"), "32mb", "a size such as 32MB"),
+        (lambda: env_memory("X_TEST", "4MB"), "0MB", "a size such as 32MB"),
+        # A startup option: nothing but the size may reach the server's command line.
+        (lambda: env_memory("X_TEST", "4MB"), "32MB -c fsync=off", "a size such as 32MB"),
     ],
 )
 def test_env_helpers_raise_on_bad_values(monkeypatch, helper, value, message):
@@ -106,6 +111,52 @@ def test_env_helpers_raise_on_bad_values(monkeypatch, helper, value, message):
 def test_env_origin_strips_trailing_slash(monkeypatch):
     monkeypatch.setenv("X_TEST", "https://mcp.example.com/")
     assert env_origin("X_TEST", "http://a") == "https://mcp.example.com"
+
+
+@pytest.mark.parametrize("size", ["512kB", "32MB", "1GB"])
+def test_env_memory_accepts_postgresql_sizes(monkeypatch, size):
+    monkeypatch.setenv("X_TEST", size)
+    assert env_memory("X_TEST", "4MB") == size
+
+
+def _show(cursor, name: str) -> str:
+    cursor.execute(f"SHOW {name}")
+    return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_postgresql_connections_get_the_report_work_mem():
+    # 32MB keeps a large account's 90-day breakdown an in-memory hash aggregate
+    # (see the settings); the server's own default is 4MB.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        assert _show(cursor, "work_mem") == "32MB"
+
+
+@pytest.mark.postgres
+def test_work_mem_joins_the_options_of_the_database_url():
+    database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    result = run_django(
+        [
+            "shell",
+            "-v",
+            "0",
+            "-c",
+            "from django.db import connection\n"
+            "with connection.cursor() as c:\n"
+            "    c.execute('SHOW work_mem'); print(c.fetchone()[0])\n"
+            "    c.execute('SHOW statement_timeout'); print(c.fetchone()[0])",
+        ],
+        {
+            "DEBUG": "true",
+            "DATABASE_URL": f"{database_url}?options=-c%20statement_timeout%3D7s",
+            "DATABASE_WORK_MEM": "48MB",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["48MB", "7s"]
 
 
 def test_migrations_match_the_models():
