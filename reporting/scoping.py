@@ -6,6 +6,7 @@ to build a query until it knows the account::
     Campaign.objects.for_account(account).filter(...)   # the normal entry
     Campaign.objects.filter(...)                         # raises UnscopedQueryError
     Campaign.objects.unscoped()                          # admin, migrations, purge only
+    Campaign.objects.of_outer_account()                  # a subquery: the outer row's account
 
 A scoped queryset also stamps the account on what it creates, so a write cannot
 land in another account by accident.
@@ -29,7 +30,7 @@ other argument, which each call still adds and compiles.
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Expression, Q
+from django.db.models import Expression, OuterRef, Q
 from django.db.models.lookups import Exact, Lookup
 from django.db.models.sql import Query
 from django.db.models.sql.where import AND
@@ -158,6 +159,18 @@ class AccountScopedManager(models.Manager.from_queryset(AccountScopedQuerySet)):
     def shape(self) -> AccountScopedQuerySet:
         """A read query to build once and scope per call (see the module docstring)."""
         return self._queryset_class(model=self.model, query=_ShapeQuery(self.model), using=self._db)
+
+    def of_outer_account(self) -> AccountScopedQuerySet:
+        """Rows of the account of an outer query's row, for a subquery of a report.
+
+        Scoped by ``account = OuterRef("account")``: the subquery runs only inside
+        an outer query (Django refuses to run an ``OuterRef`` on its own), and
+        only ever sees the account of the row it is evaluated for, which the
+        outer query's own scope decides.
+        """
+        queryset = self.shape().filter(account=OuterRef("account"))
+        queryset.query.account_scoped = True
+        return queryset
 
     def unscoped(self) -> AccountScopedQuerySet:
         """All accounts' rows. Only for the admin, migrations, purge and retention."""

@@ -309,6 +309,17 @@ def test_unscoped_queries_fail_closed(data, acme):
     assert CampaignDailyStat.objects.unscoped().count() == 5  # the named escape hatch
 
 
+def test_subqueries_of_the_outer_account_see_only_the_outer_rows_account(data, acme, globex):
+    # Both accounts have a campaign "c1"; a subquery by external id finds the row's own.
+    Campaign.objects.for_account(globex).filter(external_id="c1").update(name="Globex sale")
+    name_of_c1 = Campaign.objects.of_outer_account().filter(external_id="c1").values("name")
+    for account, name in ((acme, "Spring sale"), (globex, "Globex sale")):
+        rows = CampaignDailyStat.objects.for_account(account).annotate(c1=Subquery(name_of_c1))
+        assert set(rows.values_list("c1", flat=True)) == {name}
+    with pytest.raises(ValueError, match="outer query"):
+        list(name_of_c1)  # never on its own: it has no account but the outer row's
+
+
 def test_query_shapes_run_only_once_scoped_and_never_write(data, acme, globex):
     shape = CampaignDailyStat.objects.shape().values("channel").annotate(sends=Sum("sends"))
     for unscoped_use in (
