@@ -107,10 +107,11 @@ DATABASES = {
     ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Memory per sort or hash of a query (it only takes what it needs). A report's
-    # breakdown groups tens of thousands of rows; at the server's default 4MB the
-    # planner sorts them on disk once the campaign table holds a few thousand
-    # campaigns of other accounts (90-day breakdown 45 -> 25 ms, benchmarks/reports.py).
+    # Memory per sort or hash of a query (it only takes what it needs). A large
+    # account's report breakdown hashes thousands of groups of 19 sums (~4 MB for
+    # 4,300 campaigns); at the server's default 4MB, more groups or a larger group
+    # estimate send the planner to an on-disk sort (the 90-day breakdown, when it
+    # still joined names first: 45 -> 25 ms with 32MB; see the README's benchmarks).
     _work_mem = f"-c work_mem={env_memory('DATABASE_WORK_MEM', '32MB')}"
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = (
