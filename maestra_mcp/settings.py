@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "servestatic",  # its configuration checks
     "rest_framework",
     "oauth2_provider",
     "guardian",
@@ -70,7 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -227,9 +228,11 @@ USE_TZ = True
 # --- Static files -----------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# WhiteNoise serves the admin's assets under uvicorn; in DEBUG straight from the
-# apps, in production from `collectstatic` output.
-WHITENOISE_USE_FINDERS = DEBUG
+# ServeStatic serves the admin's assets under uvicorn, with asynchronous file
+# iterators (WhiteNoise's synchronous ones made Django warn under ASGI); in DEBUG
+# straight from the apps (a missing file is then an error naming the folders
+# searched), in production from `collectstatic` output (a missing file is a 404).
+SERVESTATIC_USE_FINDERS = DEBUG
 
 # --- MCP session logs -------------------------------------------------------
 # Days a session's log is kept for debugging before it is purged (also purged
