@@ -406,8 +406,8 @@ def _shape(source: _Source, group: str, db: str) -> QuerySet:
     elif group in _TRUNCATE:
         grouped = rows.annotate(bucket=_TRUNCATE[group]("date")).values("bucket")
     elif group == source.fk:
-        # By campaign or flow: grouped by the rows' link, the id and name looked up
-        # once per group. Joined to every row before grouping, they cost an index
+        # By campaign or flow: grouped by the rows' link, its external id and name
+        # looked up once per group. Joined to every row before grouping, they cost an index
         # probe per row (28,000 for a large account's 90-day top 50) and a group
         # estimate from the whole campaign table that tipped the plan into a sort.
         grouped = rows.values(source.fk)

@@ -127,8 +127,8 @@ def _show(cursor, name: str) -> str:
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_postgresql_connections_get_the_report_work_mem():
-    # 32MB keeps a large account's 90-day breakdown an in-memory hash aggregate
-    # (see the settings); the server's own default is 4MB.
+    # 32MB keeps a large account's breakdowns in-memory hash aggregates (see the
+    # settings); the server's own default is 4MB.
     from django.db import connection
 
     with connection.cursor() as cursor:
