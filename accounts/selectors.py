@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import functools
-
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from accounts.models import Account, Membership, Role
-from maestra_mcp import hot_reads
 
 
 def account_served(*, system_name: str) -> Account | None:
     """The account of a URL's system name; None when it does not exist or is offboarded.
 
-    Runs on every MCP request, hence a hot read (see ``maestra_mcp.hot_reads``).
+    Runs on every MCP request: one query on the unique ``system_name``.
     """
-    row = hot_reads.fetch_row(_account_served_sql(), [system_name])
-    return hot_reads.instance(Account, _ACCOUNT_FIELDS, row) if row else None
-
-
-_ACCOUNT_FIELDS = tuple(field.attname for field in Account._meta.concrete_fields)
-
-
-@functools.cache
-def _account_served_sql() -> str:
-    return (
-        f"SELECT {hot_reads.columns(Account, _ACCOUNT_FIELDS, 'a')} "  # noqa: S608 - names from model meta
-        f"FROM {Account._meta.db_table} a WHERE a.system_name = %s AND a.offboarded_at IS NULL"
-    )
+    try:
+        return Account.objects.get(system_name=system_name, offboarded_at__isnull=True)
+    except Account.DoesNotExist:
+        return None
 
 
 def memberships_of_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:

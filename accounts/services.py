@@ -1,4 +1,8 @@
-"""Writes to accounts and memberships."""
+"""Writes to accounts.
+
+Adding a member or changing their role also decides their MCP Access, so those
+services live a layer up: ``permissions.services.membership_create``.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Account, Membership, Role
-from permissions.services import mcp_access_apply_role_default
-
-
-@transaction.atomic
-def membership_create(
-    *, account: Account, user: AbstractBaseUser, role: Role | str, is_active: bool = True
-) -> Membership:
-    """Add a user to an account; default roles receive MCP Access."""
-    membership = Membership(account=account, user=user, role=role, is_active=is_active)
-    membership.full_clean()
-    membership.save()
-    mcp_access_apply_role_default(membership=membership)
-    return membership
-
-
-@transaction.atomic
-def membership_change_role(*, membership: Membership, role: Role | str) -> Membership:
-    """Move a member to another role; saving the same role again changes nothing."""
-    if membership.role == role:
-        return membership
-    membership.role = role
-    membership.full_clean()
-    membership.save(update_fields=["role"])
-    mcp_access_apply_role_default(membership=membership)
-    return membership
+from accounts.models import Account
 
 
 @transaction.atomic

@@ -56,9 +56,11 @@ from django.utils import timezone  # noqa: E402
 from oauth2_provider.models import AccessToken, Application, set_token_value  # noqa: E402
 
 from accounts.models import Account, Membership, Role  # noqa: E402
-from accounts.services import account_set_mcp_enabled, membership_create  # noqa: E402
+from accounts.services import account_set_mcp_enabled  # noqa: E402
 from maestra_mcp.session_logs.models import McpSessionLog  # noqa: E402
+from permissions.brand_scope import allowed_brand_ids  # noqa: E402
 from permissions.policy import mcp_access_decision  # noqa: E402
+from permissions.services import membership_create  # noqa: E402
 from reporting.demo import LARGE_ACCOUNT  # noqa: E402
 from reporting.models import CampaignDailyStat  # noqa: E402
 from reporting.schemas import CampaignReportParams  # noqa: E402
@@ -260,7 +262,11 @@ def paired(url, token, body, runs, account, user, params):
             else:
                 e2e.append((time.perf_counter() - sent) * 1000)
             started = time.perf_counter()
-            campaign_report(account=account, user=user, params=params)
+            campaign_report(
+                account=account,
+                allowed_brands=allowed_brand_ids(user=user, account=account),
+                params=params,
+            )
             direct.append((time.perf_counter() - started) * 1000)
     return e2e, direct, errors
 

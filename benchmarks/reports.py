@@ -28,6 +28,7 @@ from django.db import connection  # noqa: E402
 from django.db.models import Max  # noqa: E402
 
 from accounts.models import Account, Membership, Role  # noqa: E402
+from permissions.brand_scope import allowed_brand_ids  # noqa: E402
 from reporting.demo import LARGE_ACCOUNT  # noqa: E402
 from reporting.models import CampaignDailyStat, FlowDailyStat  # noqa: E402
 from reporting.schemas import CampaignReportParams, FlowReportParams  # noqa: E402
@@ -186,7 +187,7 @@ def main() -> None:
             100,
             lambda: campaign_report(
                 account=account,
-                user=user,
+                allowed_brands=allowed_brand_ids(user=user, account=account),
                 params=CampaignReportParams(**window(90), timeline="day", limit=50),
                 today=today,
             ),
@@ -198,7 +199,7 @@ def main() -> None:
             300,
             lambda: campaign_report(
                 account=account,
-                user=user,
+                allowed_brands=allowed_brand_ids(user=user, account=account),
                 params=CampaignReportParams(**window(365), timeline="month", limit=50),
                 today=today,
             ),
@@ -210,7 +211,7 @@ def main() -> None:
             100,
             lambda: flow_report(
                 account=account,
-                user=user,
+                allowed_brands=allowed_brand_ids(user=user, account=account),
                 params=FlowReportParams(**window(90), sort_by="revenue", limit=50),
                 today=today,
             ),

@@ -2,9 +2,10 @@
 
 Stored as the django-guardian object permission ``reporting.view_brand_reports``
 on each ``reporting.Brand`` the member is limited to; a member holding it on no
-brand of the account sees every brand. Reports apply the restriction in one
-place (``reporting.selectors.reports.brand_scope``), so the pages and MCP agree.
-Every change is audited in ``reporting.BrandRestrictionChange``.
+brand of the account sees every brand. Reporting knows nothing of members: its
+callers pass :func:`allowed_brand_ids` to the report selectors, which apply it in
+one place (``reporting.selectors.reports.brand_scope``), so the pages and MCP agree.
+Every change is audited in ``permissions.models.BrandRestrictionChange``.
 
 Reading the restriction fails closed:
 
@@ -30,7 +31,8 @@ from guardian.shortcuts import assign_perm, remove_perm
 from guardian.utils import get_content_type
 
 from accounts.models import Account, Membership
-from reporting.models import Brand, BrandRestrictionChange
+from permissions.models import BrandRestrictionChange
+from reporting.models import Brand
 
 BRAND_PERMISSION = "reporting.view_brand_reports"
 _CODENAME = BRAND_PERMISSION.split(".", 1)[1]

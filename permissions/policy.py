@@ -10,15 +10,14 @@ very next request.
 from __future__ import annotations
 
 import enum
-import functools
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Permission
+from django.db.models import Exists, OuterRef, Subquery
 from guardian.models import UserObjectPermission
 from guardian.utils import get_content_type
 
 from accounts.models import Account, Membership
-from maestra_mcp import hot_reads
 
 MCP_ACCESS_PERMISSION = "use_mcp"
 
@@ -111,35 +110,22 @@ def _membership_with_mcp_access(*, user: AbstractBaseUser, account: Account) -> 
     see ``permissions.services``): the user's own direct grant of
     ``use_mcp`` on this account only — no superuser shortcut, no groups, no
     cache carried between requests.
-
-    A hot read (see ``maestra_mcp.hot_reads``): the MCP endpoint decides on
-    every request, and through the ORM this query cost ~3,500 Python calls.
     """
-    content_type_id = get_content_type(account).pk
-    params = [content_type_id, str(account.pk), content_type_id, MCP_ACCESS_PERMISSION]
-    row = hot_reads.fetch_row(_membership_sql(), [*params, user.pk, account.pk])
-    if row is None:
-        return None
-    membership = hot_reads.instance(Membership, _MEMBERSHIP_FIELDS, row[:-1])
-    membership.has_mcp_access = bool(row[-1])  # SQLite: 0/1
-    return membership
-
-
-_MEMBERSHIP_FIELDS = tuple(field.attname for field in Membership._meta.concrete_fields)
-
-
-@functools.cache
-def _membership_sql() -> str:
-    grant = UserObjectPermission._meta.db_table
-    permission = Permission._meta.db_table
-    membership = Membership._meta.db_table
+    content_type = get_content_type(account)  # cached per process by Django
     # The permission as a scalar subquery (unique per content type and codename):
     # PostgreSQL plans it in half the time of a join.
-    return (
-        f"SELECT {hot_reads.columns(Membership, _MEMBERSHIP_FIELDS, 'm')}, "  # noqa: S608 - names from model meta
-        f"EXISTS (SELECT 1 FROM {grant} g "
-        "WHERE g.user_id = m.user_id AND g.content_type_id = %s AND g.object_pk = %s "
-        f"AND g.permission_id = (SELECT p.id FROM {permission} p "
-        "WHERE p.content_type_id = %s AND p.codename = %s)) "
-        f"FROM {membership} m WHERE m.user_id = %s AND m.account_id = %s"
+    permission = Permission.objects.filter(
+        content_type=content_type, codename=MCP_ACCESS_PERMISSION
+    ).values("pk")
+    grant = UserObjectPermission.objects.filter(
+        user_id=OuterRef("user_id"),
+        content_type=content_type,
+        object_pk=str(account.pk),
+        permission_id=Subquery(permission),
     )
+    try:
+        return Membership.objects.annotate(has_mcp_access=Exists(grant)).get(
+            user=user, account=account
+        )
+    except Membership.DoesNotExist:
+        return None

@@ -1,4 +1,4 @@
-"""Reads about MCP Access: who holds it on an account, and its audit trail."""
+"""Reads about MCP Access and brand restrictions: who holds them, and their audit trails."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from guardian.shortcuts import get_users_with_perms
 
 from accounts.models import Account, Membership, Role
 from permissions.brand_scope import BRAND_PERMISSION, brand_grants_on_deleted_brands
-from permissions.models import McpAccessChange
+from permissions.models import BrandRestrictionChange, McpAccessChange
 from permissions.policy import MCP_ACCESS_PERMISSION
-from reporting.models import Brand, BrandRestrictionChange
+from reporting.models import Brand
 
 
 def mcp_access_user_ids(*, account: Account) -> set[int]:
@@ -47,7 +47,7 @@ def mcp_access_is_last_owner(*, account: Account, user: AbstractBaseUser) -> boo
 
 def mcp_access_changes_recent(*, account: Account, limit: int = 20) -> QuerySet[McpAccessChange]:
     """The latest MCP Access changes on ``account``, newest first."""
-    return McpAccessChange.objects.filter(account=account).select_related("user", "acting_user")[
+    return McpAccessChange.objects.for_account(account).select_related("user", "acting_user")[
         :limit
     ]
 

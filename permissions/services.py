@@ -1,4 +1,8 @@
-"""Writes to MCP Access: grants, revokes and role defaults, each audited."""
+"""Writes to MCP Access: grants, revokes and role defaults, each audited.
+
+Memberships are created and moved between roles here too, since a member's
+role decides their default MCP Access in the same transaction.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,35 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
-from accounts.models import MCP_DEFAULT_ROLES, Account, Membership
+from accounts.models import MCP_DEFAULT_ROLES, Account, Membership, Role
 from permissions.models import McpAccessChange
 from permissions.policy import MCP_ACCESS_PERMISSION
 
 _PERMISSION = f"accounts.{MCP_ACCESS_PERMISSION}"
+
+
+@transaction.atomic
+def membership_create(
+    *, account: Account, user: AbstractBaseUser, role: Role | str, is_active: bool = True
+) -> Membership:
+    """Add a user to an account; default roles receive MCP Access."""
+    membership = Membership(account=account, user=user, role=role, is_active=is_active)
+    membership.full_clean()
+    membership.save()
+    mcp_access_apply_role_default(membership=membership)
+    return membership
+
+
+@transaction.atomic
+def membership_change_role(*, membership: Membership, role: Role | str) -> Membership:
+    """Move a member to another role; saving the same role again changes nothing."""
+    if membership.role == role:
+        return membership
+    membership.role = role
+    membership.full_clean()
+    membership.save(update_fields=["role"])
+    mcp_access_apply_role_default(membership=membership)
+    return membership
 
 
 def _record(
@@ -25,8 +53,8 @@ def _record(
         assign_perm(_PERMISSION, user, account)
     else:
         remove_perm(_PERMISSION, user, account)
-    return McpAccessChange.objects.create(
-        account=account, user=user, granted=granted, source=source, acting_user=acting_user
+    return McpAccessChange.objects.for_account(account).create(
+        user=user, granted=granted, source=source, acting_user=acting_user
     )
 
 
@@ -67,11 +95,14 @@ def mcp_access_apply_role_default(*, membership: Membership) -> McpAccessChange 
     """
     if membership.role not in MCP_DEFAULT_ROLES:
         return None
-    decided = McpAccessChange.objects.filter(
-        account=membership.account,
-        user=membership.user,
-        source=McpAccessChange.Source.MANUAL,
-    ).exists()
+    decided = (
+        McpAccessChange.objects.for_account(membership.account_id)
+        .filter(
+            user=membership.user,
+            source=McpAccessChange.Source.MANUAL,
+        )
+        .exists()
+    )
     if decided:
         return None
     return _record(

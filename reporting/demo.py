@@ -344,7 +344,7 @@ DEMO_PROFILES = {
 
 
 def seed_demo_stats(*, today: date | None = None) -> dict[str, ImportResult | None]:
-    """Demo statistics for the demo accounts (see accounts.demo)."""
+    """Demo statistics for the demo accounts (see permissions.demo)."""
     return {
         system_name: seed_account_stats(
             Account.objects.get(system_name=system_name), profile, today=today

@@ -11,7 +11,6 @@ both keep a non-null foreign key inside their unique key.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -388,27 +387,3 @@ class FlowStatRow(StatRowBase):
 
     def __str__(self) -> str:
         return f"{self.grain} flow {self.flow_id} {self.channel} {self.date}"
-
-
-class BrandRestrictionChange(AccountScopedModel):
-    """Audit trail of members' brand restrictions (see permissions.brand_scope)."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    brand_names = models.JSONField(
-        default=list, help_text="The brands the member is limited to; empty = every brand."
-    )
-    acting_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["account", "user", "-created_at"])]
-
-    def __str__(self) -> str:
-        return f"brands of {self.user_id}: {', '.join(self.brand_names) or 'all'}"

@@ -35,9 +35,8 @@ from django.db.models.lookups import Exact, Lookup
 from django.db.models.sql import Query
 from django.db.models.sql.where import AND
 
-
-class UnscopedQueryError(RuntimeError):
-    """An account-scoped model was queried without ``for_account(account)``."""
+# The one error of every account-scoped manager (see accounts.scoping).
+from accounts.scoping import UnscopedQueryError
 
 
 class _ShapeQuery(Query):

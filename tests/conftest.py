@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-from accounts.demo import DEMO_PASSWORD, seed_demo_accounts
 from accounts.models import Account
+from permissions.demo import DEMO_PASSWORD, seed_demo_accounts
 
 
 @dataclass

@@ -7,7 +7,7 @@ the admin log with who and when.
 
 It sits in the MCP layer because it reads the session logs and offboards through
 ``maestra_mcp.offboarding``, which ``accounts/`` may not import. Memberships keep
-their admin in ``accounts.admin``.
+their admin in ``permissions.admin``.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from guardian.admin import GuardedModelAdmin
 
-from accounts.admin import MembershipInline, save_membership
 from accounts.models import Account, Membership
 from accounts.services import account_set_mcp_enabled
 from maestra_mcp.offboarding import account_offboard
 from maestra_mcp.session_logs.models import McpSessionLog
+from permissions.admin import MembershipInline, save_membership
 
 MCP_FEATURE_PERMISSION = "accounts.change_mcp_feature"
 OFFBOARD_PERMISSION = "accounts.offboard_account"

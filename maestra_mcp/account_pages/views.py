@@ -15,12 +15,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import AccountAccess, account_member_required, account_owner_required
-from accounts.forms import BrandRestrictionForm, McpAccessForm
 from accounts.selectors import account_membership_get, account_team
 from maestra_mcp.oauth.selectors import oauth_connections
 from maestra_mcp.oauth.services import oauth_revoke_connection
 from maestra_mcp.session_logs.selectors import session_log_last_request_by_user
 from permissions.brand_scope import MESSAGE_RESTRICTED_BY_DELETED_BRAND, brand_restriction_set
+from permissions.forms import BrandRestrictionForm, McpAccessForm
 from permissions.policy import mcp_access_decision
 from permissions.selectors import (
     brand_restriction_changes_recent,

@@ -19,8 +19,8 @@ One module knows HTTP, MCP transport and bearer tokens. For every request to
 Nothing is cached between requests: revoking a token, switching the flag off or
 revoking MCP Access takes effect on the next request. Cookies are never read.
 
-Steps 1 to 5 cost three small queries (account, token, policy; see
-``maestra_mcp.hot_reads``) in the request's first hop to its thread, after
+Steps 1 to 5 cost three small queries (account, token with its user and client,
+membership with its grant) in the request's first hop to its thread, after
 Django's ``request_started``; the session-log row and ``request_finished`` are
 the last hop, after the response went out.
 

@@ -1,10 +1,10 @@
 """The MCP session log: what an assistant asked and what it got back, per request.
 
 Rows are account data (a customer's report numbers), so the default manager
-fails closed: ``McpSessionLog.objects.for_account(account)`` is the normal
-entry, and the one unscoped escape hatch is spelled ``unscoped()`` — used only
-by the admin (which applies its own scoping), retention and the offboarding
-purge.
+fails closed (:mod:`accounts.scoping`): ``McpSessionLog.objects.for_account(account)``
+is the normal entry, and the one unscoped escape hatch is spelled ``unscoped()`` —
+used only by the admin (which applies its own scoping), retention and the
+offboarding purge.
 """
 
 from __future__ import annotations
@@ -13,27 +13,10 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accounts.scoping import AccountScopedManager
+
 VIEW_PERMISSION_CODENAME = "view_mcp_session_logs"
 VIEW_PERMISSION = f"maestra_mcp.{VIEW_PERMISSION_CODENAME}"
-
-
-class UnscopedQueryError(RuntimeError):
-    """Raised when session logs are queried without naming the account."""
-
-
-class McpSessionLogManager(models.Manager):
-    def get_queryset(self):
-        raise UnscopedQueryError(
-            "McpSessionLog rows belong to one account: use .for_account(account), "
-            "or .unscoped() in the admin, retention or purge code."
-        )
-
-    def for_account(self, account) -> models.QuerySet[McpSessionLog]:
-        return super().get_queryset().filter(account=account)
-
-    def unscoped(self) -> models.QuerySet[McpSessionLog]:
-        """Every account's rows. Only for the admin, retention and the purge."""
-        return super().get_queryset()
 
 
 class McpSessionLog(models.Model):
@@ -83,7 +66,7 @@ class McpSessionLog(models.Model):
     user_agent = models.CharField(max_length=512, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = McpSessionLogManager()
+    objects = AccountScopedManager()
 
     class Meta:
         app_label = "maestra_mcp"

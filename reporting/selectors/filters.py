@@ -1,9 +1,8 @@
-"""report_filters: the values the report filters accept, for this user."""
+"""report_filters: the values the report filters accept, over the brands a member may see."""
 
 from __future__ import annotations
 
 from accounts.models import Account
-from permissions.brand_scope import allowed_brand_ids
 from reporting.metrics import METRIC_DEFINITIONS, METRIC_NAMES
 from reporting.models import (
     ActivationType,
@@ -21,12 +20,14 @@ from reporting.selectors.visibility import reporting_db, visible
 from reporting.windows import PERIODS
 
 
-def report_filters(*, account: Account, user) -> ReportFilters:
-    """What the user may filter on (see :mod:`reporting.selectors.visibility`): their
-    brands, the goals and folders those use, channels with statistics and activation
-    types of existing campaigns (of their brands), and their flows."""
+def report_filters(*, account: Account, allowed_brands: set[int] | None) -> ReportFilters:
+    """What a member limited to ``allowed_brands`` (None = every brand; the caller passes
+    ``permissions.brand_scope.allowed_brand_ids``) may filter on (see
+    :mod:`reporting.selectors.visibility`): those brands, the goals and folders they use,
+    channels with statistics and activation types of existing campaigns (of those
+    brands), and their flows."""
     db = reporting_db()
-    allowed = allowed_brand_ids(user=user, account=account)
+    allowed = allowed_brands
 
     def of_visible_brands(queryset, brand_field: str):
         queryset = queryset.using(db)

@@ -1,6 +1,6 @@
 """campaign_report and flow_report: ORM aggregation in a constant number of queries.
 
-One report = at most: the user's brand scope, one lookup per name filter used,
+One report = at most: the caller's brand scope, one lookup per name filter used,
 one summary query (with the comparison window and the changes when asked), one
 timeline query and one breakdown query. All sums, rates, changes, sorting and
 the group count run in the database; Python only lays empty timeline buckets
@@ -47,7 +47,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 
 from accounts.models import Account
-from permissions.brand_scope import allowed_brand_ids
 from reporting import prepared, schemas
 from reporting.errors import ReportError
 from reporting.metrics import ADDITIVE_METRICS, METRIC_NAMES, METRICS, change_expressions
@@ -109,24 +108,43 @@ _FLOWS = _Source(
 
 
 def campaign_report(
-    *, account: Account, user, params: schemas.CampaignReportParams, today: date | None = None
+    *,
+    account: Account,
+    allowed_brands: set[int] | None,
+    params: schemas.CampaignReportParams,
+    today: date | None = None,
 ) -> schemas.CampaignReport:
-    """Campaign performance for ``account`` as seen by ``user`` (their brands only).
+    """Campaign performance for ``account``, over the ``allowed_brands`` only (None = every
+    brand): the caller passes the member's ``permissions.brand_scope.allowed_brand_ids``.
 
     ``today`` pins the account-local current day (tests); by default it is read
     from the clock in the account's time zone.
     """
     return _report(
-        _CAMPAIGNS, schemas.CampaignReport, account=account, user=user, params=params, today=today
+        _CAMPAIGNS,
+        schemas.CampaignReport,
+        account=account,
+        allowed=allowed_brands,
+        params=params,
+        today=today,
     )
 
 
 def flow_report(
-    *, account: Account, user, params: schemas.FlowReportParams, today: date | None = None
+    *,
+    account: Account,
+    allowed_brands: set[int] | None,
+    params: schemas.FlowReportParams,
+    today: date | None = None,
 ) -> schemas.FlowReport:
-    """Flow performance for ``account`` as seen by ``user`` (their brands only)."""
+    """Flow performance for ``account``, over the ``allowed_brands`` only (None = every brand)."""
     return _report(
-        _FLOWS, schemas.FlowReport, account=account, user=user, params=params, today=today
+        _FLOWS,
+        schemas.FlowReport,
+        account=account,
+        allowed=allowed_brands,
+        params=params,
+        today=today,
     )
 
 
@@ -463,14 +481,13 @@ def _window(window: DateWindow) -> schemas.Window:
     )
 
 
-def _report(source: _Source, result_type, *, account: Account, user, params, today):
+def _report(source: _Source, result_type, *, account: Account, allowed, params, today):
     window = resolve_window(
         period=params.period,
         date_from=params.date_from,
         date_to=params.date_to,
         today=today or account_today(account.timezone),
     )
-    allowed = allowed_brand_ids(user=user, account=account)
     filters = _filters(source, account, allowed, params)
     dimensional = filters.dimensional
     db = reporting_db()

@@ -10,10 +10,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.demo import DEMO_PASSWORD
 from accounts.models import Account
 from maestra_mcp.session_logs.models import McpSessionLog
 from maestra_mcp.session_logs.services import session_log_record
+from permissions.demo import DEMO_PASSWORD
 
 OK, ERROR, REFUSED = (
     McpSessionLog.Status.SUCCESS,

@@ -7,7 +7,7 @@ from django.contrib.admin.models import LogEntry
 from django.test import Client
 from oauth2_provider.models import AccessToken
 
-from accounts.demo import DEMO_PASSWORD
+from permissions.demo import DEMO_PASSWORD
 from tests.support.clients import logged_in
 from tests.support.mcp import mint_token
 from tests.support.time_zones import LATE_EVENING_UTC, NEXT_MORNING_IN_TOKYO, TOKYO, set_time_zone

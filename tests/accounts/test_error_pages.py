@@ -6,7 +6,7 @@ from django.test import Client
 from django.utils.html import escape
 
 from accounts.access import MESSAGE_OWNERS_ONLY
-from accounts.demo import DEMO_PASSWORD
+from permissions.demo import DEMO_PASSWORD
 
 
 def _client(username: str) -> Client:

@@ -18,11 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from accounts.demo import DEMO_PASSWORD
 from accounts.models import Account, Membership, Role
-from accounts.services import membership_create
 from permissions.brand_scope import brand_restriction_set
-from permissions.models import McpAccessChange
+from permissions.demo import DEMO_PASSWORD
+from permissions.models import BrandRestrictionChange, McpAccessChange
 from permissions.policy import (
     MESSAGE_MCP_DISABLED,
     MESSAGE_NO_PERMISSION,
@@ -30,8 +29,7 @@ from permissions.policy import (
     mcp_access_decision,
 )
 from permissions.selectors import mcp_access_user_ids
-from permissions.services import mcp_access_revoke
-from reporting.models import BrandRestrictionChange
+from permissions.services import mcp_access_revoke, membership_create
 from tests.support.time_zones import (
     LATE_EVENING_UTC,
     NEXT_MORNING_IN_TOKYO,
@@ -209,7 +207,7 @@ def test_owner_and_csm_revoke_and_grant_with_an_audit_entry(cast, username):
 
     response = client.post(url, {"granted": "0"})
     assert response.status_code == 302 and response.url == "/accounts/acme/team/"
-    change = McpAccessChange.objects.filter(account=cast.acme, user=analyst).first()
+    change = McpAccessChange.objects.for_account(cast.acme).filter(user=analyst).first()
     assert (change.granted, change.source, change.acting_user.username) == (
         False,
         McpAccessChange.Source.MANUAL,
@@ -221,7 +219,7 @@ def test_owner_and_csm_revoke_and_grant_with_an_audit_entry(cast, username):
 
     client.post(url, {"granted": "1"})
     assert mcp_access_decision(user=analyst, account=cast.acme).allowed
-    latest = McpAccessChange.objects.filter(account=cast.acme, user=analyst).first()
+    latest = McpAccessChange.objects.for_account(cast.acme).filter(user=analyst).first()
     assert (latest.granted, latest.acting_user.username) == (True, username)
     page = client.get("/accounts/acme/team/").content.decode()
     assert f"by {username}" in page.split('id="changes"')[1]
@@ -230,20 +228,20 @@ def test_owner_and_csm_revoke_and_grant_with_an_audit_entry(cast, username):
 @pytest.mark.parametrize("username", ACME_NON_OWNERS)
 def test_other_roles_cannot_change_access(cast, username):
     target = _membership(cast, "marketer@acme.test", cast.acme)
-    before = McpAccessChange.objects.count()
+    before = McpAccessChange.objects.unscoped().count()
     response = _client(username).post(_toggle_url(cast.acme, target), {"granted": "0"})
     assert response.status_code == 403
-    assert McpAccessChange.objects.count() == before
+    assert McpAccessChange.objects.unscoped().count() == before
     assert mcp_access_decision(user=target.user, account=cast.acme).allowed
 
 
 @pytest.mark.parametrize("username", STRANGERS)
 def test_strangers_cannot_change_access(cast, username):
     target = _membership(cast, "marketer@acme.test", cast.acme)
-    before = McpAccessChange.objects.count()
+    before = McpAccessChange.objects.unscoped().count()
     response = _client(username).post(_toggle_url(cast.acme, target), {"granted": "0"})
     assert response.status_code == 404
-    assert McpAccessChange.objects.count() == before
+    assert McpAccessChange.objects.unscoped().count() == before
 
 
 def test_anonymous_cannot_change_access(cast):
@@ -256,12 +254,12 @@ def test_anonymous_cannot_change_access(cast):
 def test_an_owner_cannot_reach_another_accounts_member_through_their_own_account(cast):
     # globex's Owner names an acme membership under globex's URL: not found, nothing changes.
     acme_member = _membership(cast, "marketer@acme.test", cast.acme)
-    before = McpAccessChange.objects.count()
+    before = McpAccessChange.objects.unscoped().count()
     response = _client("owner@globex.test").post(
         _toggle_url(cast.globex, acme_member), {"granted": "0"}
     )
     assert response.status_code == 404
-    assert McpAccessChange.objects.count() == before
+    assert McpAccessChange.objects.unscoped().count() == before
     assert mcp_access_decision(user=acme_member.user, account=cast.acme).allowed
 
 
@@ -296,9 +294,9 @@ def test_changes_are_post_only(cast):
 @pytest.mark.parametrize("data", [{}, {"granted": "yes"}, {"granted": ""}])
 def test_bad_input_is_refused_and_changes_nothing(cast, data):
     target = _membership(cast, "analyst@acme.test", cast.acme)
-    before = McpAccessChange.objects.count()
+    before = McpAccessChange.objects.unscoped().count()
     assert _client("owner@acme.test").post(_toggle_url(cast.acme, target), data).status_code == 400
-    assert McpAccessChange.objects.count() == before
+    assert McpAccessChange.objects.unscoped().count() == before
 
 
 def test_unknown_membership_is_404(cast):
@@ -310,10 +308,10 @@ def test_unknown_membership_is_404(cast):
 
 def test_setting_the_current_value_again_writes_no_audit_entry(cast):
     target = _membership(cast, "analyst@acme.test", cast.acme)
-    before = McpAccessChange.objects.count()
+    before = McpAccessChange.objects.unscoped().count()
     response = _client("owner@acme.test").post(_toggle_url(cast.acme, target), {"granted": "1"})
     assert response.status_code == 302
-    assert McpAccessChange.objects.count() == before
+    assert McpAccessChange.objects.unscoped().count() == before
 
 
 # --- Last-Owner guard ----------------------------------------------------------
@@ -321,18 +319,22 @@ def test_revoking_the_last_owners_access_asks_for_confirmation(cast):
     owner = cast.user("owner@acme.test")
     url = _toggle_url(cast.acme, _membership(cast, "owner@acme.test", cast.acme))
     client = _client("owner@acme.test")
-    before = McpAccessChange.objects.count()
+    before = McpAccessChange.objects.unscoped().count()
 
     response = client.post(url, {"granted": "0"})
     assert response.status_code == 200
     assert "Revoke the last Owner's MCP Access?" in response.content.decode()
-    assert McpAccessChange.objects.count() == before
+    assert McpAccessChange.objects.unscoped().count() == before
     assert mcp_access_decision(user=owner, account=cast.acme).allowed
 
     response = client.post(url, {"granted": "0", "confirm": "on"})
     assert response.status_code == 302
     assert mcp_access_decision(user=owner, account=cast.acme).reason is Reason.NO_PERMISSION
-    assert McpAccessChange.objects.filter(user=owner, granted=False, acting_user=owner).exists()
+    assert (
+        McpAccessChange.objects.for_account(cast.acme)
+        .filter(user=owner, granted=False, acting_user=owner)
+        .exists()
+    )
 
 
 def test_a_csm_also_gets_the_confirmation(cast):
@@ -386,7 +388,7 @@ def test_team_page_shows_recent_changes_in_the_accounts_time_zone(cast):
     owner, analyst = cast.user("owner@acme.test"), cast.user("analyst@acme.test")
     mcp_access_revoke(account=cast.acme, user=analyst, acting_user=owner)
     brand_restriction_set(account=cast.acme, user=analyst, brands=[], acting_user=owner)
-    McpAccessChange.objects.filter(account=cast.acme, user=analyst, granted=False).update(
+    McpAccessChange.objects.for_account(cast.acme).filter(user=analyst, granted=False).update(
         created_at=LATE_EVENING_UTC
     )
     BrandRestrictionChange.objects.for_account(cast.acme).update(created_at=LATE_EVENING_UTC)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from accounts.demo import DEMO_PASSWORD
 from accounts.models import Account, Membership
+from permissions.demo import DEMO_PASSWORD
 
 
 @pytest.mark.django_db

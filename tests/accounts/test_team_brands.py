@@ -13,9 +13,10 @@ from permissions.brand_scope import (
     MESSAGE_RESTRICTED_BY_DELETED_BRAND,
     allowed_brand_ids,
 )
+from permissions.models import BrandRestrictionChange
 from permissions.selectors import brand_restrictions_on_deleted_brands
 from reporting.errors import ReportError
-from reporting.models import Brand, BrandRestrictionChange
+from reporting.models import Brand
 from reporting.schemas import CampaignReportParams
 from reporting.selectors import campaign_report
 from tests.support.clients import logged_in
@@ -69,7 +70,7 @@ def _brand_cell(page: str, username: str) -> str:
 def _brand_breakdown(cast, username: str) -> dict[str, int]:
     report = campaign_report(
         account=cast.acme,
-        user=cast.user(username),
+        allowed_brands=allowed_brand_ids(user=cast.user(username), account=cast.acme),
         params=CampaignReportParams(breakdown="brand", **WINDOW),
     )
     return {row.name: row.metrics.sends for row in report.breakdown.rows}
@@ -88,7 +89,7 @@ def test_owner_limits_a_member_to_one_brand_and_reports_follow(cast, brands, use
     with pytest.raises(ReportError) as refused:
         campaign_report(
             account=cast.acme,
-            user=cast.user(MARKETER),
+            allowed_brands=allowed_brand_ids(user=cast.user(MARKETER), account=cast.acme),
             params=CampaignReportParams(brands=["Acme Sport"], **WINDOW),
         )
     assert "Acme Home" in refused.value.message

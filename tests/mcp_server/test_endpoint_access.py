@@ -22,7 +22,6 @@ from mcp.shared.exceptions import MCPError
 from oauth2_provider.models import AccessToken
 
 from accounts.models import Account, Membership, Role
-from accounts.services import membership_create
 from maestra_mcp.mcp_server.endpoint import (
     MAX_REQUEST_BODY_BYTES,
     MESSAGE_BAD_HOST,
@@ -39,7 +38,7 @@ from permissions.policy import (
     MESSAGE_NOT_A_MEMBER,
     MESSAGE_USER_INACTIVE,
 )
-from permissions.services import mcp_access_revoke
+from permissions.services import mcp_access_revoke, membership_create
 from tests.support.mcp import (
     ASGI_ORIGIN,
     INITIALIZE,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from permissions.brand_scope import allowed_brand_ids
 from tests.support.mcp import uvicorn_server
 from tests.support.node import npx
 from tests.support.reports import WINDOW
@@ -124,7 +125,9 @@ def test_inspector_cli_calls_campaign_report(cast, report_data, token_for, tmp_p
     result = json.loads(run.stdout)["result"]
     assert result.get("isError") is not True
     expected = campaign_report(
-        account=cast.acme, user=cast.user(ANALYST), params=CampaignReportParams(**arguments)
+        account=cast.acme,
+        allowed_brands=allowed_brand_ids(user=cast.user(ANALYST), account=cast.acme),
+        params=CampaignReportParams(**arguments),
     )
     assert result["structuredContent"] == expected.model_dump(mode="json")
 

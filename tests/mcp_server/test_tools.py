@@ -20,6 +20,7 @@ from mcp.shared.exceptions import MCPError
 
 from maestra_mcp.mcp_server.server import MESSAGE_INTERNAL_ERROR
 from maestra_mcp.mcp_server.tools._reports import MAX_RESULT_CHARS
+from permissions.brand_scope import allowed_brand_ids
 from reporting.errors import ReportError
 from reporting.metrics import METRIC_DEFINITIONS
 from reporting.schemas import CampaignReportParams, FlowReportParams
@@ -60,12 +61,20 @@ def expected(tool: str, account, user) -> dict:
     """The same answer, straight from the reporting core."""
     if tool == "campaign_report":
         report = campaign_report(
-            account=account, user=user, params=CampaignReportParams(**CALLS[tool])
+            account=account,
+            allowed_brands=allowed_brand_ids(user=user, account=account),
+            params=CampaignReportParams(**CALLS[tool]),
         )
     elif tool == "flow_report":
-        report = flow_report(account=account, user=user, params=FlowReportParams(**CALLS[tool]))
+        report = flow_report(
+            account=account,
+            allowed_brands=allowed_brand_ids(user=user, account=account),
+            params=FlowReportParams(**CALLS[tool]),
+        )
     else:
-        report = report_filters(account=account, user=user)
+        report = report_filters(
+            account=account, allowed_brands=allowed_brand_ids(user=user, account=account)
+        )
     return report.model_dump(mode="json")
 
 
@@ -181,7 +190,9 @@ def test_report_error_comes_back_with_the_reporting_message(cast, report_data, t
     arguments = {**WINDOW, "brands": ["Nonexistent brand"]}
     with pytest.raises(ReportError) as direct:
         campaign_report(
-            account=cast.acme, user=cast.user(ANALYST), params=CampaignReportParams(**arguments)
+            account=cast.acme,
+            allowed_brands=allowed_brand_ids(user=cast.user(ANALYST), account=cast.acme),
+            params=CampaignReportParams(**arguments),
         )
     result = call(token_for(ANALYST), "campaign_report", arguments)
     assert result.is_error is True
@@ -255,7 +266,7 @@ def test_large_breakdown_is_cut_to_the_size_budget_and_says_so(cast, token_for):
     # The top rows by revenue are the ones kept.
     direct = campaign_report(
         account=cast.acme,
-        user=cast.user(ANALYST),
+        allowed_brands=allowed_brand_ids(user=cast.user(ANALYST), account=cast.acme),
         params=CampaignReportParams(**WINDOW, limit=500),
     ).model_dump(mode="json")["breakdown"]["rows"]
     assert breakdown["rows"] == direct[: len(breakdown["rows"])]

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import httpx2
 from mcp.client.auth import AuthorizationCodeResult
 
-from accounts.demo import DEMO_PASSWORD
+from permissions.demo import DEMO_PASSWORD
 
 
 class _Forms(HTMLParser):

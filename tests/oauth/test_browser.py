@@ -25,7 +25,7 @@ from mcp.client.auth import AuthorizationCodeResult
 from mcp.client.streamable_http import streamable_http_client
 from oauth2_provider.models import AccessToken, Grant
 
-from accounts.demo import DEMO_PASSWORD
+from permissions.demo import DEMO_PASSWORD
 from permissions.policy import MESSAGE_MCP_DISABLED
 from tests.support.browser import CHROMIUM_ARGS, chromium_executable
 from tests.support.mcp import uvicorn_server

@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from django.utils.html import escape
 
-from accounts.demo import DEMO_PASSWORD
 from maestra_mcp.oauth.views.login import MESSAGE_LOGIN_THROTTLED
+from permissions.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

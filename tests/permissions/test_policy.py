@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Account, Role
-from accounts.services import membership_create
 from permissions.policy import (
     MESSAGE_ACCOUNT_UNAVAILABLE,
     MESSAGE_MCP_DISABLED,
@@ -16,7 +15,7 @@ from permissions.policy import (
     Reason,
     mcp_access_decision,
 )
-from permissions.services import mcp_access_grant, mcp_access_revoke
+from permissions.services import mcp_access_grant, mcp_access_revoke, membership_create
 
 CASES = list(
     itertools.product(

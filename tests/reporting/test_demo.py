@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from permissions.brand_scope import allowed_brand_ids
 from reporting.demo import DEMO_PROFILES, demo_csv_lines, seed_demo_stats
 from reporting.models import Campaign, CampaignDailyStat, Channel, Flow, FlowDailyStat
 from reporting.schemas import CampaignReportParams, FlowReportParams
@@ -28,7 +29,7 @@ def test_demo_stats_are_plausible_and_seeding_again_only_tops_up(cast):
 
     year = campaign_report(
         account=acme,
-        user=analyst,
+        allowed_brands=allowed_brand_ids(user=analyst, account=acme),
         params=CampaignReportParams(period="last_year", timeline="month", breakdown="channel"),
         today=TODAY,
     )
@@ -39,7 +40,12 @@ def test_demo_stats_are_plausible_and_seeding_again_only_tops_up(cast):
     assert months[11] > months[2]  # Black Friday beats February
     sms = next(r for r in year.breakdown.rows if r.key == "sms")
     assert sms.metrics.opens is None  # SMS opens are not tracked
-    flows = flow_report(account=acme, user=analyst, params=FlowReportParams(), today=TODAY)
+    flows = flow_report(
+        account=acme,
+        allowed_brands=allowed_brand_ids(user=analyst, account=acme),
+        params=FlowReportParams(),
+        today=TODAY,
+    )
     assert flows.breakdown.total_groups == DEMO_PROFILES["acme"].flows
 
     before = stats.count()

@@ -13,6 +13,7 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from permissions.brand_scope import allowed_brand_ids
 from reporting.schemas import CampaignReportParams
 from reporting.selectors import campaign_report
 from tests.support.report_properties import (
@@ -43,7 +44,11 @@ def _add(values: list):
 
 def _report(account, user, **params):
     params = {"date_from": START, "date_to": START + timedelta(days=DAYS - 1), **params}
-    return campaign_report(account=account, user=user, params=CampaignReportParams(**params))
+    return campaign_report(
+        account=account,
+        allowed_brands=allowed_brand_ids(user=user, account=account),
+        params=CampaignReportParams(**params),
+    )
 
 
 @PROPERTY_SETTINGS

@@ -14,11 +14,11 @@ from django.db.models.lookups import Exact
 from pydantic import ValidationError
 
 from permissions.brand_scope import allowed_brand_ids, brand_restriction_set
+from permissions.models import BrandRestrictionChange
 from reporting.errors import ReportError
 from reporting.metrics import METRICS
 from reporting.models import (
     Brand,
-    BrandRestrictionChange,
     Campaign,
     CampaignDailyStat,
     CampaignStatRow,
@@ -76,7 +76,10 @@ def data(acme, globex):
 
 def report(account, user, **params):
     return campaign_report(
-        account=account, user=user, params=CampaignReportParams(**params), today=TODAY
+        account=account,
+        allowed_brands=allowed_brand_ids(user=user, account=account),
+        params=CampaignReportParams(**params),
+        today=TODAY,
     )
 
 
@@ -197,7 +200,12 @@ def test_unknown_flow_lists_the_flows(data, acme, analyst):
     with pytest.raises(
         ReportError, match=r"Unknown flows: 'zzz'. Valid flows: Cart \(id f2\), Welcome \(id f1\)"
     ):
-        flow_report(account=acme, user=analyst, params=FlowReportParams(flows=["zzz"]), today=TODAY)
+        flow_report(
+            account=acme,
+            allowed_brands=allowed_brand_ids(user=analyst, account=acme),
+            params=FlowReportParams(flows=["zzz"]),
+            today=TODAY,
+        )
 
 
 # --- results ---------------------------------------------------------------------------
@@ -292,8 +300,14 @@ def test_never_sees_another_accounts_data(data, acme, globex, cast):
     with pytest.raises(ReportError, match="Unknown brands: 'Globex'"):
         report(acme, agency, brands=["Globex"])
     with pytest.raises(ReportError, match="Unknown flows: 'g-flow'"):
-        flow_report(account=acme, user=agency, params=FlowReportParams(flows=["g-flow"]))
-    assert "Globex only" not in str(report_filters(account=acme, user=agency))
+        flow_report(
+            account=acme,
+            allowed_brands=allowed_brand_ids(user=agency, account=acme),
+            params=FlowReportParams(flows=["g-flow"]),
+        )
+    assert "Globex only" not in str(
+        report_filters(account=acme, allowed_brands=allowed_brand_ids(user=agency, account=acme))
+    )
 
 
 def test_unscoped_queries_fail_closed(data, acme):
@@ -476,9 +490,16 @@ def test_brand_restriction_limits_totals_filters_and_refuses_other_brands(
     with pytest.raises(ReportError) as raised:
         report(acme, analyst, brands=["acme outdoor"])
     assert raised.value.message == ("Unknown brands: 'acme outdoor'. Valid brands: Acme Home.")
-    flows = flow_report(account=acme, user=analyst, params=FlowReportParams(), today=TODAY)
+    flows = flow_report(
+        account=acme,
+        allowed_brands=allowed_brand_ids(user=analyst, account=acme),
+        params=FlowReportParams(),
+        today=TODAY,
+    )
     assert [r.key for r in flows.breakdown.rows] == ["f1"]
-    filters = report_filters(account=acme, user=analyst)
+    filters = report_filters(
+        account=acme, allowed_brands=allowed_brand_ids(user=analyst, account=acme)
+    )
     assert filters.brands == ["Acme Home"] and [f.id for f in filters.flows] == ["f1"]
 
     # others are unaffected; lifting the restriction restores everything
@@ -503,7 +524,9 @@ def test_brand_restriction_refuses_foreign_brands_and_non_members(data, acme, gl
 
 
 def test_report_filters_lists_what_exists(data, acme, analyst):
-    filters = report_filters(account=acme, user=analyst)
+    filters = report_filters(
+        account=acme, allowed_brands=allowed_brand_ids(user=analyst, account=acme)
+    )
     assert filters.brands == ["Acme Home", "Acme Outdoor"]
     assert filters.goals == ["Sales"]
     assert filters.campaign_folders == ["Promotions", "(no folder)"]
@@ -549,7 +572,7 @@ def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_as
     with django_assert_num_queries(5):  # brand scope + flows + summary + timeline + breakdown
         flow_report(
             account=acme,
-            user=analyst,
+            allowed_brands=allowed_brand_ids(user=analyst, account=acme),
             params=FlowReportParams(flows=["f1"], timeline="month"),
             today=TODAY,
         )

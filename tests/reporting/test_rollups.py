@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from permissions.brand_scope import allowed_brand_ids
 from reporting.models import (
     Campaign,
     CampaignChannelDailyStat,
@@ -81,7 +82,7 @@ def test_reports_over_rollups_equal_the_raw_rows(cast, rows, window, dimensional
     params = {"brands": brands} if dimensional and brands else {}
     report = campaign_report(
         account=account,
-        user=cast.user("analyst@acme.test"),
+        allowed_brands=allowed_brand_ids(user=cast.user("analyst@acme.test"), account=account),
         params=CampaignReportParams(
             date_from=first, date_to=last, timeline="month", limit=500, **params
         ),
@@ -247,7 +248,7 @@ def test_flow_report_over_rollups_after_an_upsert(cast, acme):
     )
     report = flow_report(
         account=acme,
-        user=cast.user("analyst@acme.test"),
+        allowed_brands=allowed_brand_ids(user=cast.user("analyst@acme.test"), account=acme),
         params=FlowReportParams(date_from=date(2023, 12, 30), date_to=date(2024, 2, 3)),
     )
     # 36 days of 10, one of them raised to 1000.

@@ -12,7 +12,8 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.models import Account
-from maestra_mcp.session_logs.models import McpSessionLog, UnscopedQueryError
+from accounts.scoping import UnscopedQueryError
+from maestra_mcp.session_logs.models import McpSessionLog
 from maestra_mcp.session_logs.services import REDACTED, _scrub, _to_json
 from tests.support.session_logs import issue_tokens, record
 

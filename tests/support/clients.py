@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from accounts.demo import DEMO_PASSWORD
+from permissions.demo import DEMO_PASSWORD
 
 
 def logged_in(username: str) -> Client:

@@ -68,7 +68,7 @@ def page_as(browser, server):
     contexts = []
 
     def open_page(username: str, **options):
-        from accounts.demo import DEMO_PASSWORD
+        from permissions.demo import DEMO_PASSWORD
 
         context = browser.new_context(base_url=server, **options)
         contexts.append(context)

@@ -45,7 +45,7 @@ def test_owner_revokes_access_and_the_members_next_mcp_call_is_refused(
     assert row.locator(".badge").inner_text() == "Off"
     shoot(page, "team-after-revoke")
 
-    change = McpAccessChange.objects.filter(user=cast.user(ANALYST)).first()
+    change = McpAccessChange.objects.for_account(cast.acme).filter(user=cast.user(ANALYST)).first()
     assert (change.granted, change.acting_user.username) == (False, "owner@acme.test")
     with pytest.raises(MCPError) as refused:
         run_mcp(server, "/mcp/acme", token, _connect)

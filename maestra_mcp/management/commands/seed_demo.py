@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from accounts.demo import DEMO_PASSWORD, seed_demo_accounts
 from accounts.models import Account
+from permissions.demo import DEMO_PASSWORD, seed_demo_accounts
 from reporting.demo import seed_demo_stats, seed_large_stats
 
 

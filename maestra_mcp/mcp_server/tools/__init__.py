@@ -3,7 +3,8 @@
 Adding a tool is adding a module here that defines ``tool = McpTool(...)``: a
 strict pydantic argument model (``extra="forbid"``), a pydantic result model,
 a title, a description written for a language model, and a thin handler that
-calls one reporting selector for the request's account and user.
+calls one reporting selector for the request's account, over the brands its user may
+see (``permissions.brand_scope.allowed_brand_ids``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The demo cast: two accounts and a user for every role, for newcomers and tests.
 
 ``seed_demo`` calls :func:`seed_demo_accounts`; it is idempotent, so running it
-again only fills in what is missing.
+again only fills in what is missing. It lives in ``permissions/`` because members
+are added through ``permissions.services.membership_create``, which gives the
+default roles their MCP Access.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from accounts.models import Account, Membership, Role
-from accounts.services import membership_create
+from permissions.services import membership_create
 
 DEMO_PASSWORD = "maestra-demo"  # noqa: S105 - documented, public demo password
 CSM_GROUP = "Customer Success Managers"

@@ -1,7 +1,9 @@
 """Django admin for memberships, and the membership pieces the Account admin reuses.
 
-The Account admin itself shows MCP usage from the session logs and offboards
-through ``maestra_mcp.offboarding``, so it is registered in the MCP layer:
+Here rather than in ``accounts/`` because a membership's list shows its MCP
+Access and saving one applies the role's default MCP Access. The Account admin
+itself shows MCP usage from the session logs and offboards through
+``maestra_mcp.offboarding``, so it is registered in the MCP layer:
 ``maestra_mcp.account_pages.admin``.
 """
 
@@ -11,8 +13,8 @@ from django.contrib import admin
 from guardian.shortcuts import get_user_perms
 
 from accounts.models import Membership
-from accounts.services import membership_change_role, membership_create
 from permissions.policy import MCP_ACCESS_PERMISSION
+from permissions.services import membership_change_role, membership_create
 
 
 def save_membership(membership: Membership, changed: list[str]) -> None:

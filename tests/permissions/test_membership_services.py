@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import MCP_DEFAULT_ROLES, Account, Role
-from accounts.services import membership_change_role, membership_create
 from permissions.models import McpAccessChange
 from permissions.policy import Reason, mcp_access_decision
-from permissions.services import mcp_access_grant, mcp_access_revoke
+from permissions.services import (
+    mcp_access_grant,
+    mcp_access_revoke,
+    membership_change_role,
+    membership_create,
+)
 
 NON_DEFAULT_ROLES = [role for role in Role if role not in MCP_DEFAULT_ROLES]
 
@@ -32,7 +36,7 @@ def test_join_grants_only_default_roles(django_user_model, account, role):
     user = django_user_model.objects.create_user("member")
     membership_create(account=account, user=user, role=role)
     assert has_access(user, account) is (role in MCP_DEFAULT_ROLES)
-    changes = McpAccessChange.objects.filter(account=account, user=user)
+    changes = McpAccessChange.objects.for_account(account).filter(user=user)
     if role in MCP_DEFAULT_ROLES:
         assert list(changes.values_list("granted", "source", "acting_user")) == [
             (True, McpAccessChange.Source.ROLE_DEFAULT, None)
@@ -74,7 +78,8 @@ def test_revoke_survives_role_resave_and_role_change(django_user_model, account)
     mcp_access_grant(account=account, user=user, acting_user=owner)
     assert has_access(user, account)
     assert list(
-        McpAccessChange.objects.filter(user=user)
+        McpAccessChange.objects.for_account(account)
+        .filter(user=user)
         .order_by("id")
         .values_list("granted", "source", "acting_user__username")
     ) == [
@@ -108,4 +113,4 @@ def test_invalid_role_is_refused_and_nothing_is_stored(django_user_model, accoun
     with pytest.raises(ValidationError):
         membership_create(account=account, user=user, role="emperor")
     assert not account.memberships.exists()
-    assert not McpAccessChange.objects.exists()
+    assert not McpAccessChange.objects.unscoped().exists()

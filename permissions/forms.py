@@ -1,4 +1,4 @@
-"""Forms of the member and Owner pages."""
+"""The team page's forms: a member's MCP Access and brand restriction."""
 
 from django import forms
 
