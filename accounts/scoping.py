@@ -35,6 +35,10 @@ class AccountScopedQuerySet(models.QuerySet):
     # None on ``unscoped()``, which stamps and checks nothing.
     _scoped_account_id: int | None = None
 
+    # QuerySet._clone is the one place every chained queryset (filter, order_by, …) is
+    # made, hence Django's only hook for state that must follow a queryset; unlike the
+    # query compiler (see tests/maestra_mcp/test_private_api.py) it has kept its
+    # signature since Django 2.0.
     def _clone(self):
         clone = super()._clone()
         clone._scoped_account_id = self._scoped_account_id
