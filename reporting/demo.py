@@ -18,8 +18,9 @@ from datetime import date, timedelta
 from django.db.models import Max
 
 from accounts.models import Account
-from reporting.models import CampaignDailyStat, FlowDailyStat
-from reporting.services.stats_import import COLUMNS, ImportResult, stats_import, stats_vacuum
+from reporting.models import CampaignStat, FlowStat, Grain
+from reporting.services.rollups import stats_vacuum
+from reporting.services.stats_import import COLUMNS, ImportResult, stats_import
 from reporting.windows import account_today
 
 HISTORY_DAYS = 730
@@ -309,8 +310,10 @@ def seed_account_stats(
     first_day = yesterday - timedelta(days=HISTORY_DAYS - 1)
     latest = max(
         (
-            model.objects.for_account(account).aggregate(latest=Max("date"))["latest"]
-            for model in (CampaignDailyStat, FlowDailyStat)
+            model.objects.for_account(account)
+            .filter(grain=Grain.DAY)
+            .aggregate(latest=Max("period_start"))["latest"]
+            for model in (CampaignStat, FlowStat)
         ),
         key=lambda d: d or date.min,
     )

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from accounts.models import Account
-from permissions.brand_scope import allowed_brand_ids
 from reporting.metrics import METRIC_DEFINITIONS, METRIC_NAMES
 from reporting.models import (
     ActivationType,
     Brand,
     Campaign,
-    CampaignDailyStat,
+    CampaignBrandStat,
     CampaignFolder,
     Channel,
     Flow,
-    FlowDailyStat,
+    FlowBrandStat,
     Goal,
 )
 from reporting.schemas import NO_FOLDER, FlowRef, ReportFilters
@@ -21,12 +20,15 @@ from reporting.selectors.visibility import reporting_db, visible
 from reporting.windows import PERIODS
 
 
-def report_filters(*, account: Account, user) -> ReportFilters:
+def report_filters(*, account: Account, allowed_brands: set[int] | None) -> ReportFilters:
     """What the user may filter on (see :mod:`reporting.selectors.visibility`): their
     brands, the goals and folders those use, channels with statistics and activation
-    types of existing campaigns (of their brands), and their flows."""
+    types of existing campaigns (of their brands), and their flows.
+
+    ``allowed_brands`` is the member's brand scope (None = every brand).
+    """
     db = reporting_db()
-    allowed = allowed_brand_ids(user=user, account=account)
+    allowed = allowed_brands
 
     def of_visible_brands(queryset, brand_field: str):
         queryset = queryset.using(db)
@@ -42,8 +44,8 @@ def report_filters(*, account: Account, user) -> ReportFilters:
     )
     channels = set()
     for stats, brand_field in (
-        (CampaignDailyStat, "campaign__brand_id"),
-        (FlowDailyStat, "flow__brand_id"),
+        (CampaignBrandStat, "brand_id"),
+        (FlowBrandStat, "brand_id"),
     ):
         channels |= set(
             of_visible_brands(stats.objects.for_account(account), brand_field)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from permissions.brand_scope import brand_restriction_set
+from permissions.brand_scope import allowed_brand_ids, brand_restriction_set
 from reporting.models import Brand
 from reporting.schemas import CampaignReportParams, FlowReportParams
 from reporting.selectors import campaign_report, flow_report, report_filters
@@ -46,19 +46,25 @@ def golden_data(cast):
 
 
 def answer(case: dict, account, users) -> dict:
-    user = users[case["user"]]
+    allowed = allowed_brand_ids(user=users[case["user"]], account=account)
     if case["tool"] == "campaign":
         params = CampaignReportParams(**case["params"])
-        result = campaign_report(account=account, user=user, params=params, today=golden.TODAY)
+        result = campaign_report(
+            account=account, allowed_brands=allowed, params=params, today=golden.TODAY
+        )
     else:
         params = FlowReportParams(**case["params"])
-        result = flow_report(account=account, user=user, params=params, today=golden.TODAY)
+        result = flow_report(
+            account=account, allowed_brands=allowed, params=params, today=golden.TODAY
+        )
     return result.model_dump(mode="json")
 
 
 def filters_answer(account, users) -> dict:
     return {
-        name: report_filters(account=account, user=user).model_dump(mode="json")
+        name: report_filters(
+            account=account, allowed_brands=allowed_brand_ids(user=user, account=account)
+        ).model_dump(mode="json")
         for name, user in users.items()
     }
 
