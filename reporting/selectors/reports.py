@@ -17,7 +17,6 @@ of the per-campaign ones: a handful of rows per period.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -27,21 +26,17 @@ from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 
 from accounts.models import Account
 from reporting import schemas
-from reporting.errors import ReportError
 from reporting.metrics import ADDITIVE_METRICS, METRIC_NAMES, METRICS, change
 from reporting.models import (
-    Brand,
     CampaignBrandStat,
-    CampaignFolder,
     CampaignStat,
-    Flow,
     FlowBrandStat,
     FlowStat,
-    Goal,
     Grain,
 )
 from reporting.periods import Span, cover
-from reporting.selectors.visibility import reporting_db, visible
+from reporting.selectors.criteria import report_criteria
+from reporting.selectors.visibility import reporting_db
 from reporting.windows import (
     DateWindow,
     account_today,
@@ -49,8 +44,6 @@ from reporting.windows import (
     comparison_window,
     resolve_window,
 )
-
-_MAX_LISTED = 40  # valid values listed in an error message before "… and N more"
 
 
 @dataclass(frozen=True)
@@ -121,121 +114,6 @@ def flow_report(
     return _report(_FLOWS, schemas.FlowReport, account, allowed_brands, params, today)
 
 
-# --- Filters ----------------------------------------------------------------------------
-
-
-def _listing(values: Iterable[str]) -> str:
-    values = sorted(values, key=str.lower)
-    if not values:
-        return "(none)"
-    shown = ", ".join(values[:_MAX_LISTED])
-    if len(values) > _MAX_LISTED:
-        shown += f", … and {len(values) - _MAX_LISTED} more (see list_report_filters)"
-    return shown
-
-
-def _unknown(label: str, unknown: list[str], valid: Iterable[str]) -> ReportError:
-    return ReportError(
-        f"Unknown {label}: {', '.join(repr(u) for u in unknown)}. Valid {label}: {_listing(valid)}."
-    )
-
-
-def _resolve_names(
-    model: type[Model], account: Account, allowed: set[int] | None, requested: list[str], label: str
-) -> set[int]:
-    """Ids of the named rows the member may see (case-insensitive); other names raise
-    with the list of those they may use, whether the name exists or is hidden."""
-    rows = list(visible(model, account, allowed).values_list("pk", "name"))
-    by_name = {name.lower(): pk for pk, name in rows}
-    unknown = [name for name in requested if name.strip().lower() not in by_name]
-    if unknown:
-        raise _unknown(label, unknown, (name for _, name in rows))
-    return {by_name[name.strip().lower()] for name in requested}
-
-
-def _resolve_flows(account: Account, allowed: set[int] | None, requested: list[str]) -> set[int]:
-    """Ids of the flows named by external id or name among those the member may see."""
-    rows = list(visible(Flow, account, allowed).values_list("pk", "external_id", "name"))
-    by_id = {external_id: pk for pk, external_id, _ in rows}
-    by_name: dict[str, set[int]] = {}
-    for pk, _, name in rows:
-        by_name.setdefault(name.lower(), set()).add(pk)
-    found: set[int] = set()
-    unknown = []
-    for value in requested:
-        value = value.strip()
-        matches = {by_id[value]} if value in by_id else by_name.get(value.lower())
-        if matches:
-            found |= matches
-        else:
-            unknown.append(value)
-    if unknown:
-        raise _unknown(
-            "flows", unknown, (f"{name} (id {external_id})" for _, external_id, name in rows)
-        )
-    return found
-
-
-@dataclass(frozen=True)
-class _Filters:
-    """A report's filters, names resolved to the ids the member may see.
-
-    ``brands``: the brand scope (None = every brand; the member's restriction
-    and the ``brands`` filter combined). ``of_source``: conditions on the
-    campaign's or flow's own attributes, which only per-source rows can answer.
-    """
-
-    source: str
-    brands: set[int] | None
-    channels: tuple[str, ...]
-    of_source: Q
-
-    def rows(self, kind: _Kind, per_source: bool, db: str, account: Account) -> QuerySet:
-        """The account's statistics rows these filters select (per source or per brand)."""
-        rows = (kind.stats if per_source else kind.brand_stats).objects.for_account(account)
-        rows = rows.using(db)
-        if self.brands is not None:
-            brand = f"{self.source}__brand_id__in" if per_source else "brand_id__in"
-            rows = rows.filter(**{brand: self.brands})
-        if self.channels:
-            rows = rows.filter(channel__in=self.channels)
-        return rows.filter(self.of_source) if per_source else rows
-
-
-def _filters(kind: _Kind, account: Account, allowed: set[int] | None, params) -> _Filters:
-    brands = allowed
-    if params.brands:
-        brands = _resolve_names(Brand, account, allowed, params.brands, "brands")
-    source = kind.source
-    of_source = Q()
-    if params.goals:
-        goals = _resolve_names(Goal, account, allowed, params.goals, "goals")
-        of_source &= Q(**{f"{source}__goal_id__in": goals})
-    if getattr(params, "activation_types", None):
-        of_source &= Q(campaign__activation_type__in=params.activation_types)
-    if getattr(params, "folders", None):
-        named = [f for f in params.folders if f.strip().lower() != schemas.NO_FOLDER]
-        folders = Q(
-            campaign__folder_id__in=_resolve_names(
-                CampaignFolder, account, allowed, named, "folders"
-            )
-        )
-        if len(named) < len(params.folders):
-            folders |= Q(campaign__folder__isnull=True)
-        of_source &= folders
-    if getattr(params, "flows", None):
-        of_source &= Q(flow_id__in=_resolve_flows(account, allowed, params.flows))
-    return _Filters(
-        source=source,
-        brands=brands,
-        channels=tuple(sorted(set(params.channels or ()))),
-        of_source=of_source,
-    )
-
-
-# --- Queries ----------------------------------------------------------------------------
-
-
 def _in(spans: list[Span]) -> Q:
     """The rows of ``spans``: each (grain, first, last) selects that grain's rows starting
     between first and last."""
@@ -261,8 +139,11 @@ def _empty_values() -> dict:
     return values | {"revenue": Decimal("0.00")}
 
 
-_TRUNCATE = {"day": F("period_start"), "week": TruncWeek("period_start")}
-_TRUNCATE["month"] = TruncMonth("period_start")
+_TRUNCATE = {
+    "day": F("period_start"),
+    "week": TruncWeek("period_start"),
+    "month": TruncMonth("period_start"),
+}
 
 
 def _timeline(rows: QuerySet, window: DateWindow, granularity: str) -> schemas.Timeline:
@@ -370,12 +251,13 @@ def _report(kind: _Kind, result_type, account, allowed, params, today):
         date_to=params.date_to,
         today=today or account_today(account.timezone),
     )
-    filters = _filters(kind, account, allowed, params)
+    filters = report_criteria(source=kind.source, account=account, allowed=allowed, params=params)
     db = reporting_db()
     by_source = bool(filters.of_source)
 
     def rows(per_source: bool) -> QuerySet:
-        return filters.rows(kind, per_source, db, account)
+        stats = kind.stats if per_source else kind.brand_stats
+        return filters.rows(stats, per_source, db, account)
 
     breakdown = None
     if params.breakdown != "none":

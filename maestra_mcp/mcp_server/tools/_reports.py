@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from maestra_mcp.mcp_server.principal import McpPrincipal
 from maestra_mcp.mcp_server.tools import McpTool
+from permissions.brand_scope import allowed_brand_ids
 from reporting.errors import ReportError
 from reporting.metrics import METRIC_DEFINITIONS
 from reporting.schemas import CampaignReport, FlowReport
@@ -68,7 +69,8 @@ def report_tool(
     """A report tool: the selector's parameters in, its report (within budget) out."""
 
     def handle(principal: McpPrincipal, arguments: BaseModel) -> ReportT:
-        report = selector(account=principal.account, user=principal.user, params=arguments)
+        allowed = allowed_brand_ids(user=principal.user, account=principal.account)
+        report = selector(account=principal.account, allowed_brands=allowed, params=arguments)
         return fit_to_budget(report)
 
     description = report_description(answers=answers, unit=unit, filters=filters, examples=examples)

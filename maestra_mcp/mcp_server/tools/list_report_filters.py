@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict
 
 from maestra_mcp.mcp_server.principal import McpPrincipal
 from maestra_mcp.mcp_server.tools import McpTool
+from permissions.brand_scope import allowed_brand_ids
 from reporting.schemas import ReportFilters
 from reporting.selectors import report_filters
 
@@ -17,7 +18,8 @@ class ListReportFiltersParams(BaseModel):
 
 
 def handle(principal: McpPrincipal, params: ListReportFiltersParams) -> ReportFilters:
-    return report_filters(account=principal.account, user=principal.user)
+    allowed = allowed_brand_ids(user=principal.user, account=principal.account)
+    return report_filters(account=principal.account, allowed_brands=allowed)
 
 
 tool = McpTool(
