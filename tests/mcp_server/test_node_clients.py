@@ -102,7 +102,7 @@ def test_inspector_cli_lists_the_tools(cast, token_for, tmp_path, era):
 @pytest.mark.parametrize("era", ["legacy", "auto"])
 def test_inspector_cli_calls_campaign_report(cast, report_data, token_for, tmp_path, era):
     from reporting.schemas import CampaignReportParams
-    from reporting.selectors import campaign_report
+    from tests.support.reports import campaign_report_as
 
     token = token_for(ANALYST)
     arguments = {**WINDOW, "breakdown": "channel"}
@@ -123,7 +123,7 @@ def test_inspector_cli_calls_campaign_report(cast, report_data, token_for, tmp_p
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     result = json.loads(run.stdout)["result"]
     assert result.get("isError") is not True
-    expected = campaign_report(
+    expected = campaign_report_as(
         account=cast.acme, user=cast.user(ANALYST), params=CampaignReportParams(**arguments)
     )
     assert result["structuredContent"] == expected.model_dump(mode="json")
