@@ -93,6 +93,10 @@ def stats_write(cursor, *, account: Account, staging: str, moved: dict[str, Iter
     for kind, (stats, brand_stats, sources) in KINDS.items():
         cursor.execute(f"TRUNCATE {_TOUCHED}")
         written += _upsert_days(cursor, account, kind, stats, sources, staging)
+        # The planner's statistics must see this transaction's rows (ANALYZE counts
+        # them): estimated from an empty or small table, the recompute below joined
+        # each touched period to a sequential scan of the whole table.
+        cursor.execute(f"ANALYZE {_table(stats)}")
         moved_ids = sorted(moved.get(kind, ()))
         if moved_ids:
             cursor.execute(
@@ -100,6 +104,7 @@ def stats_write(cursor, *, account: Account, staging: str, moved: dict[str, Iter
                 f"WHERE account_id = %s AND grain = %s AND {kind}_id = ANY(%s)",
                 [account.pk, Grain.DAY, moved_ids],
             )
+        cursor.execute(f"ANALYZE {_TOUCHED}")
         for grain in (Grain.WEEK, Grain.MONTH):
             _recompute(cursor, account, grain, stats, f"{kind}_id", stats, f"d.{kind}_id")
         brand = f"JOIN {_table(sources)} src ON src.id = d.{kind}_id"
@@ -138,23 +143,32 @@ def _recompute(
     cursor, account: Account, grain: str, target, target_key: str, days, key: str, join: str = ""
 ) -> None:
     """Delete ``target``'s ``grain`` rows of every touched period and rebuild them from the
-    day rows of ``days``, grouped by ``key`` (the target's ``target_key``) and channel."""
+    day rows of ``days``, grouped by ``key`` (the target's ``target_key``) and channel.
+
+    The day rows of the touched periods are found by equality on their period's
+    start (a hash semi-join) within the range the periods span (an index range):
+    joined on ``day BETWEEN start AND end`` instead, the planner may nest a loop
+    over every pair of day row and period.
+    """
     start, after = _PERIOD[grain]
-    periods = f"(SELECT DISTINCT {start.format('day')} AS start FROM {_TOUCHED}) p"  # noqa: S608
+    touched = f"SELECT {start.format('day')} FROM {_TOUCHED}"  # noqa: S608 - constant names
     table = _table(target)
     cursor.execute(
-        f"DELETE FROM {table} r USING {periods} "  # noqa: S608 - names from the models
-        "WHERE r.account_id = %s AND r.grain = %s AND r.period_start = p.start",
+        f"DELETE FROM {table} WHERE account_id = %s AND grain = %s "  # noqa: S608 - names from models
+        f"AND period_start IN ({touched})",
         [account.pk, grain],
     )
+    period = start.format("d.period_start")
     cursor.execute(
         f"INSERT INTO {table} (account_id, grain, period_start, {target_key}, channel, "  # noqa: S608
         f"{', '.join(SUMMED)}) "
-        f"SELECT d.account_id, %s, p.start, {key}, d.channel, "
-        f"{', '.join(f'SUM(d.{c})' for c in SUMMED)} "
-        f"FROM {periods} JOIN {_table(days)} d ON d.account_id = %s AND d.grain = %s "
-        f"AND d.period_start >= p.start AND d.period_start < {after.format('p.start')} "
-        f"{join} GROUP BY d.account_id, p.start, {key}, d.channel",
+        f"SELECT d.account_id, %s, {period}, {key}, d.channel, "
+        f"{', '.join(f'SUM(d.{c})' for c in SUMMED)} FROM {_table(days)} d {join} "
+        "WHERE d.account_id = %s AND d.grain = %s "
+        f"AND d.period_start >= (SELECT MIN({start.format('day')}) FROM {_TOUCHED}) "
+        f"AND d.period_start < (SELECT MAX({after.format(start.format('day'))}) FROM {_TOUCHED}) "
+        f"AND {period} IN ({touched}) "
+        f"GROUP BY d.account_id, {period}, {key}, d.channel",
         [grain, account.pk, Grain.DAY],
     )
 
