@@ -124,7 +124,7 @@ class Instances:
             **({} if conn_max_age is None else {"DATABASE_CONN_MAX_AGE": str(conn_max_age)}),
         }
         self.processes = [
-            subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            subprocess.Popen(
                 [sys.executable, "benchmarks/_uvicorn_instance.py", str(sock.fileno())],
                 cwd=ROOT,
                 env=env,

@@ -1,11 +1,11 @@
 """Every report metric, defined once: its ORM expression and its definition.
 
-The expressions aggregate report rows (``CampaignStatRow`` or ``FlowStatRow``:
-daily rows and rollups alike) and run entirely in the database. Conditional
+The expressions aggregate statistics rows (:class:`reporting.models.StatBase`:
+day, week and month rows alike) and run entirely in the database. Conditional
 sums read the rows' partial-sum columns (``opens_delivered`` = delivered of a
-row tracking opens, …), which sum correctly across daily and rollup rows. Each takes an optional
-``Q`` restricting the rows it aggregates (used to compute the current and the
-comparison window in one query). The definitions are the text the README and
+row tracking opens, …), which sum correctly across grains. Each takes an
+optional ``Q`` restricting the rows it aggregates (used to compute the current
+and the comparison window in one query). The definitions are the text the README and
 the MCP tool descriptions show, so they cannot drift from the code.
 
 Null rules: counts are 0 over no rows; ``opens``/``clicks`` are null when no
@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from django.db.models import BigIntegerField, DecimalField, FloatField, Func, Q, Sum, Value
+from django.db.models import (
+    BigIntegerField,
+    DecimalField,
+    ExpressionWrapper,
+    FloatField,
+    Q,
+    Sum,
+    Value,
+)
 from django.db.models.expressions import Combinable, Expression
 from django.db.models.functions import Cast, Coalesce, NullIf, Round
 
@@ -60,21 +68,9 @@ def _ratio(numerator: Combinable, denominator: Combinable) -> Expression:
     return Cast(numerator, FloatField()) / NullIf(Cast(denominator, FloatField()), Value(0.0))
 
 
-class _AsNumber(Func):
-    """Its argument unchanged (numeric on PostgreSQL), but REAL on SQLite.
-
-    SQLite stores whole decimal amounts as INTEGER, and INTEGER / INTEGER truncates.
-    """
-
-    template = "%(expressions)s"
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return super().as_sql(compiler, connection, template="CAST(%(expressions)s AS REAL)")
-
-
 def _money_ratio(numerator: Combinable, denominator: Combinable, places: int) -> Expression:
     return Round(
-        _AsNumber(numerator, output_field=_MONEY) / NullIf(denominator, 0),
+        ExpressionWrapper(numerator / NullIf(denominator, 0), output_field=_MONEY),
         places,
         output_field=DecimalField(max_digits=20, decimal_places=places),
     )
@@ -192,18 +188,21 @@ def metric_definitions() -> str:
 METRIC_DEFINITIONS = metric_definitions()
 
 
-def change_expressions(
-    name: str, current: Q, previous: Q
-) -> tuple[Expression, Expression, Expression]:
-    """The comparison window's value and the absolute and relative change of ``name``.
+# Decimal places of the money metrics (the documented rounding).
+MONEY_PLACES = {"revenue": 2, "average_order_value": 2, "revenue_per_delivered": 4}
 
-    absolute = current - previous; relative = (current - previous) / previous,
-    null when previous is 0 or null. Computed in the database like the metric.
+
+def change(name: str, current, previous) -> tuple[object, float | None]:
+    """The absolute and relative change of metric ``name`` between two computed values.
+
+    absolute = current - previous (null when either is null); relative =
+    (current - previous) / previous, null when previous is 0 or null. Money
+    differences keep the metric's decimal places.
     """
-    metric = METRICS[name]
-    before = metric.expression(previous)
-    absolute = metric.expression(current) - metric.expression(previous)
-    relative = _ratio(
-        metric.expression(current) - metric.expression(previous), metric.expression(previous)
-    )
-    return before, absolute, relative
+    if current is None or previous is None:
+        return None, None
+    absolute = current - previous
+    if name in MONEY_PLACES:
+        absolute = Decimal(absolute).quantize(Decimal(1).scaleb(-MONEY_PLACES[name]))
+    relative = float(absolute) / float(previous) if previous else None
+    return absolute, relative

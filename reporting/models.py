@@ -1,12 +1,12 @@
 """Campaign and flow performance data: the dimensions and the daily statistics.
 
 Every model belongs to one account and is reached through
-``Model.objects.for_account(account)`` (see :mod:`reporting.scoping`).
+``Model.objects.for_account(account)`` (see :mod:`accounts.scoping`).
 
-Statistics are one row per (account, account-local day, campaign or flow,
-channel), written only by :mod:`reporting.services.stats_import`. Campaign and
-flow statistics live in two tables so each report scans only its own rows and
-both keep a non-null foreign key inside their unique key.
+Statistics are rows of counts per (account, grain, period, campaign or flow or
+brand, channel), written only by the import (:mod:`reporting.services`). Campaign
+and flow statistics live in separate tables so each report scans only its own
+rows, and every table keeps a non-null key inside its unique key.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 
-from reporting.scoping import AccountScopedManager
+from accounts.scoping import AccountScopedManager
 
 
 class Channel(models.TextChoices):
@@ -125,265 +125,133 @@ class Flow(AccountScopedModel):
         return self.name
 
 
+class Grain(models.TextChoices):
+    """The period a statistics row covers; ``period_start`` is its first day."""
+
+    DAY = "day", "Day"
+    WEEK = "week", "ISO week (from Monday)"
+    MONTH = "month", "Calendar month"
+
+
 def _fact_key(model) -> models.ForeignKey:
-    """A fact-table key: no database constraint, no index of its own (see CampaignDailyStat)."""
+    """A statistics row's key: no database constraint, no index of its own.
+
+    PostgreSQL checks a constraint with one trigger query per inserted row, which
+    made a 1M-row import several times slower. Integrity holds by construction
+    (the import writes only rows joined to an existing campaign, flow or brand of
+    the account) and Django still cascades deletes. The composite unique key of
+    each table leads with the account and serves every read.
+    """
     return models.ForeignKey(
         model, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
 
 
-class DailyStatBase(AccountScopedModel):
-    """Counts for one account-local day and channel.
+_COUNTED = (
+    "sends",
+    "delivered",
+    "bounces",
+    "opens",
+    "clicks",
+    "unsubscribes",
+    "spam_complaints",
+    "orders",
+    "revenue",
+    "opens_delivered",
+    "clicks_delivered",
+    "both_opens",
+    "both_clicks",
+)
 
-    ``opens`` and ``clicks`` are NULL when the channel does not track them (SMS has
-    no opens): "not tracked" is not zero, and the rates in :mod:`reporting.metrics`
-    only divide by the ``delivered`` of rows that track the event.
-    Counts are 32-bit: PostgreSQL sums int4 into bigint, faster than int8 into numeric.
+
+class StatBase(AccountScopedModel):
+    """Counts of one channel over one day, ISO week or month (``grain``).
+
+    Day rows are the imported statistics; week and month rows are their sums,
+    recomputed by the import (:mod:`reporting.services.rollups`) in the same
+    transaction. A report reads, for each part of its window, the coarsest rows
+    that fit (:func:`reporting.periods.cover`): about (buckets x groups) rows,
+    however long the window.
+
+    ``opens`` and ``clicks`` are NULL where the channel does not track them (SMS
+    has no opens): "not tracked" is not zero. The partial sums make the
+    conditional rates exact over any set of rows: ``opens_delivered`` /
+    ``clicks_delivered`` are the delivered of rows tracking opens / clicks,
+    ``both_opens`` / ``both_clicks`` the opens and clicks of rows tracking both.
     """
 
-    date = models.DateField()
-    channel = models.CharField(max_length=16, choices=Channel.choices)
-    sends = models.PositiveIntegerField()
-    delivered = models.PositiveIntegerField()
-    bounces = models.PositiveIntegerField()
-    opens = models.PositiveIntegerField(null=True, blank=True)
-    clicks = models.PositiveIntegerField(null=True, blank=True)
-    unsubscribes = models.PositiveIntegerField()
-    spam_complaints = models.PositiveIntegerField()
-    orders = models.PositiveIntegerField()
-    revenue = models.DecimalField(max_digits=14, decimal_places=2)
-
-    class Meta:
-        abstract = True
-
-
-class CampaignDailyStat(DailyStatBase):
-    # Fact-table foreign keys carry no database constraint and no single-column
-    # index: PostgreSQL checks a constraint with one trigger query per inserted row,
-    # which made a 1M-row import several times slower. Integrity holds by
-    # construction (the import inserts only rows joined to an existing campaign of
-    # the account) and Django still cascades deletes. The composite unique index below
-    # lead with the account.
-    account = _fact_key("accounts.Account")
-    campaign = _fact_key(Campaign)
-
-    class Meta:
-        constraints = [
-            # One index serves both the import's upsert key and every report's scan
-            # (one account, a date range); a second index would slow the import. On
-            # PostgreSQL it also INCLUDEs the counts (migration 0003), so reports are
-            # index-only scans.
-            models.UniqueConstraint(
-                fields=["account", "date", "campaign", "channel"],
-                name="reporting_cstat_unique_day",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"campaign {self.campaign_id} {self.channel} {self.date}"
-
-
-class FlowDailyStat(DailyStatBase):
-    # See CampaignDailyStat for why these keys have no database constraint.
-    account = _fact_key("accounts.Account")
-    flow = _fact_key(Flow)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account", "date", "flow", "channel"], name="reporting_fstat_unique_day"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"flow {self.flow_id} {self.channel} {self.date}"
-
-
-class RollupStatBase(AccountScopedModel):
-    """Sums of daily statistics rows, kept by the import in the same transaction.
-
-    Besides the sums of the daily columns (``opens``/``clicks`` null when no summed
-    row tracks them) a rollup keeps the partial sums the conditional rates need,
-    so a rate over rollup rows equals the rate over the daily rows they sum:
-    ``opens_delivered``/``clicks_delivered`` (delivered of rows tracking opens /
-    clicks) and ``both_opens``/``both_clicks`` (of rows tracking both).
-    64-bit: a month of 32-bit days can exceed 32 bits.
-    """
-
-    date = models.DateField()
+    grain = models.CharField(max_length=5, choices=Grain.choices)
+    period_start = models.DateField()
     channel = models.CharField(max_length=16, choices=Channel.choices)
     sends = models.BigIntegerField()
     delivered = models.BigIntegerField()
     bounces = models.BigIntegerField()
-    opens = models.BigIntegerField(null=True)
-    clicks = models.BigIntegerField(null=True)
+    opens = models.BigIntegerField(null=True, blank=True)
+    clicks = models.BigIntegerField(null=True, blank=True)
     unsubscribes = models.BigIntegerField()
     spam_complaints = models.BigIntegerField()
     orders = models.BigIntegerField()
     revenue = models.DecimalField(max_digits=20, decimal_places=2)
-    opens_delivered = models.BigIntegerField(null=True)
-    clicks_delivered = models.BigIntegerField(null=True)
-    both_opens = models.BigIntegerField(null=True)
-    both_clicks = models.BigIntegerField(null=True)
+    opens_delivered = models.BigIntegerField(null=True, blank=True)
+    clicks_delivered = models.BigIntegerField(null=True, blank=True)
+    both_opens = models.BigIntegerField(null=True, blank=True)
+    both_clicks = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         abstract = True
 
-
-class CampaignMonthlyStat(RollupStatBase):
-    """One month (``date`` = its first day) of a campaign on a channel."""
-
-    # Same reasoning as CampaignDailyStat: no FK constraints, one composite index.
-    account = _fact_key("accounts.Account")
-    campaign = _fact_key(Campaign)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account", "date", "campaign", "channel"],
-                name="reporting_cmonth_unique",
-            ),
-        ]
-
     def __str__(self) -> str:
-        return f"campaign {self.campaign_id} {self.channel} month {self.date}"
+        return f"{self.grain} {self.period_start} {self.channel}"
 
 
-class FlowMonthlyStat(RollupStatBase):
-    """One month (``date`` = its first day) of a flow on a channel."""
-
-    account = _fact_key("accounts.Account")
-    flow = _fact_key(Flow)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account", "date", "flow", "channel"], name="reporting_fmonth_unique"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"flow {self.flow_id} {self.channel} month {self.date}"
+def _unique_key(key: str, name: str) -> models.UniqueConstraint:
+    # INCLUDE the counts: a report reads one account's slice of the index, never the
+    # heap (an index-only scan), whichever accounts share the table.
+    return models.UniqueConstraint(
+        fields=["account", "grain", "period_start", key, "channel"], include=_COUNTED, name=name
+    )
 
 
-class CampaignWeeklyStat(RollupStatBase):
-    """One ISO week (``date`` = its Monday) of a campaign on a channel."""
+class CampaignStat(StatBase):
+    """One campaign on one channel over a day, week or month."""
 
     account = _fact_key("accounts.Account")
     campaign = _fact_key(Campaign)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account", "date", "campaign", "channel"],
-                name="reporting_cweek_unique",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"campaign {self.campaign_id} {self.channel} week {self.date}"
+        constraints = [_unique_key("campaign", "reporting_campaignstat_unique")]
 
 
-class FlowWeeklyStat(RollupStatBase):
-    """One ISO week (``date`` = its Monday) of a flow on a channel."""
+class FlowStat(StatBase):
+    """One flow on one channel over a day, week or month."""
 
     account = _fact_key("accounts.Account")
     flow = _fact_key(Flow)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account", "date", "flow", "channel"], name="reporting_fweek_unique"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"flow {self.flow_id} {self.channel} week {self.date}"
+        constraints = [_unique_key("flow", "reporting_flowstat_unique")]
 
 
-class CampaignChannelDailyStat(RollupStatBase):
-    """One day of all the account's campaigns on a channel (reports without dimension filters)."""
+class CampaignBrandStat(StatBase):
+    """All of one brand's campaigns on one channel over a day, week or month.
 
-    account = _fact_key("accounts.Account")
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account", "date", "channel"], name="reporting_cchannel_unique_day"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"campaigns {self.channel} {self.date}"
-
-
-class FlowChannelDailyStat(RollupStatBase):
-    """One day of all the account's flows on a channel (reports without dimension filters)."""
-
-    account = _fact_key("accounts.Account")
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account", "date", "channel"], name="reporting_fchannel_unique_day"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"flows {self.channel} {self.date}"
-
-
-class Grain(models.TextChoices):
-    """Which table a report row comes from (see ``CampaignStatRow``)."""
-
-    DAY = "d", "Daily row of one campaign or flow"
-    WEEK = "w", "Weekly rollup of one campaign or flow"
-    MONTH = "m", "Monthly rollup of one campaign or flow"
-    CHANNEL_DAY = "a", "Daily rollup of all campaigns or flows on a channel"
-
-
-class StatRowBase(RollupStatBase):
-    """A read-only view: the daily rows and both rollups in one relation.
-
-    Reports pick, by ``grain``, the cheapest rows that cover exactly their window
-    (see ``reporting.selectors.reports``); the database view is created by
-    migration 0004. Daily rows carry the same partial-sum columns as rollups
-    (computed in the view), so every metric has one expression for all grains.
+    Answers every campaign report that neither filters on nor breaks down by a
+    campaign's own attributes (goal, folder, activation type, the campaign):
+    a brand-restricted member's summary and timeline included.
     """
 
-    grain = models.CharField(max_length=1, choices=Grain.choices)
+    account = _fact_key("accounts.Account")
+    brand = _fact_key(Brand)
 
     class Meta:
-        abstract = True
-        managed = False
+        constraints = [_unique_key("brand", "reporting_campaignbrandstat_unique")]
 
 
-class CampaignStatRow(StatRowBase):
-    account = models.ForeignKey(
-        "accounts.Account", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
-    )
-    # Null on channel-day rollup rows, which reports use only without dimension filters.
-    campaign = models.ForeignKey(
-        Campaign, on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
-    )
+class FlowBrandStat(StatBase):
+    """All of one brand's flows on one channel over a day, week or month."""
 
-    class Meta(StatRowBase.Meta):
-        db_table = "reporting_campaignstat_rows"
+    account = _fact_key("accounts.Account")
+    brand = _fact_key(Brand)
 
-    def __str__(self) -> str:
-        return f"{self.grain} campaign {self.campaign_id} {self.channel} {self.date}"
-
-
-class FlowStatRow(StatRowBase):
-    account = models.ForeignKey(
-        "accounts.Account", on_delete=models.DO_NOTHING, related_name="+", db_constraint=False
-    )
-    flow = models.ForeignKey(
-        Flow, on_delete=models.DO_NOTHING, null=True, related_name="+", db_constraint=False
-    )
-
-    class Meta(StatRowBase.Meta):
-        db_table = "reporting_flowstat_rows"
-
-    def __str__(self) -> str:
-        return f"{self.grain} flow {self.flow_id} {self.channel} {self.date}"
+    class Meta:
+        constraints = [_unique_key("brand", "reporting_flowbrandstat_unique")]

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from reporting import periods
 from reporting.errors import ReportError
+from reporting.periods import quarter_start, shift_years
 
 MAX_WINDOW_YEARS = 3
 DEFAULT_PERIOD = "last_30_days"
@@ -41,17 +43,6 @@ def account_today(timezone: str) -> date:
     return datetime.now(ZoneInfo(timezone)).date()
 
 
-def _shift_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February in a non-leap year
-        return day.replace(year=day.year + years, day=28)
-
-
-def _quarter_start(day: date) -> date:
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
 def preset_window(period: str, today: date) -> DateWindow:
     yesterday = today - timedelta(days=1)
     if period == "today":
@@ -68,10 +59,10 @@ def preset_window(period: str, today: date) -> DateWindow:
         end = today.replace(day=1) - timedelta(days=1)
         start = end.replace(day=1)
     elif period == "this_quarter":
-        start, end = _quarter_start(today), today
+        start, end = quarter_start(today), today
     elif period == "last_quarter":
-        end = _quarter_start(today) - timedelta(days=1)
-        start = _quarter_start(end)
+        end = quarter_start(today) - timedelta(days=1)
+        start = quarter_start(end)
     elif period == "this_year":
         start, end = date(today.year, 1, 1), today
     elif period == "last_year":
@@ -93,7 +84,7 @@ def resolve_window(
         return preset_window(period or DEFAULT_PERIOD, today)
     if date_from > date_to:
         raise ReportError(f"date_from ({date_from}) is after date_to ({date_to}).")
-    if date_from <= _shift_years(date_to, -MAX_WINDOW_YEARS):
+    if date_from <= shift_years(date_to, -MAX_WINDOW_YEARS):
         raise ReportError(
             f"The window {date_from} to {date_to} is longer than {MAX_WINDOW_YEARS} years; "
             "narrow it."
@@ -108,33 +99,11 @@ def comparison_window(window: DateWindow, compare_to: str) -> DateWindow:
         return DateWindow(end - timedelta(days=window.days - 1), end, compare_to)
     if compare_to == "previous_year":
         return DateWindow(
-            _shift_years(window.date_from, -1), _shift_years(window.date_to, -1), compare_to
+            shift_years(window.date_from, -1), shift_years(window.date_to, -1), compare_to
         )
     raise ReportError(f"Unknown compare_to {compare_to!r}: use previous_period or previous_year.")
 
 
 def buckets(window: DateWindow, granularity: str) -> list[tuple[date, date]]:
-    """Every timeline bucket (start, end) of the window, clipped to it.
-
-    Weeks are ISO weeks starting on Monday; a bucket is keyed by its unclipped start
-    (what the database's week/month truncation returns).
-    """
-    result = []
-    if granularity == "day":
-        step = window.date_from
-        while step <= window.date_to:
-            result.append((step, step))
-            step += timedelta(days=1)
-        return result
-    if granularity == "week":
-        start = window.date_from - timedelta(days=window.date_from.weekday())
-    else:
-        start = window.date_from.replace(day=1)
-    while start <= window.date_to:
-        if granularity == "week":
-            following = start + timedelta(days=7)
-        else:
-            following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-        result.append((start, min(following - timedelta(days=1), window.date_to)))
-        start = following
-    return result
+    """Every timeline bucket (start, end) of the window; see :func:`reporting.periods.buckets`."""
+    return periods.buckets(window.date_from, window.date_to, granularity)

@@ -11,7 +11,37 @@ transaction); this migration builds them once from the existing daily rows.
 import django.db.models.deletion
 from django.db import migrations, models
 
-from reporting.services.stats_import import ROLLUP_SUMS, STAT_COLUMNS, period_sql
+# Frozen copies of what the import service defined when this migration was written:
+# a migration must not change when the service does.
+STAT_COLUMNS = (
+    "sends",
+    "delivered",
+    "bounces",
+    "opens",
+    "clicks",
+    "unsubscribes",
+    "spam_complaints",
+    "orders",
+    "revenue",
+)
+ROLLUP_SUMS = {
+    **{c: f"SUM(d.{c})" for c in STAT_COLUMNS},
+    "opens_delivered": "SUM(CASE WHEN d.opens IS NOT NULL THEN d.delivered END)",
+    "clicks_delivered": "SUM(CASE WHEN d.clicks IS NOT NULL THEN d.delivered END)",
+    "both_opens": "SUM(CASE WHEN d.clicks IS NOT NULL THEN d.opens END)",
+    "both_clicks": "SUM(CASE WHEN d.opens IS NOT NULL THEN d.clicks END)",
+}
+
+
+def period_sql(vendor: str, period: str, column: str) -> str:
+    """SQL for the first day of ``column``'s month, ISO week (Monday) or day, as a date."""
+    if period == "day":
+        return column
+    if vendor == "postgresql":
+        return f"CAST(date_trunc('{period}', {column}) AS date)"
+    if period == "month":
+        return f"date({column}, 'start of month')"
+    return f"date({column}, 'weekday 0', '-6 days')"  # the Sunday ending the week, minus 6
 
 _PARTIALS = {
     "opens_delivered": "CASE WHEN opens IS NOT NULL THEN delivered END",

@@ -1,4 +1,4 @@
-"""report_filters: the values the report filters accept, over the brands a member may see."""
+"""report_filters: the values the report filters accept, for this user."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from reporting.models import (
     ActivationType,
     Brand,
     Campaign,
-    CampaignDailyStat,
+    CampaignBrandStat,
     CampaignFolder,
     Channel,
     Flow,
-    FlowDailyStat,
+    FlowBrandStat,
     Goal,
 )
 from reporting.schemas import NO_FOLDER, FlowRef, ReportFilters
@@ -21,11 +21,12 @@ from reporting.windows import PERIODS
 
 
 def report_filters(*, account: Account, allowed_brands: set[int] | None) -> ReportFilters:
-    """What a member limited to ``allowed_brands`` (None = every brand; the caller passes
-    ``permissions.brand_scope.allowed_brand_ids``) may filter on (see
-    :mod:`reporting.selectors.visibility`): those brands, the goals and folders they use,
-    channels with statistics and activation types of existing campaigns (of those
-    brands), and their flows."""
+    """What the user may filter on (see :mod:`reporting.selectors.visibility`): their
+    brands, the goals and folders those use, channels with statistics and activation
+    types of existing campaigns (of their brands), and their flows.
+
+    ``allowed_brands`` is the member's brand scope (None = every brand).
+    """
     db = reporting_db()
     allowed = allowed_brands
 
@@ -43,8 +44,8 @@ def report_filters(*, account: Account, allowed_brands: set[int] | None) -> Repo
     )
     channels = set()
     for stats, brand_field in (
-        (CampaignDailyStat, "campaign__brand_id"),
-        (FlowDailyStat, "flow__brand_id"),
+        (CampaignBrandStat, "brand_id"),
+        (FlowBrandStat, "brand_id"),
     ):
         channels |= set(
             of_visible_brands(stats.objects.for_account(account), brand_field)

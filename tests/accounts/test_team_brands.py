@@ -18,9 +18,8 @@ from permissions.selectors import brand_restrictions_on_deleted_brands
 from reporting.errors import ReportError
 from reporting.models import Brand
 from reporting.schemas import CampaignReportParams
-from reporting.selectors import campaign_report
 from tests.support.clients import logged_in
-from tests.support.reports import BASE_ROW, import_rows
+from tests.support.reports import BASE_ROW, campaign_report_as, import_rows
 
 MARKETER = "marketer@acme.test"
 WINDOW = {"date_from": "2024-03-04", "date_to": "2024-03-04"}
@@ -68,9 +67,9 @@ def _brand_cell(page: str, username: str) -> str:
 
 
 def _brand_breakdown(cast, username: str) -> dict[str, int]:
-    report = campaign_report(
+    report = campaign_report_as(
         account=cast.acme,
-        allowed_brands=allowed_brand_ids(user=cast.user(username), account=cast.acme),
+        user=cast.user(username),
         params=CampaignReportParams(breakdown="brand", **WINDOW),
     )
     return {row.name: row.metrics.sends for row in report.breakdown.rows}
@@ -87,9 +86,9 @@ def test_owner_limits_a_member_to_one_brand_and_reports_follow(cast, brands, use
     assert allowed_brand_ids(user=cast.user(MARKETER), account=cast.acme) == {home.pk}
     assert _brand_breakdown(cast, MARKETER) == {"Acme Home": 100}
     with pytest.raises(ReportError) as refused:
-        campaign_report(
+        campaign_report_as(
             account=cast.acme,
-            allowed_brands=allowed_brand_ids(user=cast.user(MARKETER), account=cast.acme),
+            user=cast.user(MARKETER),
             params=CampaignReportParams(brands=["Acme Sport"], **WINDOW),
         )
     assert "Acme Home" in refused.value.message

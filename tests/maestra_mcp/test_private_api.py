@@ -12,8 +12,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT_PACKAGES = ["accounts", "permissions", "reporting", "maestra_mcp"]
 
@@ -30,15 +28,6 @@ FORBIDDEN_ATTRIBUTES = {
 # overrides): the reports are plain querysets of Django's own expressions.
 FORBIDDEN_METHODS = {"as_sql", "as_postgresql", "as_sqlite", "as_mysql", "as_oracle"}
 FORBIDDEN_MODULE = "django.db.models.sql"
-
-# Files that still use the above until the reporting core is rebuilt (issue #15).
-# Temporary: removed by the reporting rebuild.
-ALLOWED = {
-    "reporting/prepared.py",
-    "reporting/scoping.py",
-    "reporting/selectors/reports.py",
-    "reporting/metrics.py",
-}
 
 
 def violations(source: str) -> list[str]:
@@ -92,16 +81,9 @@ def test_product_code_uses_no_private_django_api():
     found = {}
     for path in product_files():
         name = path.relative_to(ROOT).as_posix()
-        if name not in ALLOWED and (uses := violations(path.read_text())):
+        if uses := violations(path.read_text()):
             found[name] = uses
     assert found == {}
-
-
-@pytest.mark.parametrize("name", sorted(ALLOWED))
-def test_each_allowance_is_still_needed(name):
-    """Once a file is rebuilt (or deleted) it leaves the allowance list."""
-    path = ROOT / name
-    assert path.exists() and violations(path.read_text()), f"remove {name} from ALLOWED"
 
 
 def test_the_check_finds_each_forbidden_use():

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from permissions.brand_scope import allowed_brand_ids
 from tests.support.mcp import uvicorn_server
 from tests.support.node import npx
 from tests.support.reports import WINDOW
@@ -103,7 +102,7 @@ def test_inspector_cli_lists_the_tools(cast, token_for, tmp_path, era):
 @pytest.mark.parametrize("era", ["legacy", "auto"])
 def test_inspector_cli_calls_campaign_report(cast, report_data, token_for, tmp_path, era):
     from reporting.schemas import CampaignReportParams
-    from reporting.selectors import campaign_report
+    from tests.support.reports import campaign_report_as
 
     token = token_for(ANALYST)
     arguments = {**WINDOW, "breakdown": "channel"}
@@ -124,10 +123,8 @@ def test_inspector_cli_calls_campaign_report(cast, report_data, token_for, tmp_p
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     result = json.loads(run.stdout)["result"]
     assert result.get("isError") is not True
-    expected = campaign_report(
-        account=cast.acme,
-        allowed_brands=allowed_brand_ids(user=cast.user(ANALYST), account=cast.acme),
-        params=CampaignReportParams(**arguments),
+    expected = campaign_report_as(
+        account=cast.acme, user=cast.user(ANALYST), params=CampaignReportParams(**arguments)
     )
     assert result["structuredContent"] == expected.model_dump(mode="json")
 

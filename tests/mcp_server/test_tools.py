@@ -20,13 +20,18 @@ from mcp.shared.exceptions import MCPError
 
 from maestra_mcp.mcp_server.server import MESSAGE_INTERNAL_ERROR
 from maestra_mcp.mcp_server.tools._reports import MAX_RESULT_CHARS
-from permissions.brand_scope import allowed_brand_ids
 from reporting.errors import ReportError
 from reporting.metrics import METRIC_DEFINITIONS
 from reporting.schemas import CampaignReportParams, FlowReportParams
-from reporting.selectors import campaign_report, flow_report, report_filters
 from tests.support.mcp import ASGI_ORIGIN, asgi_http_client, running_app, sdk_client, uvicorn_server
-from tests.support.reports import WINDOW, import_rows, week_row
+from tests.support.reports import (
+    WINDOW,
+    campaign_report_as,
+    flow_report_as,
+    import_rows,
+    report_filters_as,
+    week_row,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,21 +65,13 @@ async def session(transport: str, token: str, mode: str, work):
 def expected(tool: str, account, user) -> dict:
     """The same answer, straight from the reporting core."""
     if tool == "campaign_report":
-        report = campaign_report(
-            account=account,
-            allowed_brands=allowed_brand_ids(user=user, account=account),
-            params=CampaignReportParams(**CALLS[tool]),
+        report = campaign_report_as(
+            account=account, user=user, params=CampaignReportParams(**CALLS[tool])
         )
     elif tool == "flow_report":
-        report = flow_report(
-            account=account,
-            allowed_brands=allowed_brand_ids(user=user, account=account),
-            params=FlowReportParams(**CALLS[tool]),
-        )
+        report = flow_report_as(account=account, user=user, params=FlowReportParams(**CALLS[tool]))
     else:
-        report = report_filters(
-            account=account, allowed_brands=allowed_brand_ids(user=user, account=account)
-        )
+        report = report_filters_as(account=account, user=user)
     return report.model_dump(mode="json")
 
 
@@ -189,10 +186,8 @@ def test_bad_enum_value_is_a_tool_error_naming_the_argument(cast, report_data, t
 def test_report_error_comes_back_with_the_reporting_message(cast, report_data, token_for):
     arguments = {**WINDOW, "brands": ["Nonexistent brand"]}
     with pytest.raises(ReportError) as direct:
-        campaign_report(
-            account=cast.acme,
-            allowed_brands=allowed_brand_ids(user=cast.user(ANALYST), account=cast.acme),
-            params=CampaignReportParams(**arguments),
+        campaign_report_as(
+            account=cast.acme, user=cast.user(ANALYST), params=CampaignReportParams(**arguments)
         )
     result = call(token_for(ANALYST), "campaign_report", arguments)
     assert result.is_error is True
@@ -264,9 +259,9 @@ def test_large_breakdown_is_cut_to_the_size_budget_and_says_so(cast, token_for):
     assert 0 < len(breakdown["rows"]) < 400
     assert len(result.content[0].text) <= MAX_RESULT_CHARS
     # The top rows by revenue are the ones kept.
-    direct = campaign_report(
+    direct = campaign_report_as(
         account=cast.acme,
-        allowed_brands=allowed_brand_ids(user=cast.user(ANALYST), account=cast.acme),
+        user=cast.user(ANALYST),
         params=CampaignReportParams(**WINDOW, limit=500),
     ).model_dump(mode="json")["breakdown"]["rows"]
     assert breakdown["rows"] == direct[: len(breakdown["rows"])]

@@ -20,8 +20,7 @@ from permissions.brand_scope import BRAND_PERMISSION, allowed_brand_ids, brand_r
 from reporting.errors import ReportError
 from reporting.models import Brand
 from reporting.schemas import CampaignReportParams
-from reporting.selectors import campaign_report, report_filters
-from tests.support.reports import BASE_ROW, import_rows
+from tests.support.reports import BASE_ROW, campaign_report_as, import_rows, report_filters_as
 
 DAY = date(2024, 3, 4)  # BASE_ROW's date
 AGENCY = "agency@partner.test"  # Marketer of acme, Analyst of globex
@@ -44,9 +43,9 @@ def brands(cast):
 
 
 def _sends_by_brand(account, user) -> dict[str, int]:
-    report = campaign_report(
+    report = campaign_report_as(
         account=account,
-        allowed_brands=allowed_brand_ids(user=user, account=account),
+        user=user,
         params=CampaignReportParams(date_from=DAY, date_to=DAY, breakdown="brand"),
     )
     return {row.name: row.metrics.sends for row in report.breakdown.rows}
@@ -85,17 +84,10 @@ def test_users_without_an_active_membership_see_no_brand(cast, brands):
     outsider = cast.user("outsider@example.test")
     assert allowed_brand_ids(user=outsider, account=cast.acme) == set()
     assert _sends_by_brand(cast.acme, outsider) == {}
-    assert (
-        report_filters(
-            account=cast.acme, allowed_brands=allowed_brand_ids(user=outsider, account=cast.acme)
-        ).brands
-        == []
-    )
+    assert report_filters_as(account=cast.acme, user=outsider).brands == []
     with pytest.raises(ReportError) as refused:
-        campaign_report(
-            account=cast.acme,
-            allowed_brands=allowed_brand_ids(user=outsider, account=cast.acme),
-            params=CampaignReportParams(brands=["Acme Home"]),
+        campaign_report_as(
+            account=cast.acme, user=outsider, params=CampaignReportParams(brands=["Acme Home"])
         )
     assert refused.value.message == "Unknown brands: 'Acme Home'. Valid brands: (none)."
     # A member of globex only is an outsider to acme.
@@ -127,10 +119,8 @@ def test_a_grant_on_another_accounts_brand_never_opens_that_brand(cast, brands):
     assert allowed_brand_ids(user=analyst, account=cast.globex) == set()  # not a member
     assert "Globex Kids" not in _sends_by_brand(cast.acme, analyst)
     with pytest.raises(ReportError, match="Unknown brands: 'Globex Kids'"):
-        campaign_report(
-            account=cast.acme,
-            allowed_brands=allowed_brand_ids(user=analyst, account=cast.acme),
-            params=CampaignReportParams(brands=["Globex Kids"]),
+        campaign_report_as(
+            account=cast.acme, user=analyst, params=CampaignReportParams(brands=["Globex Kids"])
         )
 
     home = brands["Acme Home"]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from permissions.brand_scope import allowed_brand_ids
-from reporting.demo import DEMO_PROFILES, demo_csv_lines, seed_demo_stats
-from reporting.models import Campaign, CampaignDailyStat, Channel, Flow, FlowDailyStat
+from reporting.demo import DEMO_PROFILES, HISTORY_DAYS, demo_csv_lines, seed_demo_stats
+from reporting.models import Campaign, CampaignStat, Channel, Flow, FlowStat, Grain
 from reporting.schemas import CampaignReportParams, FlowReportParams
-from reporting.selectors import campaign_report, flow_report
+from tests.support.reports import campaign_report_as, flow_report_as
 
 TODAY = date(2026, 3, 2)
 
@@ -19,17 +18,20 @@ def test_demo_stats_are_plausible_and_seeding_again_only_tops_up(cast):
     acme, analyst = cast.acme, cast.user("analyst@acme.test")
     assert Campaign.objects.for_account(acme).count() >= 24
     assert Flow.objects.for_account(acme).count() >= 8
-    stats = CampaignDailyStat.objects.for_account(acme)
-    span = stats.order_by("date").values_list("date", flat=True)
-    assert (span.first(), span.last()) == (TODAY - timedelta(days=730), TODAY - timedelta(days=1))
+    stats = CampaignStat.objects.for_account(acme).filter(grain=Grain.DAY)
+    span = stats.order_by("period_start").values_list("period_start", flat=True)
+    assert (span.first(), span.last()) == (
+        TODAY - timedelta(days=HISTORY_DAYS),
+        TODAY - timedelta(days=1),
+    )
     channels = set(stats.values_list("channel", flat=True)) | set(
-        FlowDailyStat.objects.for_account(acme).values_list("channel", flat=True)
+        FlowStat.objects.for_account(acme).values_list("channel", flat=True)
     )
     assert channels == set(Channel.values)
 
-    year = campaign_report(
+    year = campaign_report_as(
         account=acme,
-        allowed_brands=allowed_brand_ids(user=analyst, account=acme),
+        user=analyst,
         params=CampaignReportParams(period="last_year", timeline="month", breakdown="channel"),
         today=TODAY,
     )
@@ -40,12 +42,7 @@ def test_demo_stats_are_plausible_and_seeding_again_only_tops_up(cast):
     assert months[11] > months[2]  # Black Friday beats February
     sms = next(r for r in year.breakdown.rows if r.key == "sms")
     assert sms.metrics.opens is None  # SMS opens are not tracked
-    flows = flow_report(
-        account=acme,
-        allowed_brands=allowed_brand_ids(user=analyst, account=acme),
-        params=FlowReportParams(),
-        today=TODAY,
-    )
+    flows = flow_report_as(account=acme, user=analyst, params=FlowReportParams(), today=TODAY)
     assert flows.breakdown.total_groups == DEMO_PROFILES["acme"].flows
 
     before = stats.count()
@@ -53,7 +50,7 @@ def test_demo_stats_are_plausible_and_seeding_again_only_tops_up(cast):
     assert stats.count() == before
     later = seed_demo_stats(today=TODAY + timedelta(days=2))
     assert later["acme"].rows > 0 and later["acme"].written == later["acme"].rows
-    assert stats.filter(date__gte=TODAY).count() == stats.count() - before
+    assert stats.filter(period_start__gte=TODAY).count() == stats.count() - before
 
 
 def test_demo_lines_are_deterministic_and_the_same_whatever_the_range():

@@ -13,9 +13,7 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from permissions.brand_scope import allowed_brand_ids
 from reporting.schemas import CampaignReportParams
-from reporting.selectors import campaign_report
 from tests.support.report_properties import (
     ADDITIVE,
     ANALYST,
@@ -28,6 +26,7 @@ from tests.support.report_properties import (
     fresh_account,
     stat_row,
 )
+from tests.support.reports import campaign_report_as
 
 rows_strategy = st.lists(
     stat_row(),
@@ -44,11 +43,7 @@ def _add(values: list):
 
 def _report(account, user, **params):
     params = {"date_from": START, "date_to": START + timedelta(days=DAYS - 1), **params}
-    return campaign_report(
-        account=account,
-        allowed_brands=allowed_brand_ids(user=user, account=account),
-        params=CampaignReportParams(**params),
-    )
+    return campaign_report_as(account=account, user=user, params=CampaignReportParams(**params))
 
 
 @PROPERTY_SETTINGS

@@ -1,9 +1,8 @@
-"""Rollups (monthly, weekly, channel-day) against the daily rows they sum.
+"""Rollups (week and month rows, per-brand rows) against the imported day rows they sum.
 
-Reports read whole months and weeks from rollups and the partial edges from the
-daily rows; these tests draw windows that start and end mid-month and cross a
-year boundary, and change days by re-importing, and compare every number with
-plain arithmetic over the raw rows.
+Every expectation is computed in plain Python from the CSV rows the test imported
+(the latest row of a key wins, the latest file names a campaign's or flow's
+brand), with the calendar's weeks and months: never from the reporting code.
 """
 
 from __future__ import annotations
@@ -18,19 +17,17 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from permissions.brand_scope import allowed_brand_ids
 from reporting.models import (
     Campaign,
-    CampaignChannelDailyStat,
-    CampaignMonthlyStat,
-    CampaignWeeklyStat,
-    FlowChannelDailyStat,
-    FlowMonthlyStat,
-    FlowWeeklyStat,
+    CampaignBrandStat,
+    CampaignStat,
+    Flow,
+    FlowBrandStat,
+    FlowStat,
 )
 from reporting.schemas import CampaignReportParams, FlowReportParams
-from reporting.selectors import campaign_report, flow_report
 from tests.support.report_properties import (
+    ANALYST,
     PROPERTY_SETTINGS,
     SOURCES,
     assert_metrics_match,
@@ -38,155 +35,194 @@ from tests.support.report_properties import (
     fresh_account,
     stat_row,
 )
-from tests.support.reports import flow_row, import_rows
+from tests.support.reports import campaign_report_as, flow_report_as, flow_row, import_rows
 
-SPAN_START = date(2023, 11, 20)  # a Monday; the span crosses the new year
-SPAN_DAYS = 90
-SPAN_END = SPAN_START + timedelta(days=SPAN_DAYS - 1)
-
-
-@st.composite
-def spread_row(draw):
-    return {**draw(stat_row()), "date": SPAN_START + timedelta(draw(st.integers(0, SPAN_DAYS - 1)))}
-
-
-spread_rows = st.lists(
-    spread_row(),
-    max_size=40,
-    unique_by=lambda r: (r["source_id"], r["date"], r["channel"]),
+COUNTS = (
+    "sends",
+    "delivered",
+    "bounces",
+    "opens",
+    "clicks",
+    "unsubscribes",
+    "spam_complaints",
+    "orders",
+    "revenue",
 )
+PARTIALS = ("opens_delivered", "clicks_delivered", "both_opens", "both_clicks")
+STAT_MODELS = (CampaignStat, FlowStat, CampaignBrandStat, FlowBrandStat)
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.isoweekday() - 1)
+
+
+def _first_of_month(day: date) -> date:
+    return date(day.year, day.month, 1)
+
+
+# --- The tables, expected and stored -------------------------------------------------------
+
+
+def _day_values(counts: dict) -> dict:
+    """A day row's counts and partial sums, from the definitions in reporting.models."""
+    opens, clicks, delivered = counts["opens"], counts["clicks"], counts["delivered"]
+    return {key: counts[key] for key in COUNTS} | {
+        "opens_delivered": delivered if opens is not None else None,
+        "clicks_delivered": delivered if clicks is not None else None,
+        "both_opens": opens if clicks is not None else None,
+        "both_clicks": clicks if opens is not None else None,
+    }
+
+
+def _added(total: dict | None, values: dict) -> dict:
+    """SQL's SUM: NULLs are skipped, and a sum of only NULLs is NULL."""
+    if total is None:
+        return dict(values)
+    return {
+        key: value if total[key] is None else total[key] if value is None else total[key] + value
+        for key, value in values.items()
+    }
+
+
+def _expected_tables(days: dict, brand_of: dict) -> dict:
+    """Every row the four statistics tables should hold, from the day rows alone.
+
+    ``days``: (kind, source_id, day, channel) -> counts; ``brand_of``: (kind,
+    source_id) -> brand name. Keys: (kind, "source" or "brand", grain, period
+    start, source id or brand name, channel).
+    """
+    tables: dict = {}
+    for (kind, source, day, channel), counts in days.items():
+        values = _day_values(counts)
+        for grain, start in (("day", day), ("week", _monday(day)), ("month", _first_of_month(day))):
+            for level, name in (("source", source), ("brand", brand_of[(kind, source)])):
+                key = (kind, level, grain, start, name, channel)
+                tables[key] = _added(tables.get(key), values)
+    return tables
+
+
+def _stored_tables(account) -> dict:
+    tables = {}
+    for kind, per_source, per_brand in (
+        ("campaign", CampaignStat, CampaignBrandStat),
+        ("flow", FlowStat, FlowBrandStat),
+    ):
+        for model, level, name in (
+            (per_source, "source", f"{kind}__external_id"),
+            (per_brand, "brand", "brand__name"),
+        ):
+            for row in model.objects.for_account(account).values(
+                "grain", "period_start", name, "channel", *COUNTS, *PARTIALS
+            ):
+                key = (kind, level, row["grain"], row["period_start"], row[name], row["channel"])
+                assert key not in tables, key
+                tables[key] = {field: row[field] for field in (*COUNTS, *PARTIALS)}
+    return tables
+
+
+def _versions(account) -> dict:
+    """(table, id) -> xmin: the transaction that last wrote each row of the account."""
+    versions = {}
+    with connection.cursor() as cursor:
+        for model in (*STAT_MODELS, Campaign, Flow):
+            table = model._meta.db_table
+            cursor.execute(
+                f"SELECT id, xmin::text FROM {table} WHERE account_id = %s",  # noqa: S608
+                [account.pk],
+            )
+            versions |= {(table, pk): xmin for pk, xmin in cursor.fetchall()}
+    return versions
+
+
+# --- Any sequence of imports ---------------------------------------------------------------
+
+SEQUENCE_START = date(2023, 12, 18)  # a Monday; the span crosses a year and a straddled month
+SEQUENCE_DAYS = 60
+SEQUENCE_SOURCES = [("campaign", "c0"), ("campaign", "c1"), ("campaign", "c2"), ("flow", "f0")]
+SEQUENCE_SOURCES.append(("flow", "f1"))
+BRANDS = ["Alpha", "Beta", "Gamma"]
+CHANNELS = ["email", "sms", "web_push"]
+
+
+def _counts(row: dict) -> dict:
+    return {key: row[key] for key in COUNTS}
+
+
+def _csv(key: tuple, counts: dict, brand: str) -> dict:
+    kind, source, day, channel = key
+    campaign = kind == "campaign"
+    return {
+        **counts,
+        "date": day.isoformat(),
+        "kind": kind,
+        "source_id": source,
+        "source_name": f"{kind} {source}",
+        "folder": "Promos" if campaign else "",
+        "brand": brand,
+        "goal": "Sales",
+        "activation_type": "one_time" if campaign else "",
+        "channel": channel,
+        "opens": "" if counts["opens"] is None else counts["opens"],
+        "clicks": "" if counts["clicks"] is None else counts["clicks"],
+    }
 
 
 @st.composite
-def windows(draw):
-    first = SPAN_START + timedelta(draw(st.integers(0, SPAN_DAYS - 1)))
-    last = first + timedelta(draw(st.integers(0, (SPAN_END - first).days)))
-    return first, last
-
-
-def _month(day: date) -> date:
-    return day.replace(day=1)
-
-
-@settings(PROPERTY_SETTINGS, max_examples=25)
-@given(rows=spread_rows, window=windows(), dimensional=st.booleans())
-def test_reports_over_rollups_equal_the_raw_rows(cast, rows, window, dimensional):
-    """Summary, month timeline and per-campaign breakdown for any window.
-
-    ``dimensional`` asks for every brand imported: the same rows, but the report
-    must use the per-source rollups instead of the per-channel one.
-    """
-    account = fresh_account(rows)
-    first, last = window
-    brands = sorted({SOURCES[r["source_id"]][0] for r in rows})
-    params = {"brands": brands} if dimensional and brands else {}
-    report = campaign_report(
-        account=account,
-        allowed_brands=allowed_brand_ids(user=cast.user("analyst@acme.test"), account=account),
-        params=CampaignReportParams(
-            date_from=first, date_to=last, timeline="month", limit=500, **params
-        ),
-    )
-    inside = [r for r in rows if first <= r["date"] <= last]
-    assert_metrics_match(report.summary, inside)
-    for bucket in report.timeline.buckets:
-        assert_metrics_match(
-            bucket.metrics, [r for r in inside if _month(r["date"]) == _month(bucket.period_start)]
+def import_sequences(draw):
+    """One to four files. Each names every source it holds with a brand drawn afresh (so
+    brands move), re-imports some stored keys (unchanged, or with new counts, tracking
+    opens/clicks or not) and adds new keys anywhere in the span."""
+    stored: dict = {}
+    files = []
+    for _ in range(draw(st.integers(1, 4))):
+        again = []
+        if stored:
+            again = draw(st.lists(st.sampled_from(sorted(stored)), unique=True, max_size=8))
+        new = draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(SEQUENCE_SOURCES),
+                    st.integers(0, SEQUENCE_DAYS - 1),
+                    st.sampled_from(CHANNELS),
+                ).map(lambda t: (*t[0], SEQUENCE_START + timedelta(days=t[1]), t[2])),
+                unique=True,
+                min_size=1,
+                max_size=12,
+            )
         )
-    by_campaign = {
-        key: list(group)
-        for key, group in itertools.groupby(
-            sorted(inside, key=lambda r: r["source_id"]), key=lambda r: r["source_id"]
-        )
-    }
-    assert {row.key for row in report.breakdown.rows} == set(by_campaign)
-    for row in report.breakdown.rows:
-        assert_metrics_match(row.metrics, by_campaign[row.key])
+        rows = {}
+        for key in again:
+            keep = draw(st.booleans())
+            rows[key] = stored[key] if keep else _counts(draw(stat_row()))
+        for key in new:
+            rows.setdefault(key, _counts(draw(stat_row())))
+        brands = {source: draw(st.sampled_from(BRANDS)) for source in SEQUENCE_SOURCES}
+        files.append((rows, brands))
+        stored |= rows
+    return files
 
 
-def _rollup_values(model, key_fields, account=None) -> dict:
-    fields = [
-        "sends",
-        "delivered",
-        "opens",
-        "clicks",
-        "orders",
-        "revenue",
-        "opens_delivered",
-        "clicks_delivered",
-        "both_opens",
-        "both_clicks",
-    ]
-    rows = model.objects.unscoped()
-    if account is not None:
-        rows = rows.filter(account=account)
-    return {
-        tuple(row[k] for k in key_fields): {f: row[f] for f in fields}
-        for row in rows.values(*key_fields, *fields)
-    }
+@settings(PROPERTY_SETTINGS, max_examples=30)
+@given(files=import_sequences())
+def test_rollups_equal_their_day_rows_after_any_sequence_of_imports(db, files):
+    """After every file: each week and month row is the sum of its day rows, each per-brand
+    row (day, week, month) the sum of its brand's per-source rows, and no row exists that
+    no day row accounts for. Re-importing everything as it stands then writes nothing."""
+    account = fresh_account([])
+    days: dict = {}
+    brand_of: dict = {}
+    for rows, brands in files:
+        import_rows(account, [_csv(key, counts, brands[key[:2]]) for key, counts in rows.items()])
+        days |= rows
+        brand_of |= {key[:2]: brands[key[:2]] for key in rows}
+        assert _stored_tables(account) == _expected_tables(days, brand_of)
 
-
-def _expected_rollup(rows: list[dict], key) -> dict:
-    def optional_sum(values):
-        present = [v for v in values if v is not None]
-        return sum(present) if present else None
-
-    groups: dict = {}
-    for row in rows:
-        groups.setdefault(key(row), []).append(row)
-    return {
-        k: {
-            "sends": sum(r["sends"] for r in g),
-            "delivered": sum(r["delivered"] for r in g),
-            "opens": optional_sum(r["opens"] for r in g),
-            "clicks": optional_sum(r["clicks"] for r in g),
-            "orders": sum(r["orders"] for r in g),
-            "revenue": sum((r["revenue"] for r in g), Decimal("0")),
-            "opens_delivered": optional_sum(
-                r["delivered"] if r["opens"] is not None else None for r in g
-            ),
-            "clicks_delivered": optional_sum(
-                r["delivered"] if r["clicks"] is not None else None for r in g
-            ),
-            "both_opens": optional_sum(r["opens"] if r["clicks"] is not None else None for r in g),
-            "both_clicks": optional_sum(r["clicks"] if r["opens"] is not None else None for r in g),
-        }
-        for k, g in groups.items()
-    }
-
-
-def _assert_rollups_match(rows: list[dict], account=None) -> None:
-    def monday(day: date) -> date:
-        return day - timedelta(days=day.weekday())
-
-    source = {f"Campaign {s}": s for s in SOURCES}
-    names = dict(
-        CampaignMonthlyStat.objects.unscoped().values_list("campaign_id", "campaign__name")
+    before = _versions(account)
+    again = import_rows(
+        account, [_csv(key, counts, brand_of[key[:2]]) for key, counts in days.items()]
     )
-    monthly = {
-        (source[names[c]], ch, d): v
-        for (c, ch, d), v in _rollup_values(
-            CampaignMonthlyStat, ["campaign_id", "channel", "date"], account
-        ).items()
-    }
-    assert monthly == _expected_rollup(
-        rows, lambda r: (r["source_id"], r["channel"], _month(r["date"]))
-    )
-    names |= dict(
-        CampaignWeeklyStat.objects.unscoped().values_list("campaign_id", "campaign__name")
-    )
-    weekly = {
-        (source[names[c]], ch, d): v
-        for (c, ch, d), v in _rollup_values(
-            CampaignWeeklyStat, ["campaign_id", "channel", "date"], account
-        ).items()
-    }
-    assert weekly == _expected_rollup(
-        rows, lambda r: (r["source_id"], r["channel"], monday(r["date"]))
-    )
-    assert _rollup_values(
-        CampaignChannelDailyStat, ["channel", "date"], account
-    ) == _expected_rollup(rows, lambda r: (r["channel"], r["date"]))
+    assert (again.rows, again.written) == (len(days), 0)
+    assert _versions(account) == before  # not one row rewritten, rollups included
 
 
 def _row(source_id: str, day: date, channel: str, **counts) -> dict:
@@ -204,35 +240,204 @@ def _row(source_id: str, day: date, channel: str, **counts) -> dict:
     return {"source_id": source_id, "date": day, "channel": channel, **values, **counts}
 
 
+def _month_row(model, account, **key):
+    return model.objects.for_account(account).get(grain="month", **key)
+
+
 @pytest.mark.django_db
-def test_rollups_follow_reimports_that_change_days():
+def test_a_group_whose_only_tracked_row_stops_tracking_becomes_untracked():
+    tracked = _row("c0", date(2024, 1, 31), "email", opens=30, clicks=6)
+    untracked = _row("c0", date(2024, 1, 30), "email", opens=None, clicks=None)
+    account = fresh_account([tracked, untracked])
+    month = _month_row(CampaignStat, account)
+    assert (month.opens, month.opens_delivered, month.both_opens) == (30, 90, 30)
+
+    import_rows(account, [csv_row({**tracked, "opens": None})])
+    for model in (CampaignStat, CampaignBrandStat):
+        month = _month_row(model, account)
+        assert (month.opens, month.opens_delivered, month.both_opens) == (None, None, None)
+        assert (month.clicks, month.clicks_delivered, month.both_clicks) == (6, 90, None)
+
+
+@pytest.mark.django_db
+def test_a_flow_moving_brand_takes_its_per_brand_rows_with_it(acme):
     rows = [
-        _row("c0", date(2023, 12, 31), "email"),
-        _row("c0", date(2024, 1, 1), "email", opens=None),  # same ISO week, next year
-        _row("c0", date(2024, 1, 1), "sms", opens=None, clicks=None),
-        _row("c1", date(2024, 1, 15), "email", revenue=Decimal("0.01")),
-        _row("c2", date(2024, 2, 29), "web_push", opens=None),
+        flow_row(date="2024-01-30", source_id="f1", brand="Alpha"),
+        flow_row(
+            date="2024-02-02", source_id="f2", brand="Beta", sends="7", delivered="7", bounces="0"
+        ),
     ]
-    account = fresh_account(rows)
-    _assert_rollups_match(rows)
-
-    changed = [
-        _row("c0", date(2024, 1, 1), "email", opens=12, sends=500, delivered=480, bounces=20),
-        _row("c1", date(2024, 1, 15), "email", clicks=None, revenue=Decimal("99.99")),
-        _row("c3", date(2024, 1, 16), "email"),  # a new campaign in a touched week
+    import_rows(acme, rows)
+    # f1 moves to Beta in a file holding only a later day of it.
+    import_rows(acme, [flow_row(date="2024-03-01", source_id="f1", brand="Beta")])
+    brand_rows = FlowBrandStat.objects.for_account(acme)
+    assert not brand_rows.filter(brand__name="Alpha").exists()
+    # The week of Jan 29 holds both flows' days, now both Beta's.
+    week = brand_rows.get(grain="week", period_start=date(2024, 1, 29))
+    assert (week.brand.name, week.sends) == ("Beta", 107)
+    assert sorted(brand_rows.filter(grain="month").values_list("period_start", "sends")) == [
+        (date(2024, 1, 1), 100),
+        (date(2024, 2, 1), 7),
+        (date(2024, 3, 1), 100),
     ]
-    result = import_rows(account, [csv_row(r) for r in changed])
-    assert result.written == 3
-    merged = {(r["source_id"], r["date"], r["channel"]): r for r in rows + changed}
-    _assert_rollups_match(list(merged.values()))
 
-    before = {
-        model: _rollup_values(model, ["id"])
-        for model in (CampaignMonthlyStat, CampaignWeeklyStat, CampaignChannelDailyStat)
+
+@pytest.mark.django_db
+def test_an_import_rewrites_only_the_rollups_of_its_periods():
+    """Rows of periods holding none of the file's changed days keep their version."""
+    days = [date(2024, 1, 22) + timedelta(days=n) for n in range(21)]  # 3 weeks, 2 months
+    account = fresh_account([_row(s, d, "email") for s in ("c0", "c1") for d in days])
+    before = _versions(account)
+    changed = _row("c1", date(2024, 2, 8), "email", sends=300, delivered=250)  # a Thursday
+    assert import_rows(account, [csv_row(changed)]).written == 1
+    after = _versions(account)
+    rewritten = {key for key, xmin in after.items() if before.get(key) != xmin}
+    touched = {
+        ("day", date(2024, 2, 8)),
+        ("week", date(2024, 2, 5)),
+        ("month", date(2024, 2, 1)),
     }
-    assert import_rows(account, [csv_row(r) for r in changed]).written == 0
-    for model, values in before.items():
-        assert _rollup_values(model, ["id"]) == values, model  # nothing rewritten
+    ids = {}
+    for model in STAT_MODELS:
+        for pk, grain, start in model.objects.for_account(account).values_list(
+            "pk", "grain", "period_start"
+        ):
+            ids[(model._meta.db_table, pk)] = (grain, start)
+    assert rewritten <= set(ids)  # no campaign or flow rewritten either
+    assert {ids[key] for key in rewritten} <= touched
+    assert ("day", date(2024, 2, 8)) in {ids[key] for key in rewritten}
+
+
+@pytest.mark.django_db
+def test_import_queries_do_not_grow_with_the_rows():
+    def queries_for(count: int) -> tuple[int, int]:
+        rows = [
+            _row(f"c{n % 4}", date(2024, 1, 1) + timedelta(days=n // 4), "email")
+            for n in range(count)
+        ]
+        account = fresh_account([])
+        with CaptureQueriesContext(connection) as queries:
+            import_rows(account, [csv_row(r) for r in rows] + [flow_row()])
+        changed = [csv_row({**r, "sends": 999}) for r in rows]
+        moved = [{**row, "brand": "Moved"} for row in changed]
+        with CaptureQueriesContext(connection) as again:
+            import_rows(account, moved)
+        return len(queries), len(again)
+
+    assert queries_for(8) == queries_for(160)
+
+
+# --- Reports over the rollups equal the raw rows ----------------------------------------------
+
+SPAN_START = date(2023, 11, 20)  # a Monday; the span crosses the new year
+SPAN_DAYS = 100
+SPAN_END = SPAN_START + timedelta(days=SPAN_DAYS - 1)
+
+
+@st.composite
+def spread_row(draw):
+    return {**draw(stat_row()), "date": SPAN_START + timedelta(draw(st.integers(0, SPAN_DAYS - 1)))}
+
+
+spread_rows = st.lists(
+    spread_row(), max_size=40, unique_by=lambda r: (r["source_id"], r["date"], r["channel"])
+)
+
+
+@st.composite
+def windows(draw):
+    first = SPAN_START + timedelta(draw(st.integers(0, SPAN_DAYS - 1)))
+    return first, first + timedelta(draw(st.integers(0, (SPAN_END - first).days)))
+
+
+@st.composite
+def dimension_filters(draw):
+    """Filters on the per-brand rows' dimensions (brands, channels) or on the campaigns'
+    own (activation types: per-source rows only), or none; with the rows they keep."""
+    chosen = {}
+    if draw(st.booleans()):
+        chosen["brands"] = draw(st.lists(st.sampled_from(["Alpha", "Beta"]), min_size=1))
+    if draw(st.booleans()):
+        chosen["channels"] = draw(
+            st.lists(st.sampled_from(["email", "sms", "web_push"]), min_size=1)
+        )
+    if draw(st.booleans()):
+        types = ["one_time", "trigger", "recurring", "api"]
+        chosen["activation_types"] = draw(st.lists(st.sampled_from(types), min_size=1))
+    return chosen
+
+
+def _kept(row: dict, filters: dict) -> bool:
+    brand, _, activation_type = SOURCES[row["source_id"]]
+    return (
+        brand in filters.get("brands", [brand])
+        and row["channel"] in filters.get("channels", [row["channel"]])
+        and activation_type in filters.get("activation_types", [activation_type])
+    )
+
+
+GROUP_OF = {
+    "campaign": lambda r: r["source_id"],
+    "folder": lambda r: SOURCES[r["source_id"]][1] or None,
+    "brand": lambda r: SOURCES[r["source_id"]][0],
+    "channel": lambda r: r["channel"],
+}
+
+
+@settings(PROPERTY_SETTINGS, max_examples=30)
+@given(
+    rows=spread_rows,
+    window=windows(),
+    filters=dimension_filters(),
+    timeline=st.sampled_from(["day", "week", "month"]),
+    breakdown=st.sampled_from(sorted(GROUP_OF)),
+)
+def test_reports_over_rollups_equal_the_raw_rows(cast, rows, window, filters, timeline, breakdown):
+    """Summary, comparison, timeline and breakdown for any window: whichever rows the
+    report reads (per brand or per campaign; day, week or month), each number equals the
+    arithmetic over the raw rows of its days."""
+    account = fresh_account(rows)
+    first, last = window
+    imported = {SOURCES[r["source_id"]][0] for r in rows}
+    brands = [b for b in filters.pop("brands", []) if b in imported]
+    if brands:  # only brands the import created exist
+        filters["brands"] = brands
+    report = campaign_report_as(
+        account=account,
+        user=cast.user(ANALYST),
+        params=CampaignReportParams(
+            date_from=first,
+            date_to=last,
+            timeline=timeline,
+            breakdown=breakdown,
+            compare_to="previous_period",
+            limit=500,
+            **filters,
+        ),
+    )
+    kept = [r for r in rows if _kept(r, filters)]
+
+    def between(start: date, end: date) -> list[dict]:
+        return [r for r in kept if start <= r["date"] <= end]
+
+    inside = between(first, last)
+    assert_metrics_match(report.summary, inside)
+    before = report.comparison.window
+    assert (before.date_to, before.days) == (first - timedelta(days=1), (last - first).days + 1)
+    assert_metrics_match(report.comparison.summary, between(before.date_from, before.date_to))
+    buckets = report.timeline.buckets
+    assert (buckets[0].period_start, buckets[-1].period_end) == (first, last)
+    for bucket in buckets:
+        assert_metrics_match(bucket.metrics, between(bucket.period_start, bucket.period_end))
+    groups = {
+        key: list(group)
+        for key, group in itertools.groupby(
+            sorted(inside, key=lambda r: str(GROUP_OF[breakdown](r))), key=GROUP_OF[breakdown]
+        )
+    }
+    assert {row.key for row in report.breakdown.rows} == set(groups)
+    for row in report.breakdown.rows:
+        assert_metrics_match(row.metrics, groups[row.key])
 
 
 @pytest.mark.django_db
@@ -243,204 +448,13 @@ def test_flow_report_over_rollups_after_an_upsert(cast, acme):
         [flow_row(date=d.isoformat(), sends="10", delivered="10", bounces="0") for d in days],
     )
     import_rows(acme, [flow_row(date="2024-01-10", sends="1000", delivered="900", bounces="0")])
-    assert (
-        FlowMonthlyStat.objects.for_account(acme).get(date=date(2024, 1, 1)).sends == 30 * 10 + 1000
-    )
-    report = flow_report(
+    assert _month_row(FlowStat, acme, period_start=date(2024, 1, 1)).sends == 30 * 10 + 1000
+    report = flow_report_as(
         account=acme,
-        allowed_brands=allowed_brand_ids(user=cast.user("analyst@acme.test"), account=acme),
+        user=cast.user(ANALYST),
         params=FlowReportParams(date_from=date(2023, 12, 30), date_to=date(2024, 2, 3)),
     )
     # 36 days of 10, one of them raised to 1000.
     assert report.summary.sends == 35 * 10 + 1000
     assert report.summary.delivered == 35 * 10 + 900
     assert report.breakdown.rows[0].metrics.sends == 35 * 10 + 1000
-
-
-def _merged(*batches: list[dict]) -> list[dict]:
-    """The daily rows after importing ``batches`` in turn: a later row of a key wins."""
-    rows = {}
-    for batch in batches:
-        rows |= {(r["source_id"], r["date"], r["channel"]): r for r in batch}
-    return list(rows.values())
-
-
-def _unique(rows: list[dict]) -> list[dict]:
-    return _merged(rows)
-
-
-@st.composite
-def import_sequences(draw):
-    """A first file; a second that edits some of its rows (counts, tracked or not) and
-    adds others, anywhere in the span; a third appended after the span (new days only,
-    its first week shared with the span's last)."""
-    first = draw(spread_rows)
-    edits = [
-        {**draw(stat_row()), **{k: row[k] for k in ("source_id", "date", "channel")}}
-        for row in first
-        if draw(st.booleans())
-    ]
-    second = _unique(edits + draw(spread_rows))
-    appended = draw(
-        st.lists(
-            st.builds(
-                lambda row, offset: {**row, "date": SPAN_END + timedelta(days=offset)},
-                stat_row(),
-                st.integers(1, 20),
-            ),
-            max_size=10,
-            unique_by=lambda r: (r["source_id"], r["date"], r["channel"]),
-        )
-    )
-    return first, second, appended
-
-
-@settings(PROPERTY_SETTINGS, max_examples=25)
-@given(batches=import_sequences())
-def test_rollups_equal_the_daily_rows_after_any_sequence_of_imports(db, batches):
-    """Each rollup row equals the sums of the daily rows it covers, after every import,
-    however the files overlap: rows changed, tracked events becoming untracked and back,
-    new rows in existing periods, new periods, days appended after the last."""
-    first, second, appended = batches
-    account = fresh_account(first)
-    _assert_rollups_match(first, account)
-    for done in ([first, second], [first, second, appended]):
-        if done[-1]:
-            import_rows(account, [csv_row(r) for r in done[-1]])
-        _assert_rollups_match(_merged(*done), account)
-
-
-@pytest.mark.django_db
-def test_a_group_whose_only_tracked_row_stops_tracking_becomes_untracked():
-    tracked = _row("c0", date(2024, 1, 31), "email", opens=30, clicks=6)
-    untracked = _row("c0", date(2024, 1, 30), "email", opens=None, clicks=None)
-    account = fresh_account([tracked, untracked])
-    monthly = CampaignMonthlyStat.objects.for_account(account).get()
-    assert (monthly.opens, monthly.opens_delivered, monthly.both_opens) == (30, 90, 30)
-
-    stopped = {**tracked, "opens": None}
-    import_rows(account, [csv_row(stopped)])
-    _assert_rollups_match([stopped, untracked], account)
-    monthly.refresh_from_db()
-    assert (monthly.opens, monthly.opens_delivered, monthly.both_opens) == (None, None, None)
-    assert (monthly.clicks, monthly.clicks_delivered, monthly.both_clicks) == (6, 90, None)
-
-
-@pytest.mark.django_db
-def test_new_days_across_month_and_week_boundaries_add_to_existing_rollups():
-    """A file of the next days (the insert-only path) grows the month and week rollups
-    it shares with earlier days and creates the others."""
-    earlier = [_row("c0", date(2024, 1, 29), ch) for ch in ("email", "sms")]  # a Monday
-    account = fresh_account(earlier)
-    later = [
-        _row("c0", date(2024, 1, 31), "email", opens=None),  # same month and week
-        _row("c0", date(2024, 2, 1), "sms", sends=7, delivered=7, bounces=0),  # same week
-        _row("c1", date(2024, 2, 5), "email"),  # next week, new campaign
-    ]
-    result = import_rows(account, [csv_row(r) for r in later])
-    assert result.written == 3
-    _assert_rollups_match(earlier + later, account)
-    week = CampaignWeeklyStat.objects.for_account(account).get(
-        date=date(2024, 1, 29), channel="sms"
-    )
-    assert week.sends == 100 + 7
-
-
-ROLLUP_MODELS = (
-    CampaignMonthlyStat,
-    CampaignWeeklyStat,
-    CampaignChannelDailyStat,
-    FlowMonthlyStat,
-    FlowWeeklyStat,
-    FlowChannelDailyStat,
-)
-
-
-def _by_key(account) -> dict:
-    """(model, natural key) -> (row values, row version: xmin on PostgreSQL, else None)."""
-    rows = {}
-    for model in ROLLUP_MODELS:
-        per_source = [f for f in ("campaign_id", "flow_id") if hasattr(model, f)]
-        xmin = {}
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"SELECT id, xmin::text FROM {model._meta.db_table} "  # noqa: S608
-                    "WHERE account_id = %s",
-                    [account.pk],
-                )
-                xmin = dict(cursor.fetchall())
-        for (pk, day, *source, channel), values in _rollup_values(
-            model, ["id", "date", *per_source, "channel"], account
-        ).items():
-            rows[(model, day, *source, channel)] = (values, xmin.get(pk))
-    return rows
-
-
-@pytest.mark.django_db
-def test_a_reimport_rewrites_exactly_the_rollup_rows_of_its_changed_days():
-    days = [date(2024, 1, 22) + timedelta(days=n) for n in range(21)]  # 3 weeks, 2 months
-    rows = [_row(s, d, ch) for s in ("c0", "c1") for d in days for ch in ("email", "sms")]
-    account = fresh_account(rows)
-    flows = [flow_row(date=d.isoformat()) for d in days]
-    import_rows(account, flows)
-    before = _by_key(account)
-
-    changed = _row("c1", date(2024, 2, 1), "sms", opens=None, sends=300, delivered=250)
-    added = _row("c0", date(2024, 2, 1), "web_push")  # a new key on the same day
-    result = import_rows(account, [csv_row(r) for r in [changed, added, rows[0]]])
-    assert (result.rows, result.written) == (3, 2)
-    _assert_rollups_match(_merged(rows, [changed, added]), account)
-
-    c0, c1 = (Campaign.objects.for_account(account).get(external_id=s).pk for s in ("c0", "c1"))
-    feb_1, its_monday = date(2024, 2, 1), date(2024, 1, 29)
-    expected = {
-        (CampaignMonthlyStat, feb_1, c1, "sms"),
-        (CampaignMonthlyStat, feb_1, c0, "web_push"),
-        (CampaignWeeklyStat, its_monday, c1, "sms"),
-        (CampaignWeeklyStat, its_monday, c0, "web_push"),
-        (CampaignChannelDailyStat, feb_1, "sms"),
-        (CampaignChannelDailyStat, feb_1, "web_push"),
-    }
-    after = _by_key(account)
-    assert {k for k, (values, _) in after.items() if before.get(k, (None,))[0] != values} == (
-        expected
-    )
-    if connection.vendor == "postgresql":  # and no other row was even rewritten
-        assert {k for k, (_, xmin) in after.items() if before.get(k, (0, None))[1] != xmin} == (
-            expected
-        )
-
-
-@pytest.mark.django_db
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="SQLite recomputes the file's periods"
-)
-def test_an_unchanged_reimport_does_not_touch_the_rollups():
-    rows = [
-        _row(s, date(2024, 1, 1) + timedelta(days=n), "email") for s in SOURCES for n in range(9)
-    ]
-    account = fresh_account(rows)
-    import_rows(account, [flow_row(date="2024-01-03")])
-    tables = [m._meta.db_table for m in ROLLUP_MODELS]
-    with CaptureQueriesContext(connection) as queries:
-        assert import_rows(account, [csv_row(r) for r in rows]).written == 0
-    assert [q["sql"] for q in queries if any(t in q["sql"] for t in tables)] == []
-
-
-@pytest.mark.django_db
-def test_import_queries_do_not_grow_with_the_rows():
-    def queries_for(count: int) -> int:
-        rows = [
-            _row(f"c{n % 4}", date(2024, 1, 1) + timedelta(days=n // 4), "email")
-            for n in range(count)
-        ]
-        account = fresh_account([])
-        with CaptureQueriesContext(connection) as queries:
-            import_rows(account, [csv_row(r) for r in rows] + [flow_row()])
-        again = _merged(rows, [{**rows[-1], "sends": 999}])
-        with CaptureQueriesContext(connection) as changed:
-            import_rows(account, [csv_row(r) for r in again])
-        return len(queries), len(changed)
-
-    assert queries_for(8) == queries_for(80)

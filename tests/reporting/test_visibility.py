@@ -10,12 +10,18 @@ from datetime import date
 
 import pytest
 
-from permissions.brand_scope import allowed_brand_ids, brand_restriction_set
+from permissions.brand_scope import brand_restriction_set
 from reporting.errors import ReportError
 from reporting.models import Brand
 from reporting.schemas import NO_FOLDER, CampaignReportParams, FlowReportParams
-from reporting.selectors import campaign_report, flow_report, report_filters
-from tests.support.reports import BASE_ROW, flow_row, import_rows
+from tests.support.reports import (
+    BASE_ROW,
+    campaign_report_as,
+    flow_report_as,
+    flow_row,
+    import_rows,
+    report_filters_as,
+)
 
 TODAY = date(2024, 3, 10)
 HOME, OUTDOOR = "Acme Home", "Acme Outdoor"
@@ -63,9 +69,7 @@ def restricted(acme, cast):
 
 
 def _seen(account, user) -> dict[str, list[str]]:
-    filters = report_filters(
-        account=account, allowed_brands=allowed_brand_ids(user=user, account=account)
-    )
+    filters = report_filters_as(account=account, user=user)
     return {
         "goals": sorted(filters.goals),
         "folders": sorted(name for name in filters.campaign_folders if name != NO_FOLDER),
@@ -75,15 +79,11 @@ def _seen(account, user) -> dict[str, list[str]]:
 
 def test_filters_list_only_what_the_members_brands_use(acme, cast, restricted):
     assert _seen(acme, restricted) == _expected(ROWS, {HOME})
-    assert report_filters(
-        account=acme, allowed_brands=allowed_brand_ids(user=restricted, account=acme)
-    ).brands == [HOME]
+    assert report_filters_as(account=acme, user=restricted).brands == [HOME]
     # An unrestricted member sees everything.
     assert _seen(acme, cast.user("owner@acme.test")) == _expected(ROWS, {HOME, OUTDOOR})
     # Not one name used only by the other brand appears anywhere in the answer.
-    listing = report_filters(
-        account=acme, allowed_brands=allowed_brand_ids(user=restricted, account=acme)
-    ).model_dump_json()
+    listing = report_filters_as(account=acme, user=restricted).model_dump_json()
     hidden = {"Outdoor launch", "Outdoor upsell", "Outdoor secrets", "Gear care tips", "f2"}
     assert not {name for name in hidden if name in listing}
 
@@ -107,11 +107,8 @@ def test_campaign_filters_refuse_hidden_names_naming_only_visible_ones(
     acme, restricted, params, message
 ):
     with pytest.raises(ReportError) as raised:
-        campaign_report(
-            account=acme,
-            allowed_brands=allowed_brand_ids(user=restricted, account=acme),
-            params=CampaignReportParams(**params),
-            today=TODAY,
+        campaign_report_as(
+            account=acme, user=restricted, params=CampaignReportParams(**params), today=TODAY
         )
     assert raised.value.message == message
 
@@ -119,11 +116,8 @@ def test_campaign_filters_refuse_hidden_names_naming_only_visible_ones(
 def test_flow_filter_refuses_a_hidden_flow_naming_only_visible_ones(acme, restricted):
     for hidden in ("f2", "Gear care tips"):
         with pytest.raises(ReportError) as raised:
-            flow_report(
-                account=acme,
-                allowed_brands=allowed_brand_ids(user=restricted, account=acme),
-                params=FlowReportParams(flows=[hidden]),
-                today=TODAY,
+            flow_report_as(
+                account=acme, user=restricted, params=FlowReportParams(flows=[hidden]), today=TODAY
             )
         assert raised.value.message == f"Unknown flows: {hidden!r}. Valid flows: Welcome (id f1)."
 
@@ -131,17 +125,9 @@ def test_flow_filter_refuses_a_hidden_flow_naming_only_visible_ones(acme, restri
 def test_visible_names_still_filter(acme, restricted, cast):
     """A shared goal filters the member's rows only; the owner's report covers both brands."""
     params = CampaignReportParams(goals=["sales"], period="last_30_days", breakdown="campaign")
-    mine = campaign_report(
-        account=acme,
-        allowed_brands=allowed_brand_ids(user=restricted, account=acme),
-        params=params,
-        today=TODAY,
-    )
-    everyone = campaign_report(
-        account=acme,
-        allowed_brands=allowed_brand_ids(user=cast.user("owner@acme.test"), account=acme),
-        params=params,
-        today=TODAY,
+    mine = campaign_report_as(account=acme, user=restricted, params=params, today=TODAY)
+    everyone = campaign_report_as(
+        account=acme, user=cast.user("owner@acme.test"), params=params, today=TODAY
     )
     assert sorted(row.key for row in mine.breakdown.rows) == ["c1", "c5"]
     assert sorted(row.key for row in everyone.breakdown.rows) == ["c1", "c4", "c5"]

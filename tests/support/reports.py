@@ -1,10 +1,13 @@
-"""Statistics for reports: CSV rows built from dicts, imported through the real import service."""
+"""Statistics for reports: CSV rows built from dicts, imported through the real import service,
+and the report selectors called as a member (their brand scope computed as the tools do)."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterable
 
+from permissions.brand_scope import allowed_brand_ids
+from reporting.selectors import campaign_report, flow_report, report_filters
 from reporting.services.stats_import import COLUMNS, stats_import
 
 BASE_ROW = {
@@ -51,6 +54,26 @@ def csv_text(rows: Iterable[dict], columns: Iterable[str] = COLUMNS) -> str:
 
 def import_rows(account, rows: Iterable[dict], columns: Iterable[str] = COLUMNS):
     return stats_import(account=account, lines=io.StringIO(csv_text(rows, columns)))
+
+
+# --- The selectors as a member calls them -------------------------------------------------
+# The selectors take the member's brand scope; these compute it the way the MCP tools do.
+
+
+def campaign_report_as(*, account, user, params, today=None):
+    allowed = allowed_brand_ids(user=user, account=account)
+    return campaign_report(account=account, allowed_brands=allowed, params=params, today=today)
+
+
+def flow_report_as(*, account, user, params, today=None):
+    allowed = allowed_brand_ids(user=user, account=account)
+    return flow_report(account=account, allowed_brands=allowed, params=params, today=today)
+
+
+def report_filters_as(*, account, user):
+    return report_filters(
+        account=account, allowed_brands=allowed_brand_ids(user=user, account=account)
+    )
 
 
 # --- A week of campaign and flow statistics (the MCP tool tests' report data) ------------

@@ -17,7 +17,7 @@ class Command(BaseCommand):
             choices=["demo", "large"],
             default="demo",
             help="large: also build the benchmark dataset (one account with ~3,000 campaigns "
-            "and ~300 flows over 2 years, plus 50 small accounts); use PostgreSQL.",
+            "and ~300 flows over 3 years, plus 50 small accounts); use PostgreSQL.",
         )
 
     def handle(self, *args, **options) -> None:

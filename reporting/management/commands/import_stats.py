@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Account
 from reporting.errors import StatsImportError
-from reporting.services.stats_import import COLUMNS, stats_import, stats_vacuum
+from reporting.services.rollups import stats_vacuum
+from reporting.services.stats_import import COLUMNS, stats_import
 
 
 class Command(BaseCommand):

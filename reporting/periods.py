@@ -1,0 +1,113 @@
+"""Calendar periods, defined once: days, ISO weeks (from Monday) and months.
+
+Report windows (:mod:`reporting.windows`), timeline buckets, the rows a report
+reads (:func:`cover`) and the rollups the import keeps all use these functions,
+so a week or a month means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from reporting.models import Grain
+
+Span = tuple[str, date, date]  # (grain, first period start, last period start): those rows
+
+
+def week_start(day: date) -> date:
+    """The Monday of ``day``'s ISO week."""
+    return day - timedelta(days=day.weekday())
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(day: date) -> date:
+    """The first day of the month after ``day``'s."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def shift_years(day: date, years: int) -> date:
+    """The same day ``years`` later (earlier when negative); 29 February becomes the 28th."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def period_start(grain: str, day: date) -> date:
+    """The first day of the ``grain`` period holding ``day``."""
+    if grain == Grain.WEEK:
+        return week_start(day)
+    if grain == Grain.MONTH:
+        return month_start(day)
+    return day
+
+
+def period_end(grain: str, start: date) -> date:
+    """The last day of the ``grain`` period starting on ``start``."""
+    if grain == Grain.WEEK:
+        return start + timedelta(days=6)
+    if grain == Grain.MONTH:
+        return next_month(start) - timedelta(days=1)
+    return start
+
+
+def cover(first: date, last: date, coarsest: str) -> list[Span]:
+    """The statistics rows that together cover the days ``first``..``last`` exactly once.
+
+    ``coarsest`` is the coarsest grain the caller can use: a month timeline and a
+    report without a timeline use month rows for the whole months inside the
+    window, week rows for the whole ISO weeks of the partial months at its edges
+    and day rows for the rest; a week timeline uses weeks and days; a day
+    timeline, days. Each edge lies inside one month, so its weeks do too, and
+    a month bucket never receives a week that straddles it.
+    """
+    if coarsest == Grain.DAY:
+        return [(Grain.DAY, first, last)]
+    if coarsest == Grain.WEEK:
+        return _weeks_and_days(first, last)
+    months_from = first if first.day == 1 else next_month(first)
+    months_end = month_start(last + timedelta(days=1))  # after the last whole month
+    if months_from > months_end:  # the window lies inside one month
+        return _weeks_and_days(first, last)
+    spans: list[Span] = []
+    if months_from < months_end:
+        spans.append((Grain.MONTH, months_from, months_end - timedelta(days=1)))
+    if first < months_from:
+        spans += _weeks_and_days(first, months_from - timedelta(days=1))
+    if months_end <= last:
+        spans += _weeks_and_days(months_end, last)
+    return spans
+
+
+def _weeks_and_days(first: date, last: date) -> list[Span]:
+    weeks_from = week_start(first + timedelta(days=6))  # the first Monday on or after
+    weeks_end = week_start(last + timedelta(days=1))  # the Monday after the last whole week
+    if weeks_from >= weeks_end:
+        return [(Grain.DAY, first, last)]
+    spans: list[Span] = [(Grain.WEEK, weeks_from, weeks_end - timedelta(days=1))]
+    if first < weeks_from:
+        spans.append((Grain.DAY, first, weeks_from - timedelta(days=1)))
+    if weeks_end <= last:
+        spans.append((Grain.DAY, weeks_end, last))
+    return spans
+
+
+def buckets(first: date, last: date, granularity: str) -> list[tuple[date, date]]:
+    """Every timeline bucket (start, end) of the days ``first``..``last``, clipped to them.
+
+    A bucket is keyed by its unclipped start: the ``period_start`` of its rows.
+    """
+    result = []
+    start = period_start(granularity, first)
+    while start <= last:
+        end = period_end(granularity, start)
+        result.append((start, min(end, last)))
+        start = end + timedelta(days=1)
+    return result

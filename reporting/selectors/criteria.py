@@ -1,0 +1,131 @@
+"""A report's filters, resolved to the ids of what the member may see.
+
+Names are matched case-insensitively among the brands, goals, folders and
+flows the member may see (:mod:`reporting.selectors.visibility`); a name that
+does not exist and one the member may not see get the same answer, the list of
+valid names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Model, Q, QuerySet
+
+from accounts.models import Account
+from reporting import schemas
+from reporting.errors import ReportError
+from reporting.models import Brand, CampaignFolder, Flow, Goal
+from reporting.selectors.visibility import visible
+
+_MAX_LISTED = 40  # valid values listed in an error message before "… and N more"
+
+
+def _listing(values: Iterable[str]) -> str:
+    values = sorted(values, key=str.lower)
+    if not values:
+        return "(none)"
+    shown = ", ".join(values[:_MAX_LISTED])
+    if len(values) > _MAX_LISTED:
+        shown += f", … and {len(values) - _MAX_LISTED} more (see list_report_filters)"
+    return shown
+
+
+def _unknown(label: str, unknown: list[str], valid: Iterable[str]) -> ReportError:
+    return ReportError(
+        f"Unknown {label}: {', '.join(repr(u) for u in unknown)}. Valid {label}: {_listing(valid)}."
+    )
+
+
+def _resolve_names(
+    model: type[Model], account: Account, allowed: set[int] | None, requested: list[str], label: str
+) -> set[int]:
+    """Ids of the named rows the member may see (case-insensitive); other names raise
+    with the list of those they may use, whether the name exists or is hidden."""
+    rows = list(visible(model, account, allowed).values_list("pk", "name"))
+    by_name = {name.lower(): pk for pk, name in rows}
+    unknown = [name for name in requested if name.strip().lower() not in by_name]
+    if unknown:
+        raise _unknown(label, unknown, (name for _, name in rows))
+    return {by_name[name.strip().lower()] for name in requested}
+
+
+def _resolve_flows(account: Account, allowed: set[int] | None, requested: list[str]) -> set[int]:
+    """Ids of the flows named by external id or name among those the member may see."""
+    rows = list(visible(Flow, account, allowed).values_list("pk", "external_id", "name"))
+    by_id = {external_id: pk for pk, external_id, _ in rows}
+    by_name: dict[str, set[int]] = {}
+    for pk, _, name in rows:
+        by_name.setdefault(name.lower(), set()).add(pk)
+    found: set[int] = set()
+    unknown = []
+    for value in requested:
+        value = value.strip()
+        matches = {by_id[value]} if value in by_id else by_name.get(value.lower())
+        if matches:
+            found |= matches
+        else:
+            unknown.append(value)
+    if unknown:
+        raise _unknown(
+            "flows", unknown, (f"{name} (id {external_id})" for _, external_id, name in rows)
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """A report's filters, names resolved to the ids the member may see.
+
+    ``brands``: the brand scope (None = every brand; the member's restriction
+    and the ``brands`` filter combined). ``of_source``: conditions on the
+    campaign's or flow's own attributes, which only per-source rows can answer.
+    """
+
+    source: str
+    brands: set[int] | None
+    channels: tuple[str, ...]
+    of_source: Q
+
+    def rows(self, stats: type[Model], per_source: bool, db: str, account: Account) -> QuerySet:
+        """``stats``' rows of ``account`` these filters select (per-source or per-brand rows)."""
+        rows = stats.objects.for_account(account).using(db)
+        if self.brands is not None:
+            brand = f"{self.source}__brand_id__in" if per_source else "brand_id__in"
+            rows = rows.filter(**{brand: self.brands})
+        if self.channels:
+            rows = rows.filter(channel__in=self.channels)
+        return rows.filter(self.of_source) if per_source else rows
+
+
+def report_criteria(*, source: str, account: Account, allowed: set[int] | None, params) -> Criteria:
+    """The report's filters (``params``) resolved to what the member may see; unknown or
+    hidden names raise :class:`ReportError` listing the valid ones."""
+    brands = allowed
+    if params.brands:
+        brands = _resolve_names(Brand, account, allowed, params.brands, "brands")
+    of_source = Q()
+    if params.goals:
+        goals = _resolve_names(Goal, account, allowed, params.goals, "goals")
+        of_source &= Q(**{f"{source}__goal_id__in": goals})
+    if getattr(params, "activation_types", None):
+        of_source &= Q(campaign__activation_type__in=params.activation_types)
+    if getattr(params, "folders", None):
+        named = [f for f in params.folders if f.strip().lower() != schemas.NO_FOLDER]
+        folders = Q(
+            campaign__folder_id__in=_resolve_names(
+                CampaignFolder, account, allowed, named, "folders"
+            )
+        )
+        if len(named) < len(params.folders):
+            folders |= Q(campaign__folder__isnull=True)
+        of_source &= folders
+    if getattr(params, "flows", None):
+        of_source &= Q(flow_id__in=_resolve_flows(account, allowed, params.flows))
+    return Criteria(
+        source=source,
+        brands=brands,
+        channels=tuple(sorted(set(params.channels or ()))),
+        of_source=of_source,
+    )
