@@ -97,10 +97,11 @@ def _prepare_previous(rev: str, database_url: str) -> Path:
         )
     env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "true"}
     name = database_url.rsplit("/", 1)[1]
+    maintenance = database_url.rsplit("/", 1)[0] + "/postgres"
     exists = subprocess.run(
         [
             "psql",
-            database_url.rsplit("/", 1)[0] + "/postgres",
+            maintenance,
             "-tAc",
             f"SELECT 1 FROM pg_database WHERE datname = '{name}'",  # noqa: S608 - our own database name
         ],
@@ -111,7 +112,8 @@ def _prepare_previous(rev: str, database_url: str) -> Path:
     if exists:
         return checkout
     subprocess.run(
-        ["createdb", "-d", database_url.rsplit("/", 1)[0] + "/postgres", name], check=True
+        ["psql", maintenance, "-qc", f'CREATE DATABASE "{name}"'],
+        check=True,
     )
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v", "0"], cwd=checkout, env=env, check=True)

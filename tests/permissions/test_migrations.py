@@ -23,8 +23,7 @@ def migrate(targets):
 
 
 # PostgreSQL runs the schema changes inside the test's transaction, so they are
-# rolled back with it (SQLite cannot alter tables inside one).
-@pytest.mark.postgres
+# rolled back with it.
 @pytest.mark.django_db
 def test_audit_rows_survive_the_move(cast):
     acme, owner = cast.acme, cast.user("owner@acme.test")
