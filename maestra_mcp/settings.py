@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # the unaccent lookup (filter search)
     "servestatic",  # its configuration checks
     "rest_framework",
     "oauth2_provider",

@@ -9,7 +9,7 @@ the account's currency, rates are floats in [0, 1] or null.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -81,6 +81,13 @@ class _ReportParams(BaseModel):
         description=(
             "Also compute the previous period (same length, just before) or the same window a "
             "year earlier, with the absolute and relative change of every metric."
+        ),
+    )
+    cursor: str | None = Field(
+        None,
+        description=(
+            "A previous answer's breakdown.next_cursor: the next page of the same breakdown. "
+            "Pass the same window, filters, breakdown and sort (limit may change)."
         ),
     )
 
@@ -174,14 +181,45 @@ class BreakdownRow(BaseModel):
     metrics: Metrics
 
 
+class BreakdownOthers(BaseModel):
+    groups: int = Field(description="How many groups are not on this page.")
+    metrics: Metrics = Field(
+        description="Those groups together: the page's rows plus this add up to the summary."
+    )
+
+
 class Breakdown(BaseModel):
     by: str
     sort_by: str
     order: Literal["desc", "asc"]
     limit: int
     total_groups: int = Field(description="Groups with activity in the window.")
-    truncated: bool = Field(description="True when total_groups > limit: rows were cut.")
+    truncated: bool = Field(description="True when groups come after this page (see next_cursor).")
     rows: list[BreakdownRow]
+    next_cursor: str | None = Field(
+        None,
+        description="Pass as cursor (all other arguments unchanged) for the next rows; "
+        "null on the last page.",
+    )
+    others: BreakdownOthers | None = Field(
+        None, description="Every group not on this page, aggregated; null when all are shown."
+    )
+
+
+class Provenance(BaseModel):
+    """Where the numbers come from and how complete the window is."""
+
+    data_through: date | None = Field(
+        description="Last day with imported statistics (account-local); null before any import."
+    )
+    imported_at: datetime | None = Field(description="When the last import completed (UTC).")
+    timezone: str = Field(description="IANA time zone every date is local to.")
+    currency: str = Field(description="ISO 4217 currency of every money value.")
+    partial: bool = Field(
+        description="True when the window includes today or days after data_through: "
+        "its numbers are incomplete and will still grow."
+    )
+    partial_reason: str | None = Field(None, description="Why the window is partial.")
 
 
 class Change(BaseModel):
@@ -212,6 +250,7 @@ class _Report(BaseModel):
     timeline: Timeline | None = None
     breakdown: Breakdown | None = None
     comparison: Comparison | None = None
+    provenance: Provenance
 
 
 class CampaignReport(_Report):

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import connections, transaction
+from django.utils import timezone
 
 from accounts.models import Account
 from reporting.errors import StatsImportError
-from reporting.models import ActivationType, Channel
+from reporting.models import ActivationType, Channel, StatsImport
 from reporting.services.dimensions import dimensions_upsert
 from reporting.services.rollups import STAT_COLUMNS, stats_write
 
@@ -103,6 +104,8 @@ def stats_import(*, account: Account, lines: Iterable[str]) -> ImportResult:
             account=account, sources=parsed.sources
         )
         written = stats_write(cursor, account=account, staging=_STAGING, moved=moved)
+        cursor.execute(f"SELECT MAX(date) FROM {_STAGING}")  # noqa: S608
+        _record_import(account, cursor.fetchone()[0])
         cursor.execute(f"DROP TABLE {_STAGING}")
     return ImportResult(
         rows=parsed.rows,
@@ -110,6 +113,19 @@ def stats_import(*, account: Account, lines: Iterable[str]) -> ImportResult:
         campaigns_created=campaigns_created,
         flows_created=flows_created,
     )
+
+
+def _record_import(account: Account, last_day: date | None) -> None:
+    """Move ``data_through`` forward to the file's last day (never back: a file of older
+    days corrects history, it does not lose the newer days) and stamp the import time."""
+    record, created = StatsImport.objects.for_account(account).get_or_create(
+        defaults={"data_through": last_day, "imported_at": timezone.now()}
+    )
+    if not created:
+        if last_day is not None and (record.data_through is None or last_day > record.data_through):
+            record.data_through = last_day
+        record.imported_at = timezone.now()
+        record.save(update_fields=["data_through", "imported_at"])
 
 
 _STAGING_DDL = (
