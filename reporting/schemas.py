@@ -28,19 +28,20 @@ def _lower(value):
     return value
 
 
-def _enum(*values: str):
+def vocabulary(*values: str):
+    """A fixed vocabulary: an enum in the JSON Schema, matched case-insensitively."""
     return Annotated[Literal[values], BeforeValidator(_lower)]  # type: ignore[valid-type]
 
 
-PeriodName = _enum(*PERIODS)
-ChannelName = _enum(*Channel.values)
-ActivationTypeName = _enum(*ActivationType.values)
-MetricName = _enum(*METRICS)
-Granularity = _enum("day", "week", "month")
-Order = _enum("desc", "asc")
-CompareTo = _enum("previous_period", "previous_year")
-CampaignBreakdown = _enum("campaign", "folder", "channel", "brand", "none")
-FlowBreakdown = _enum("flow", "channel", "brand", "none")
+PeriodName = vocabulary(*PERIODS)
+ChannelName = vocabulary(*Channel.values)
+ActivationTypeName = vocabulary(*ActivationType.values)
+MetricName = vocabulary(*METRICS)
+Granularity = vocabulary("day", "week", "month")
+Order = vocabulary("desc", "asc")
+CompareTo = vocabulary("previous_period", "previous_year")
+CampaignBreakdown = vocabulary("campaign", "folder", "channel", "brand", "none")
+FlowBreakdown = vocabulary("flow", "channel", "brand", "none")
 
 NO_FOLDER = "(no folder)"  # name of unfiled campaigns' group; also a valid `folders` value
 

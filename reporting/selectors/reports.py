@@ -194,7 +194,7 @@ def _comparison(summary: dict, compared, compare_to: str) -> schemas.Comparison:
     changes = {name: change(name, summary[name], before[name]) for name in METRIC_NAMES}
     return schemas.Comparison(
         compare_to=compare_to,
-        window=_window(other),
+        window=window_model(other),
         summary=before,
         change={
             name: {"absolute": absolute, "relative": relative}
@@ -203,7 +203,7 @@ def _comparison(summary: dict, compared, compare_to: str) -> schemas.Comparison:
     )
 
 
-def _window(window: DateWindow) -> schemas.Window:
+def window_model(window: DateWindow) -> schemas.Window:
     return schemas.Window(
         date_from=window.date_from, date_to=window.date_to, days=window.days, period=window.period
     )
@@ -251,7 +251,7 @@ def _report(kind: Kind, result_type, account, allowed, params, today):
         account=account.system_name,
         currency=account.currency,
         timezone=account.timezone,
-        window=_window(window),
+        window=window_model(window),
         brand_restricted=allowed is not None,
         summary=summary,
         timeline=_timeline(rows(by_source), window, params.timeline) if params.timeline else None,
