@@ -23,7 +23,10 @@ def _partial_reason(window: DateWindow, today: date, data_through: date | None) 
             f"statistics are imported through {data_through}; the window's last {missing} "
             f"day(s) have none yet"
         )
-    return "; ".join(reasons).capitalize() + "." if reasons else None
+    if not reasons:
+        return None
+    text = "; ".join(reasons)
+    return text[0].upper() + text[1:] + "."
 
 
 def provenance(*, account: Account, window: DateWindow, today: date) -> schemas.Provenance:
