@@ -263,8 +263,24 @@ class FlowReport(_Report):
 
 
 class FlowRef(BaseModel):
-    id: str = Field(description="The flow's external id.")
+    id: str = Field(description="The flow's (or campaign's) external id.")
     name: str
+
+
+class ReportFiltersParams(BaseModel):
+    """Search and paging of the campaign and flow lists of ``list_report_filters``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str | None = Field(
+        None,
+        max_length=100,
+        description="Only campaigns and flows whose name (case- and accent-insensitive) or "
+        "external id contains this.",
+    )
+    limit: int = Field(100, ge=1, le=500, description="Campaigns and flows listed per page.")
+    campaigns_cursor: str | None = Field(None, description="campaigns_next_cursor of a page.")
+    flows_cursor: str | None = Field(None, description="flows_next_cursor of a page.")
 
 
 class ReportFilters(BaseModel):
@@ -275,7 +291,15 @@ class ReportFilters(BaseModel):
     campaign_folders: list[str]
     channels: list[str] = Field(description="Channels with statistics.")
     activation_types: list[str] = Field(description="Activation types of existing campaigns.")
-    flows: list[FlowRef]
+    flows: list[FlowRef] = Field(description="A page of flows by name (see flows_next_cursor).")
+    flows_total: int = Field(description="Flows matching query.")
+    flows_next_cursor: str | None = Field(description="Pass as flows_cursor for more flows.")
+    campaigns: list[FlowRef] = Field(description="A page of campaigns by name.")
+    campaigns_total: int = Field(description="Campaigns matching query.")
+    campaigns_next_cursor: str | None = Field(
+        description="Pass as campaigns_cursor for more campaigns."
+    )
+    query: str | None = Field(description="The search applied to campaigns and flows.")
     periods: list[str]
     metrics: list[str]
     metric_definitions: str

@@ -182,7 +182,17 @@ def test_fixed_vocabularies_are_case_insensitive_and_unknown_values_list_the_val
     [
         (
             {"brands": ["Acme Garden"]},
-            "Unknown brands: 'Acme Garden'. Valid brands: Acme Home, Acme Outdoor.",
+            "Unknown brands: 'Acme Garden' (did you mean 'Acme Home'?). "
+            "Valid brands: Acme Home, Acme Outdoor.",
+        ),
+        (
+            {"brands": ["acme outdor", "Zzz"]},
+            "Unknown brands: 'acme outdor' (did you mean 'Acme Outdoor' or 'Acme Home'?), 'Zzz'. "
+            "Valid brands: Acme Home, Acme Outdoor.",
+        ),
+        (
+            {"folders": ["Promotion"]},
+            "Unknown folders: 'Promotion' (did you mean 'Promotions'?). Valid folders: Promotions.",
         ),
         ({"goals": ["Fun"]}, "Unknown goals: 'Fun'. Valid goals: Sales."),
         ({"folders": ["Nope"]}, "Unknown folders: 'Nope'. Valid folders: Promotions."),
