@@ -27,9 +27,11 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -59,6 +61,9 @@ _MCP_PATH = re.compile(rf"^{MCP_PATH_PREFIX}/(?P<system_name>[a-z0-9-]{{1,63}})$
 MAX_REQUEST_BODY_BYTES = 64 * 1024
 # Seconds a client should wait when no database connection is free (503).
 RETRY_AFTER_SECONDS = 2
+# How long a notification's log row waits for the SDK to dispatch it (it has been
+# answered already; its handlers only log).
+NOTIFICATION_LOG_WAIT_SECONDS = 1
 
 # JSON-RPC error codes of HTTP-level refusals (the body is informative; clients act
 # on the status). -32001/-32003 sit in the implementation-defined server range.
@@ -182,6 +187,9 @@ class McpEndpoint:
                 await self.session_manager.handle_request(sdk_scope, receive, send_noting_status)
             finally:
                 current_exchange.reset(token)
+            if status == HTTPStatus.ACCEPTED:  # a notification: its dispatch comes after
+                with anyio.move_on_after(NOTIFICATION_LOG_WAIT_SECONDS):
+                    await exchange.dispatched.wait()
         # After the response went out: the client never waits for the log row.
         logger.info(
             "mcp %s %s -> %s %s account=%s user=%s token=%s %.1fms",

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
+import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data
 from mcp_types import INTERNAL_ERROR, ErrorData
@@ -39,6 +40,9 @@ class Exchange:
     error: str = ""
     status: str = Status.SUCCESS
     protocol_version: str = ""
+    # Set when the SDK's middleware chain returned. A request's answer waits for
+    # it anyway; a notification is answered 202 at once and dispatched after.
+    dispatched: anyio.Event = field(default_factory=anyio.Event)
 
     def refused(self, message: str) -> None:
         self.status, self.error = Status.REFUSED, message
@@ -83,6 +87,8 @@ class SessionLogMiddleware(ServerMiddleware[Any]):
             error = handler_exception_to_error_data(exc)
             exchange.failed(error or ErrorData(code=INTERNAL_ERROR, message="Internal error"))
             raise
+        finally:
+            exchange.dispatched.set()
         if isinstance(result, Mapping):  # the SDK's wire form (None for a notification)
             exchange.answered(result)
         return result
