@@ -23,6 +23,7 @@ from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
 from maestra_mcp import __version__
+from maestra_mcp.mcp_server.listing_cache import ToolListCache
 from maestra_mcp.mcp_server.principal import McpPrincipal, request_principal
 from maestra_mcp.mcp_server.session_log import SessionLogMiddleware
 from maestra_mcp.mcp_server.tools import TOOLS
@@ -99,8 +100,10 @@ def build_server() -> Server:
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
-    # Inside the SDK's OpenTelemetry middleware; sees every request and notification.
+    # Inside the SDK's OpenTelemetry middleware; the session log sees every message,
+    # cached listings included.
     server.middleware.append(SessionLogMiddleware())
+    server.middleware.append(ToolListCache())
     return server
 
 
