@@ -59,7 +59,7 @@ provider_patterns = [
         name="oauth-resource-metadata",
     ),
     path(
-        ".well-known/oauth-protected-resource/mcp/<slug:system_name>",
+        ".well-known/oauth-protected-resource/<path:resource_path>",
         protected_resource_metadata,
         name="oauth-resource-metadata-account",
     ),
