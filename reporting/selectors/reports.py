@@ -112,12 +112,18 @@ def _timeline(rows: QuerySet, window: DateWindow, granularity: str) -> schemas.T
 
 
 def _breakdown(
-    kind: Kind, rows: QuerySet, per_source: bool, window: DateWindow, params, query: str
+    kind: Kind,
+    account: Account,
+    rows: QuerySet,
+    per_source: bool,
+    window: DateWindow,
+    params,
+    query: str,
 ) -> schemas.Breakdown:
     """One page of the breakdown (``params.limit`` groups from ``params.cursor`` on), with
     the cursor of the next page and the groups not shown aggregated as ``others``."""
     by = params.breakdown
-    grouped = groups(kind, rows, per_source, by)
+    grouped = groups(kind, account, rows, per_source, by)
     keys = [
         paging.SortKey(f"m_{params.sort_by}", descending=params.order == "desc"),
         paging.SortKey("name"),
@@ -125,7 +131,7 @@ def _breakdown(
         paging.SortKey(grouped.tie, nulls_last=grouped.tie != "key"),
     ]
     in_window = rows_in(cover(window.date_from, window.date_to, Grain.MONTH))
-    page = grouped.values.filter(in_window).annotate(**metric_aliases())
+    page = grouped.values.filter(in_window).annotate(**metric_aliases()).annotate(**grouped.names)
     shown_before = 0
     if params.cursor:
         shown_before, last = paging.cursor_loads(params.cursor, query=query)
@@ -237,7 +243,7 @@ def _report(kind: Kind, result_type, account, allowed, params, today):
             window=[window.date_from, window.date_to],
         )
         per_source = reads_per_source(by_source, params.breakdown)
-        breakdown = _breakdown(kind, rows(per_source), per_source, window, params, query)
+        breakdown = _breakdown(kind, account, rows(per_source), per_source, window, params, query)
     elif params.cursor:
         raise ReportError("cursor pages a breakdown: it needs the breakdown it came from.")
     if filters.brands == set():  # a member who sees no brand: no row can match
