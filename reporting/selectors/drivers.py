@@ -71,7 +71,7 @@ def explain_change(
     per_source = reads_per_source(bool(filters.of_source), by)
     stats = kind.stats if per_source else kind.brand_stats
     rows = filters.rows(stats, per_source, reporting_db(), account)
-    found = _groups(kind, rows, per_source, by, params.metric, window, other)
+    found = _groups(kind, account, rows, per_source, by, params.metric, window, other)
     ratio = params.metric in FRACTIONS
     result = (_shift_share if ratio else _differences)(params.metric, found)
     return Explanation(
@@ -123,7 +123,7 @@ def _comparison(params: ExplainChangeParams, window: DateWindow, today: date) ->
         raise ReportError(f"Comparison window: {error.message}") from None
 
 
-def _groups(kind, rows, per_source, by, metric, window, other) -> list[_Group]:
+def _groups(kind, account, rows, per_source, by, metric, window, other) -> list[_Group]:
     """Each group's numerator, denominator and row count in both windows: one query."""
     windows = {
         "p": rows_in(cover(other.date_from, other.date_to, Grain.MONTH)),
@@ -136,8 +136,13 @@ def _groups(kind, rows, per_source, by, metric, window, other) -> list[_Group]:
         if denominator:
             sums[f"{prefix}_d"] = Sum(denominator, filter=where)
         sums[f"{prefix}_rows"] = Count("pk", filter=where)
-    grouped = groups(kind, rows, per_source, by)
-    found = grouped.values.filter(windows["p"] | windows["c"]).annotate(**sums).order_by()
+    grouped = groups(kind, account, rows, per_source, by)
+    found = (
+        grouped.values.filter(windows["p"] | windows["c"])
+        .annotate(**sums)
+        .annotate(**grouped.names)
+        .order_by()
+    )
     money = numerator == "revenue"
 
     def number(value):  # PostgreSQL sums bigints as numeric
