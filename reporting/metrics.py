@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from django.db.models import (
     BigIntegerField,
+    Count,
     DecimalField,
     ExpressionWrapper,
     FloatField,
@@ -232,3 +233,76 @@ def change(name: str, current, previous) -> tuple[object, float | None]:
         absolute = Decimal(absolute).quantize(Decimal(1).scaleb(-MONEY_PLACES[name]))
     relative = float(absolute) / float(previous) if previous else None
     return absolute, relative
+
+
+# The sums every metric is computed from (the counts and FRACTIONS' parts), and the
+# count of rows tracking opens, clicks and both: a sum over rows none of which
+# tracks its event is null, not zero.
+SUMS = (
+    "sends",
+    "delivered",
+    "bounces",
+    "opens",
+    "clicks",
+    "unsubscribes",
+    "spam_complaints",
+    "orders",
+    "revenue",
+    "opens_delivered",
+    "clicks_delivered",
+    "both_opens",
+    "both_clicks",
+)
+_TRACKED_BY = {
+    "opens": "opens",
+    "opens_delivered": "opens",
+    "clicks": "clicks",
+    "clicks_delivered": "clicks",
+    "both_opens": "both_opens",
+    "both_clicks": "both_opens",
+}
+
+
+def sum_aliases(where: Q | None = None, prefix: str = "s_") -> dict[str, Expression]:
+    """The base sums and tracked-row counts of the selected rows, for :func:`from_sums`."""
+    aliases: dict[str, Expression] = {f"{prefix}{c}": Sum(c, filter=where) for c in SUMS}
+    for column in set(_TRACKED_BY.values()):
+        aliases[f"{prefix}tracking_{column}"] = Count(column, filter=where)
+    return aliases
+
+
+def sums_minus(total: dict, parts: list[dict], prefix: str = "s_") -> dict:
+    """The base sums of the rows in ``total`` but in none of ``parts`` (null where none of
+    those rows tracks the event)."""
+    rest = {}
+    for column in SUMS:
+        tracking = f"{prefix}tracking_{_TRACKED_BY[column]}" if column in _TRACKED_BY else None
+        if tracking and total[tracking] - sum(part[tracking] for part in parts) == 0:
+            rest[column] = None
+        else:
+            rest[column] = (total[f"{prefix}{column}"] or 0) - sum(
+                part[f"{prefix}{column}"] or 0 for part in parts
+            )
+    return rest
+
+
+def from_sums(sums: dict) -> dict:
+    """Every metric from the base sums of some rows, exactly as the expressions above compute
+    it in the database (a ratio's operands as floats, money ratios rounded half away from
+    zero): for a row of metrics derived from others by subtraction (a breakdown's others)."""
+    values = {
+        name: None if sums[name] is None else int(sums[name])
+        for name in ADDITIVE_METRICS
+        if name != "revenue"
+    }
+    values["revenue"] = Decimal(sums["revenue"]).quantize(Decimal("0.01"))
+    for name, (numerator, denominator) in FRACTIONS.items():
+        top, bottom = sums[numerator], sums[denominator]
+        if top is None or not bottom:
+            values[name] = None
+        elif name in MONEY_PLACES:
+            exponent = Decimal(1).scaleb(-MONEY_PLACES[name])
+            values[name] = (Decimal(top) / Decimal(bottom)).quantize(exponent, ROUND_HALF_UP)
+        else:
+            values[name] = float(top) / float(bottom)
+    return values

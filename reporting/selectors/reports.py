@@ -25,7 +25,7 @@ from django.db.models.functions import TruncMonth, TruncWeek
 from accounts.models import Account
 from reporting import schemas
 from reporting.errors import ReportError
-from reporting.metrics import METRIC_NAMES, change
+from reporting.metrics import METRIC_NAMES, change, from_sums, sum_aliases, sums_minus
 from reporting.models import Grain
 from reporting.periods import cover
 from reporting.selectors import paging
@@ -119,9 +119,15 @@ def _breakdown(
     window: DateWindow,
     params,
     query: str,
+    totals: dict | None,
 ) -> schemas.Breakdown:
     """One page of the breakdown (``params.limit`` groups from ``params.cursor`` on), with
-    the cursor of the next page and the groups not shown aggregated as ``others``."""
+    the cursor of the next page and the groups not shown aggregated as ``others``.
+
+    ``totals``: the base sums of the whole window (the summary's). The others row is
+    those minus the page's groups: the page and the others add up to the summary
+    without reading the window's rows a second time.
+    """
     by = params.breakdown
     grouped = groups(kind, account, rows, per_source, by)
     keys = [
@@ -131,7 +137,11 @@ def _breakdown(
         paging.SortKey(grouped.tie, nulls_last=grouped.tie != "key"),
     ]
     in_window = rows_in(cover(window.date_from, window.date_to, Grain.MONTH))
-    page = grouped.values.filter(in_window).annotate(**metric_aliases()).annotate(**grouped.names)
+    page = (
+        grouped.values.filter(in_window)
+        .annotate(**metric_aliases(), **sum_aliases())
+        .annotate(**grouped.names)
+    )
     shown_before = 0
     if params.cursor:
         shown_before, last = paging.cursor_loads(params.cursor, query=query)
@@ -155,7 +165,7 @@ def _breakdown(
     if total > len(found):
         others = schemas.BreakdownOthers(
             groups=total - len(found),
-            metrics=_others(grouped, rows.filter(in_window), [r[grouped.tie] for r in found]),
+            metrics=from_sums(sums_minus(totals, found)),
         )
     return schemas.Breakdown(
         by=by,
@@ -172,27 +182,19 @@ def _breakdown(
     )
 
 
-def _others(grouped, rows: QuerySet, shown: list) -> dict:
-    """The metrics of every row outside the ``shown`` groups (one query)."""
-    named = [value for value in shown if value is not None]
-    rest = rows.exclude(**{f"{grouped.path}__in": named}) if named else rows
-    if len(named) < len(shown):  # the null group (unfiled campaigns) is on the page
-        rest = rest.filter(**{f"{grouped.path}__isnull": False})
-    return metric_values(rest.aggregate(**metric_aliases()))
-
-
 def _summary(rows: QuerySet, window: DateWindow, compare_to: str | None):
-    """The window's metrics and, with ``compare_to``, the comparison: in one query."""
+    """The window's metrics, its base sums (see ``metrics.sum_aliases``) and, with
+    ``compare_to``, the comparison: in one query."""
     current = rows_in(cover(window.date_from, window.date_to, Grain.MONTH))
     if compare_to is None:
-        values = rows.filter(current).aggregate(**metric_aliases())
-        return metric_values(values), None
+        values = rows.filter(current).aggregate(**metric_aliases(), **sum_aliases())
+        return metric_values(values), values, None
     other = comparison_window(window, compare_to)
     previous = rows_in(cover(other.date_from, other.date_to, Grain.MONTH))
     values = rows.filter(current | previous).aggregate(
-        **metric_aliases(current), **metric_aliases(previous, prefix="p_")
+        **metric_aliases(current), **sum_aliases(current), **metric_aliases(previous, prefix="p_")
     )
-    return metric_values(values), (other, metric_values(values, "p_"))
+    return metric_values(values), values, (other, metric_values(values, "p_"))
 
 
 def _comparison(summary: dict, compared, compare_to: str) -> schemas.Comparison:
@@ -232,6 +234,13 @@ def _report(kind: Kind, result_type, account, allowed, params, today):
         stats = kind.stats if per_source else kind.brand_stats
         return filters.rows(stats, per_source, db, account)
 
+    if filters.brands == set():  # a member who sees no brand: no row can match
+        summary, sums, compared = empty_values(), None, None
+        if params.compare_to:
+            other = comparison_window(window, params.compare_to)
+            compared = (other, empty_values())
+    else:
+        summary, sums, compared = _summary(rows(by_source), window, params.compare_to)
     breakdown = None
     if params.breakdown != "none":
         # What a cursor must be replayed with: everything but the cursor, and the
@@ -243,16 +252,11 @@ def _report(kind: Kind, result_type, account, allowed, params, today):
             window=[window.date_from, window.date_to],
         )
         per_source = reads_per_source(by_source, params.breakdown)
-        breakdown = _breakdown(kind, account, rows(per_source), per_source, window, params, query)
+        breakdown = _breakdown(
+            kind, account, rows(per_source), per_source, window, params, query, sums
+        )
     elif params.cursor:
         raise ReportError("cursor pages a breakdown: it needs the breakdown it came from.")
-    if filters.brands == set():  # a member who sees no brand: no row can match
-        summary, compared = empty_values(), None
-        if params.compare_to:
-            other = comparison_window(window, params.compare_to)
-            compared = (other, empty_values())
-    else:
-        summary, compared = _summary(rows(by_source), window, params.compare_to)
     return result_type(
         account=account.system_name,
         currency=account.currency,
