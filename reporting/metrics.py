@@ -1,12 +1,14 @@
-"""Every report metric, defined once: its ORM expression and its definition.
+"""Every report metric, defined once: what it sums or divides, and its definition.
 
-The expressions aggregate statistics rows (:class:`reporting.models.StatBase`:
-day, week and month rows alike) and run entirely in the database. Conditional
-sums read the rows' partial-sum columns (``opens_delivered`` = delivered of a
-row tracking opens, …), which sum correctly across grains. Each takes an
-optional ``Q`` restricting the rows it aggregates (used to compute the current
-and the comparison window in one query). The definitions are the text the README and
-the MCP tool descriptions show, so they cannot drift from the code.
+A metric is a sum of a statistics row column or a ratio of two such sums
+(:data:`FRACTIONS`). Reports let the database sum the rows
+(:func:`sum_aliases`: day, week and month rows alike; conditional sums read the
+rows' partial-sum columns, ``opens_delivered`` = delivered of a row tracking
+opens, …, which sum correctly across grains) and derive every metric from those
+sums with :func:`from_sums`. The ORM expression of each metric (:data:`METRICS`,
+built from the same fractions) computes it inside a query, where a breakdown
+sorts by it; tests hold the two to the same values. The definitions are the text
+the README and the MCP tool descriptions show, so they cannot drift from the code.
 
 Null rules: counts are 0 over no rows; ``opens``/``clicks`` are null when no
 selected row tracks them (empty in the import = not tracked, e.g. SMS opens);
@@ -286,16 +288,27 @@ def sums_minus(total: dict, parts: list[dict], prefix: str = "s_") -> dict:
     return rest
 
 
-def from_sums(sums: dict) -> dict:
+def sums_plus(parts: list[dict], prefix: str = "s_") -> dict:
+    """The base sums and tracked-row counts of the rows of all ``parts`` together."""
+    total = {}
+    for column in [*SUMS, *(f"tracking_{c}" for c in set(_TRACKED_BY.values()))]:
+        found = [part[f"{prefix}{column}"] for part in parts]
+        total[f"{prefix}{column}"] = sum(v or 0 for v in found)
+    for column, tracked_by in _TRACKED_BY.items():
+        if not total[f"{prefix}tracking_{tracked_by}"]:
+            total[f"{prefix}{column}"] = None
+    return total
+
+
+def from_sums(sums: dict, prefix: str = "") -> dict:
     """Every metric from the base sums of some rows, exactly as the expressions above compute
     it in the database (a ratio's operands as floats, money ratios rounded half away from
     zero): for a row of metrics derived from others by subtraction (a breakdown's others)."""
-    values = {
-        name: None if sums[name] is None else int(sums[name])
-        for name in ADDITIVE_METRICS
-        if name != "revenue"
-    }
-    values["revenue"] = Decimal(sums["revenue"]).quantize(Decimal("0.01"))
+    sums = {column: sums[f"{prefix}{column}"] for column in SUMS}
+    values = {name: int(sums[name] or 0) for name in ADDITIVE_METRICS if name != "revenue"}
+    for name in ("opens", "clicks"):  # null when no row tracks them
+        values[name] = None if sums[name] is None else values[name]
+    values["revenue"] = Decimal(sums["revenue"] or 0).quantize(Decimal("0.01"))
     for name, (numerator, denominator) in FRACTIONS.items():
         top, bottom = sums[numerator], sums[denominator]
         if top is None or not bottom:

@@ -2,10 +2,11 @@
 
 One report = one lookup per name filter used, one summary query (both windows
 in one pass with ``compare_to``), one timeline query and one breakdown query.
-All sums, rates, sorting, the limit and the group count run in the database;
-Python only lays empty timeline buckets (from the window, not from rows),
-computes the comparison's changes from the two summaries and copies values into
-the result models.
+The database sums the rows, sorts the breakdown by its metric (that metric's
+expression), cuts it and counts its groups; every metric is then derived from
+the sums (``metrics.from_sums``), the comparison's changes from the two
+summaries, a cut breakdown's others from the summary's sums minus the page's.
+Python also lays the empty timeline buckets (from the window, not from rows).
 
 Each query reads the statistics rows that cover its window with the fewest
 rows (:func:`reporting.periods.cover`): whole months as month rows, whole weeks
@@ -19,13 +20,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, F, QuerySet, Window
+from django.db.models import Case, Count, F, QuerySet, Value, When, Window
 from django.db.models.functions import TruncMonth, TruncWeek
 
 from accounts.models import Account
 from reporting import schemas
 from reporting.errors import ReportError
-from reporting.metrics import METRIC_NAMES, change, from_sums, sum_aliases, sums_minus
+from reporting.metrics import (
+    METRIC_NAMES,
+    METRICS,
+    change,
+    from_sums,
+    sum_aliases,
+    sums_minus,
+    sums_plus,
+)
 from reporting.models import Grain
 from reporting.periods import cover
 from reporting.selectors import paging
@@ -36,8 +45,6 @@ from reporting.selectors.grouping import (
     Kind,
     empty_values,
     groups,
-    metric_aliases,
-    metric_values,
     reads_per_source,
     rows_in,
 )
@@ -93,10 +100,10 @@ def _timeline(rows: QuerySet, window: DateWindow, granularity: str) -> schemas.T
     grouped = (
         rows.filter(rows_in(cover(window.date_from, window.date_to, granularity)))
         .values(bucket=_TRUNCATE[granularity])
-        .annotate(**metric_aliases())
+        .annotate(**sum_aliases())
         .order_by("bucket")
     )
-    found = {row["bucket"]: metric_values(row) for row in grouped}
+    found = {row["bucket"]: from_sums(row, "s_") for row in grouped}
     empty = empty_values()
     return schemas.Timeline(
         granularity=granularity,
@@ -139,7 +146,8 @@ def _breakdown(
     in_window = rows_in(cover(window.date_from, window.date_to, Grain.MONTH))
     page = (
         grouped.values.filter(in_window)
-        .annotate(**metric_aliases(), **sum_aliases())
+        # The sort metric's expression for ORDER BY; every metric from the sums.
+        .annotate(**{f"m_{params.sort_by}": METRICS[params.sort_by].expression()}, **sum_aliases())
         .annotate(**grouped.names)
     )
     shown_before = 0
@@ -175,7 +183,8 @@ def _breakdown(
         total_groups=total,
         truncated=more,
         rows=[
-            {"key": row["key"], "name": row["name"], "metrics": metric_values(row)} for row in found
+            {"key": row["key"], "name": row["name"], "metrics": from_sums(row, "s_")}
+            for row in found
         ],
         next_cursor=next_cursor,
         others=others,
@@ -187,14 +196,25 @@ def _summary(rows: QuerySet, window: DateWindow, compare_to: str | None):
     ``compare_to``, the comparison: in one query."""
     current = rows_in(cover(window.date_from, window.date_to, Grain.MONTH))
     if compare_to is None:
-        values = rows.filter(current).aggregate(**metric_aliases(), **sum_aliases())
-        return metric_values(values), values, None
+        sums = rows.filter(current).aggregate(**sum_aliases())
+        return from_sums(sums, "s_"), sums, None
     other = comparison_window(window, compare_to)
     previous = rows_in(cover(other.date_from, other.date_to, Grain.MONTH))
-    values = rows.filter(current | previous).aggregate(
-        **metric_aliases(current), **sum_aliases(current), **metric_aliases(previous, prefix="p_")
+    # Both windows in one grouped query of the base sums, each row tagged with the
+    # windows it is in (they overlap for previous_year of a window over a year); each
+    # window's metrics from its tags' sums. Written as filtered aggregates instead,
+    # every metric's filter resolved both windows' conditions: 6x the Python of a summary.
+    tag = Case(
+        When(current & previous, then=Value("both")),
+        When(current, then=Value("current")),
+        default=Value("previous"),
     )
-    return metric_values(values), values, (other, metric_values(values, "p_"))
+    tagged = rows.filter(current | previous).values(tag=tag).annotate(**sum_aliases()).order_by()
+    found = {row["tag"]: row for row in tagged}
+    empty = dict.fromkeys(sum_aliases(), 0)
+    sums = sums_plus([found.get("current", empty), found.get("both", empty)])
+    before = sums_plus([found.get("previous", empty), found.get("both", empty)])
+    return from_sums(sums, "s_"), sums, (other, from_sums(before, "s_"))
 
 
 def _comparison(summary: dict, compared, compare_to: str) -> schemas.Comparison:
