@@ -21,15 +21,17 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, F, Model, Q, QuerySet, Value, Window
+from django.db.models import Count, F, Model, OuterRef, Q, QuerySet, Subquery, Value, Window
 from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 
 from accounts.models import Account
 from reporting import schemas
 from reporting.metrics import ADDITIVE_METRICS, METRIC_NAMES, METRICS, change
 from reporting.models import (
+    Campaign,
     CampaignBrandStat,
     CampaignStat,
+    Flow,
     FlowBrandStat,
     FlowStat,
     Grain,
@@ -51,6 +53,7 @@ class _Kind:
     """What differs between the campaign and the flow report."""
 
     stats: type[Model]  # rows per campaign or flow
+    sources: type[Model]  # Campaign or Flow
     brand_stats: type[Model]  # rows per brand
     source: str  # "campaign" or "flow": the rows' link, and the breakdown by it
     # Breakdowns other than by source, on per-source rows: by -> (key, name)
@@ -59,6 +62,7 @@ class _Kind:
 
 _CAMPAIGNS = _Kind(
     stats=CampaignStat,
+    sources=Campaign,
     brand_stats=CampaignBrandStat,
     source="campaign",
     breakdowns={
@@ -72,6 +76,7 @@ _CAMPAIGNS = _Kind(
 )
 _FLOWS = _Kind(
     stats=FlowStat,
+    sources=Flow,
     brand_stats=FlowBrandStat,
     source="flow",
     breakdowns={
@@ -171,14 +176,20 @@ def _timeline(rows: QuerySet, window: DateWindow, granularity: str) -> schemas.T
 
 
 def _breakdown(
-    kind: _Kind, rows: QuerySet, per_source: bool, window: DateWindow, params
+    kind: _Kind, account: Account, rows: QuerySet, per_source: bool, window: DateWindow, params
 ) -> schemas.Breakdown:
     by = params.breakdown
+    names = {}
     if by == kind.source:
-        # Grouped by the campaign's or flow's id; same-name ties go by that id.
-        grouped = rows.values(
-            kind.source, key=F(f"{kind.source}__external_id"), name=F(f"{kind.source}__name")
-        )
+        # Grouped by the campaign's or flow's id, its external id and name looked up per
+        # group: joined to every row before grouping, they made a 3-year breakdown
+        # hash ~100,000 rows on two text columns. Same-name ties go by that id.
+        grouped = rows.values(kind.source)
+        source = kind.sources.objects.for_account(account).filter(pk=OuterRef(kind.source))
+        names = {
+            "key": Subquery(source.values("external_id")),
+            "name": Subquery(source.values("name")),
+        }
         tie = F(kind.source).asc()
     else:
         key, name = (kind.breakdowns if per_source else _BRAND_ROW_BREAKDOWNS)[by]
@@ -191,6 +202,7 @@ def _breakdown(
     found = list(
         grouped.filter(_in(cover(window.date_from, window.date_to, Grain.MONTH)))
         .annotate(**_metric_aliases())
+        .annotate(**names)
         # Counted over the groups, before the limit cuts them.
         .annotate(total_groups=Window(Count("*")))
         .order_by(ordering, F("name").asc(), tie)[: params.limit]
@@ -262,7 +274,7 @@ def _report(kind: _Kind, result_type, account, allowed, params, today):
     breakdown = None
     if params.breakdown != "none":
         per_source = by_source or params.breakdown not in _BRAND_ROW_BREAKDOWNS
-        breakdown = _breakdown(kind, rows(per_source), per_source, window, params)
+        breakdown = _breakdown(kind, account, rows(per_source), per_source, window, params)
     if filters.brands == set():  # a member who sees no brand: no row can match
         summary, compared = _empty_values(), None
         if params.compare_to:

@@ -9,7 +9,9 @@ One algorithm for every rollup, in the import's transaction:
    those days' per-brand rows must move to the new brand.
 3. For every touched period (the week and month of each touched day, and the
    day itself for the per-brand rows), delete the rollup rows and recompute them
-   from the day rows, grouped in the database.
+   from the day rows, grouped in the database: per-source weeks and months and
+   per-brand days from the per-source day rows, per-brand weeks and months from
+   the per-brand day rows.
 
 After the commit, every week and month row is exactly the sum of its day rows,
 and every per-brand row the sum of its brand's per-source rows.
@@ -108,10 +110,12 @@ def stats_write(cursor, *, account: Account, staging: str, moved: dict[str, Iter
         for grain in (Grain.WEEK, Grain.MONTH):
             _recompute(cursor, account, grain, stats, f"{kind}_id", stats, f"d.{kind}_id")
         brand = f"JOIN {_table(sources)} src ON src.id = d.{kind}_id"
-        for grain in (Grain.DAY, Grain.WEEK, Grain.MONTH):
-            _recompute(
-                cursor, account, grain, brand_stats, "brand_id", stats, "src.brand_id", brand
-            )
+        _recompute(
+            cursor, account, Grain.DAY, brand_stats, "brand_id", stats, "src.brand_id", brand
+        )
+        # A brand's weeks and months from its days: a few rows a day, not one per source.
+        for grain in (Grain.WEEK, Grain.MONTH):
+            _recompute(cursor, account, grain, brand_stats, "brand_id", brand_stats, "d.brand_id")
     cursor.execute(f"DROP TABLE {_TOUCHED}")
     return written
 
