@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from maestra_mcp.mcp_server.tools import discover_tools
+from maestra_mcp.demo_stats import DEMO_PROFILES, demo_csv_lines
+from maestra_mcp.mcp_server.tools import TOOLS
 from maestra_mcp.mcp_server.tools._reports import fit_to_budget
-from reporting.demo import DEMO_PROFILES, demo_csv_lines
 from reporting.schemas import CampaignReportParams, FlowReportParams
 from reporting.services.stats_import import stats_import
 from tests.support.reports import campaign_report_as, flow_report_as
@@ -114,7 +114,7 @@ class ViewHost:
         self.page.on("request", lambda request: self.requests.append(request.url))
         self.page.route("**/*", self._route)
         self.page.goto(HOST_URL)
-        definition = discover_tools()[tool].definition
+        definition = next(t for t in TOOLS if t.name == tool).definition
         context = {
             "theme": theme,
             "locale": "en-US",
