@@ -28,6 +28,7 @@ from maestra_mcp.mcp_server.principal import McpPrincipal, request_principal
 from maestra_mcp.mcp_server.session_log import SessionLogMiddleware
 from maestra_mcp.mcp_server.tools import TOOLS
 from maestra_mcp.mcp_server.tools.base import McpTool
+from maestra_mcp.mcp_server.views import EXTENSION_ID, VIEWS, read_view
 from reporting.errors import ReportError
 
 logger = logging.getLogger(__name__)
@@ -52,8 +53,11 @@ says it was truncated, tell the user only the top groups are shown.
 - An error result explains what to change (e.g. the valid brand names); correct the call and retry.
 """
 
-# The tool list changes only with a deployment; clients may reuse it for a while.
-_CACHE_HINTS = {"tools/list": CacheHint(ttl_ms=10 * 60 * 1000, scope="private")}
+# The tools and the views change only with a deployment; clients may reuse them a while.
+_CACHE_HINTS = {
+    method: CacheHint(ttl_ms=10 * 60 * 1000, scope="private")
+    for method in ("tools/list", "resources/list", "resources/read")
+}
 
 MESSAGE_INTERNAL_ERROR = (
     "The report could not be produced because of an internal error. It has been logged; "
@@ -86,6 +90,24 @@ def build_server() -> Server:
             )
         return await run_tool(tool, request_principal(ctx), params.arguments or {})
 
+    resources = types.ListResourcesResult(resources=[resource for resource, _ in VIEWS.values()])
+
+    async def list_resources(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        return resources
+
+    async def read_resource(
+        ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        result = read_view(str(params.uri))
+        if result is None:
+            # Resource not found: -32602 with the uri (2026-07-28, SEP-2164).
+            raise MCPError(
+                types.INVALID_PARAMS, f"Unknown resource: {params.uri}", {"uri": str(params.uri)}
+            )
+        return result
+
     def input_schema(name: str) -> Mapping[str, Any] | None:
         tool = tools.get(name)
         return tool.definition.input_schema if tool else None
@@ -99,7 +121,12 @@ def build_server() -> Server:
         get_tool_input_schema=input_schema,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        on_list_resources=list_resources,
+        on_read_resource=read_resource,
     )
+    # MCP Apps (SEP-1865), advertised under capabilities.extensions (SEP-2133) as the
+    # SDK's own Apps extension does for MCPServer: no settings.
+    server.extensions[EXTENSION_ID] = {}
     # Inside the SDK's OpenTelemetry middleware; the session log sees every message,
     # cached listings included.
     server.middleware.append(SessionLogMiddleware())

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from maestra_mcp.mcp_server.principal import McpPrincipal
 from maestra_mcp.mcp_server.tools.base import McpTool
+from maestra_mcp.mcp_server.views import REPORT_VIEW_URI
 from permissions.brand_scope import allowed_brand_ids
 from reporting.errors import ReportError
 from reporting.metrics import METRIC_DEFINITIONS
@@ -81,6 +82,7 @@ def report_tool(
         params=params,
         result=result,
         handler=handle,
+        view=REPORT_VIEW_URI,  # hosts with MCP Apps chart the result
     )
 
 

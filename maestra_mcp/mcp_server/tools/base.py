@@ -10,6 +10,7 @@ import mcp_types as types
 from pydantic import BaseModel
 
 from maestra_mcp.mcp_server.principal import McpPrincipal
+from maestra_mcp.mcp_server.views import ui_meta
 
 # Every Maestra tool reads aggregated numbers from Maestra's own database.
 READ_ONLY = types.ToolAnnotations(
@@ -26,6 +27,8 @@ class McpTool:
     result: type[BaseModel]
     # Synchronous ORM work; the server runs it via sync_to_async on the request's thread.
     handler: Callable[[McpPrincipal, BaseModel], BaseModel]
+    # The MCP Apps view (a ``ui://`` resource of views.VIEWS) that renders the result.
+    view: str | None = None
 
     @cached_property
     def definition(self) -> types.Tool:
@@ -36,4 +39,5 @@ class McpTool:
             input_schema=self.params.model_json_schema(),
             output_schema=self.result.model_json_schema(mode="serialization"),
             annotations=READ_ONLY,
+            meta=ui_meta(self.view) if self.view else None,
         )
