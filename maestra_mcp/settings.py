@@ -10,7 +10,6 @@ per-process cache). Production sets
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,16 +29,11 @@ DEBUG = env_bool("DEBUG", False)
 # cookies on a developer's machine.
 DEVELOPMENT_SECRET_KEY = "django-insecure-maestra-mcp-development-key-do-not-use-in-production"  # noqa: S105 - public by design, refused without DEBUG
 SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
-if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set and DEBUG is off: refusing to start with the public "
-            "development key. Set SECRET_KEY to a long random value."
-        )
-    # Printed rather than logged: logging is not configured yet at this point.
-    print(
-        "WARNING: SECRET_KEY is not set: using the public development key (fine for DEBUG only).",
-        file=sys.stderr,
+# maestra_mcp.startup warns about the development key once when a server starts.
+if SECRET_KEY == DEVELOPMENT_SECRET_KEY and not DEBUG:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set and DEBUG is off: refusing to start with the public "
+        "development key. Set SECRET_KEY to a long random value."
     )
 
 # --- Public URL and hosts ---------------------------------------------------
@@ -265,7 +259,7 @@ MCP_SESSION_LOG_PURGE_LOCK_TIMEOUT_MS = env_int(
 
 # --- Celery -----------------------------------------------------------------
 # Without a broker, tasks run in-process (eager) so a newcomer needs nothing
-# running; maestra_mcp.apps logs that once at start-up. With a URL such as
+# running; maestra_mcp.startup logs that once when a server starts. With a URL such as
 # redis://127.0.0.1:6379/0 a real worker consumes them.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == ""
