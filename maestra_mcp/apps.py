@@ -10,6 +10,9 @@ class MaestraMcpConfig(AppConfig):
 
     def ready(self) -> None:
         from maestra_mcp import checks  # noqa: F401  (registers system checks)
+        from maestra_mcp.operations.logs import connect_signals
+
+        connect_signals()
 
         # kombu's filesystem transport needs its folders to exist before use.
         for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.values():

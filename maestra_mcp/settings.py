@@ -17,7 +17,15 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from maestra_mcp.env import env_bool, env_int, env_list, env_memory, env_origin, env_str
+from maestra_mcp.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_memory,
+    env_origin,
+    env_str,
+)
 from maestra_mcp.filesystem_broker import filesystem_transport_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -68,6 +76,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: probes are answered before the SSL redirect, the host check and sessions.
     "maestra_mcp.operations.health.HealthCheckMiddleware",
+    # Next: every record logged during a request carries its id (and account).
+    "maestra_mcp.operations.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -317,10 +327,16 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
 # --- Logging ----------------------------------------------------------------
+# plain: human-readable lines (the default). json: one JSON object per line with
+# the request id and account (maestra_mcp.operations.logs), for log collectors.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "maestra_mcp.operations.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
