@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "servestatic",  # its configuration checks
     "rest_framework",
+    "drf_spectacular",
     "oauth2_provider",
     "guardian",
     "maestra_mcp",
@@ -156,6 +157,28 @@ CACHES = {
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
+}
+
+# --- Platform API (Django REST framework, /api/v1/) ---------------------------
+# Session cookies with CSRF (the host platform's frontend, CSM scripts with a
+# session). OAuth tokens are not accepted: they are bound to one account's MCP URL.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Maestra MCP platform API",
+    "DESCRIPTION": "MCP feature, team MCP Access and brands, session logs and reports of "
+    "one account; session-authenticated (CSRF on writes).",
+    "VERSION": "1",
+    # 3.1: the report schemas are pydantic's JSON Schema (nullable fields as type "null").
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
 
 # --- Authentication ---------------------------------------------------------
