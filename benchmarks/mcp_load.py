@@ -3,15 +3,15 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/maestra_bench \\
         .venv/bin/python manage.py seed_demo --scale large        # once, a few minutes
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/maestra_bench \\
-        .venv/bin/python benchmarks/mcp_load.py [--workers 2] [--duration 20] [--concurrency 8] \
-        [--soak 300]
+        .venv/bin/python benchmarks/mcp_load.py [--workers 1,2] [--duration 20] \
+        [--concurrency 8,50] [--soak 300]
 
-Starts ``--workers`` uvicorn processes serving ``maestra_mcp.asgi:application``
-on one port (see :class:`Instances`; the endpoint keeps no state, so any
-process answers any request) and drives them with
-concurrent clients, each a keep-alive HTTP/1.1 connection sending stateless
-JSON-RPC POSTs (the 2025-11-25 era, as Claude.ai does after its ``initialize``),
-every one with the bearer token, so each call pays the whole path: Host/Origin
+For each ``--workers`` count, starts that many uvicorn processes serving
+``maestra_mcp.asgi:application`` on one port (see :class:`Instances`; the
+endpoint keeps no state, so any process answers any request) and drives them,
+for each ``--concurrency``, with that many concurrent clients, each a
+keep-alive HTTP/1.1 connection sending stateless JSON-RPC POSTs, every one
+with the bearer token, so each call pays the whole path: Host/Origin
 checks, token validation, access policy, the SDK, the tool, the session-log row.
 The clients are plain asyncio streams writing a prepared request and reading
 the ``Content-Length`` answer (each answer is parsed as JSON and checked): the
@@ -19,16 +19,19 @@ load generator shares the two cores with the server and PostgreSQL, so it must
 cost little; its own CPU time per call is printed. Scenarios, each bounded by
 ``--duration`` seconds and ``--max-calls`` calls:
 
-(a) ``tools/list``; (b) a small ``campaign_report`` (last 7 days, no breakdown);
-(c) the 90-day report of ``benchmarks/reports.py`` (day timeline, top-50 campaigns).
+(a) ``tools/list`` in the 2025-11-25 era (as Claude.ai sends it after its
+``initialize``) and in the 2026-07-28 era (``Mcp-Method`` header and ``_meta``
+in the params, as the official SDK sends it); (b) a small ``campaign_report``
+(last 7 days, no breakdown); (c) the 90-day report of ``benchmarks/reports.py``
+(day timeline, top-50 campaigns); (b) and (c) in the 2025-11-25 era.
 
 Prints p50/p95/p99 latency, calls/s, errors and the peak RSS of each server
 process per scenario, and (c) end to end against the same report called
 in-process here (one client, httpx2, as an assistant back-end would call).
 ``--soak N`` adds an N-second mixed run sampling each server process's RSS every 10 s.
-Uses the ``--scale large`` account when it has data, else the demo account
-(and says so). Writes benchmarks/results/mcp_load_workers_N.md
-(``…_conn_max_age_N.md`` appended with ``--conn-max-age N``).
+``--soak`` runs with the largest ``--workers`` count. Uses the ``--scale large``
+account when it has data, else the demo account (and says so). Writes
+benchmarks/results/mcp_load.md.
 """
 
 from __future__ import annotations
@@ -57,18 +60,25 @@ from oauth2_provider.models import AccessToken, Application, set_token_value  # 
 
 from accounts.models import Account, Membership, Role  # noqa: E402
 from accounts.services import account_set_mcp_enabled  # noqa: E402
+from maestra_mcp.demo_stats import LARGE_ACCOUNT  # noqa: E402
 from maestra_mcp.session_logs.models import McpSessionLog  # noqa: E402
 from permissions.brand_scope import allowed_brand_ids  # noqa: E402
 from permissions.policy import mcp_access_decision  # noqa: E402
 from permissions.services import membership_create  # noqa: E402
-from reporting.demo import LARGE_ACCOUNT  # noqa: E402
 from reporting.models import CampaignDailyStat  # noqa: E402
 from reporting.schemas import CampaignReportParams  # noqa: E402
 from reporting.selectors import campaign_report  # noqa: E402
 
 BENCH_USER = "mcp-benchmark@maestra.test"
 CALLS_PER_CONNECTION = 50
-PROTOCOL_VERSION = "2025-11-25"
+LEGACY = "2025-11-25"
+MODERN = "2026-07-28"
+# What the official client puts in every 2026-07-28 request's params.
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientInfo": {"name": "mcp-load", "version": "1"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
 
 
 def prepare(account: Account):
@@ -109,7 +119,7 @@ class Instances:
     kernel most connections opened at once land on one worker.)
     """
 
-    def __init__(self, count: int, conn_max_age: int | None) -> None:
+    def __init__(self, count: int, pool_size: int | None) -> None:
         sockets, port = [], 0
         for _ in range(count):
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -121,7 +131,7 @@ class Instances:
         env = {
             **os.environ,
             "LOG_LEVEL": "WARNING",
-            **({} if conn_max_age is None else {"DATABASE_CONN_MAX_AGE": str(conn_max_age)}),
+            **({} if pool_size is None else {"DATABASE_POOL_SIZE": str(pool_size)}),
         }
         self.processes = [
             subprocess.Popen(
@@ -170,14 +180,19 @@ def memory_kib(pid: int) -> tuple[int, int]:
 
 
 def prepared_request(port: int, path: str, token: str, body: dict) -> bytes:
+    """The HTTP request of ``body``; its era is the one of its ``_meta`` (else 2025-11-25)."""
     payload = json.dumps(body).encode()
+    modern = "_meta" in body.get("params", {})
+    era_headers = f"MCP-Protocol-Version: {MODERN if modern else LEGACY}\r\n" + (
+        f"Mcp-Method: {body['method']}\r\n" if modern else ""
+    )
     head = (
         f"POST {path} HTTP/1.1\r\n"
         f"Host: 127.0.0.1:{port}\r\n"
         f"Authorization: Bearer {token}\r\n"
         "Content-Type: application/json\r\n"
         "Accept: application/json, text/event-stream\r\n"
-        f"MCP-Protocol-Version: {PROTOCOL_VERSION}\r\n"
+        f"{era_headers}"
         f"Content-Length: {len(payload)}\r\n\r\n"
     )
     return head.encode() + payload
@@ -250,7 +265,7 @@ def paired(url, token, body, runs, account, user, params):
     headers = {
         "Authorization": f"Bearer {token}",
         "Accept": "application/json, text/event-stream",
-        "MCP-Protocol-Version": PROTOCOL_VERSION,
+        "MCP-Protocol-Version": LEGACY,
     }
     e2e, direct, errors = [], [], 0
     with httpx2.Client(timeout=60, headers=headers) as http:
@@ -287,21 +302,27 @@ def summary(name: str, latencies, errors, elapsed, client_cpu, peaks_kib) -> dic
     }
 
 
+def counts(text: str) -> list[int]:
+    return [int(part) for part in text.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
-        "--workers", type=int, default=1, help="uvicorn processes (instances on one port)"
+        "--workers", type=counts, default=[1, 2], help="uvicorn processes, e.g. 1,2"
     )
     parser.add_argument("--duration", type=float, default=20, help="seconds per scenario")
-    parser.add_argument("--concurrency", type=int, default=8, help="simultaneous clients")
+    parser.add_argument(
+        "--concurrency", type=counts, default=[8, 50], help="simultaneous clients, e.g. 8,50"
+    )
     parser.add_argument("--max-calls", type=int, default=20_000, help="calls per scenario, at most")
     parser.add_argument("--in-process-runs", type=int, default=30)
     parser.add_argument("--soak", type=float, default=0, help="seconds of mixed load (memory)")
     parser.add_argument(
-        "--conn-max-age",
+        "--pool-size",
         type=int,
         default=None,
-        help="DATABASE_CONN_MAX_AGE for the server (default: the project's, 0)",
+        help="DATABASE_POOL_SIZE for each server process (default: the project's, 10)",
     )
     args = parser.parse_args()
 
@@ -320,7 +341,11 @@ def main() -> None:
         return {"name": name, "arguments": arguments}
 
     scenarios = [
-        ("(a) tools/list", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        (f"(a) tools/list, {LEGACY}", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        (
+            f"(a) tools/list, {MODERN}",
+            {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": MODERN_META}},
+        ),
         (
             "(b) campaign_report, 7 days, no breakdown",
             {
@@ -340,121 +365,135 @@ def main() -> None:
             },
         ),
     ]
+    report_body = scenarios[-1][1]
 
     load_before = os.getloadavg()[0]
     print(f"Dataset: {dataset}, {rows:,} campaign rows; {machine()}; load {load_before:.1f}")
-    instances = Instances(args.workers, args.conn_max_age)
-    instances.wait_ready()
-    origin, pids = instances.origin, instances.pids
     path = f"/mcp/{account.system_name}"
-    url = f"{origin}{path}"
     results = []
+    pairs: list[tuple[int, list[float], list[float], int]] = []
     rss_samples: list[tuple[float, list[int]]] = []
-    try:
-        # Warm-up, not measured: every worker imports its code paths and opens its
-        # connections (with CONN_MAX_AGE > 0) before the first scenario.
-        for _, body in scenarios:
-            asyncio.run(
-                drive(origin, path, raw, body, concurrency=args.concurrency, duration=2, cap=10**9)
-            )
-        for name, body in scenarios:
-            latencies, errors, elapsed, client_cpu = asyncio.run(
-                drive(
-                    origin,
-                    path,
-                    raw,
-                    body,
-                    concurrency=args.concurrency,
-                    duration=args.duration,
-                    cap=args.max_calls,
-                )
-            )
-            peaks = [memory_kib(pid)[1] for pid in pids]
-            results.append(summary(name, latencies, errors, elapsed, client_cpu, peaks))
-            print(json.dumps(results[-1]))
-        # (c) from a single client, each call paired with the same report in-process,
-        # alternating, so both see the same machine load (this machine is shared).
-        params = CampaignReportParams(**report_90)
-        e2e, direct, pair_errors = paired(
-            url, raw, scenarios[2][1], args.in_process_runs, account, user, params
-        )
-        if args.soak:
-            mixed_deadline = time.perf_counter() + args.soak
-            started = time.perf_counter()
-
-            async def soak() -> None:
-                async def sampler() -> None:
-                    while time.perf_counter() < mixed_deadline:
-                        rss_samples.append(
-                            (time.perf_counter() - started, [memory_kib(pid)[0] for pid in pids])
+    soak_pids: list[int] = []
+    for workers in args.workers:
+        instances = Instances(workers, args.pool_size)
+        instances.wait_ready()
+        origin, pids = instances.origin, instances.pids
+        try:
+            # Warm-up, not measured: every worker imports its code paths and fills
+            # its connection pool before the first scenario.
+            for _, body in scenarios:
+                asyncio.run(drive(origin, path, raw, body, concurrency=8, duration=2, cap=10**9))
+            for concurrency in args.concurrency:
+                for name, body in scenarios:
+                    latencies, errors, elapsed, client_cpu = asyncio.run(
+                        drive(
+                            origin,
+                            path,
+                            raw,
+                            body,
+                            concurrency=concurrency,
+                            duration=args.duration,
+                            cap=args.max_calls,
                         )
-                        await asyncio.sleep(10)
-
-                await asyncio.gather(
-                    sampler(),
-                    *(
-                        drive(origin, path, raw, body, concurrency=2, duration=args.soak, cap=10**9)
-                        for _, body in scenarios
-                    ),
-                )
-
-            asyncio.run(soak())
-    finally:
-        instances.stop()
+                    )
+                    peaks = [memory_kib(pid)[1] for pid in pids]
+                    results.append(
+                        {
+                            "workers": workers,
+                            "concurrency": concurrency,
+                            **summary(name, latencies, errors, elapsed, client_cpu, peaks),
+                        }
+                    )
+                    print(json.dumps(results[-1]))
+            # (c) from a single client, each call paired with the same report in-process,
+            # alternating, so both see the same machine load (this machine is shared).
+            params = CampaignReportParams(**report_90)
+            e2e, direct, pair_errors = paired(
+                f"{origin}{path}", raw, report_body, args.in_process_runs, account, user, params
+            )
+            pairs.append((workers, e2e, direct, pair_errors))
+            if args.soak and workers == max(args.workers):
+                soak_pids = pids
+                rss_samples = asyncio.run(soak(origin, path, raw, scenarios, pids, args.soak))
+        finally:
+            instances.stop()
 
     load_after = os.getloadavg()[0]
-    e2e_p50, in_p50 = percentile(e2e, 0.5), percentile(direct, 0.5)
-
     McpSessionLog.objects.for_account(account).filter(token_id=token.pk).delete()
     token.delete()
 
+    pool = "project default (10)" if args.pool_size is None else args.pool_size
     lines = [
         "# MCP endpoint under load",
         "",
-        f"{machine()}; {workers_text(args.workers)}; {args.concurrency} concurrent keep-alive "
-        f"clients on the same machine; {args.duration:g} s per scenario after a 2 s warm-up "
-        f"per scenario. Dataset: {dataset}, "
-        f"{rows:,} campaign statistics rows. Machine load average (other work included) "
+        f"{machine()}; uvicorn processes on one port (SO_REUSEPORT); keep-alive clients on "
+        f"the same machine; {args.duration:g} s per scenario after a 2 s warm-up per "
+        f"scenario. Dataset: {dataset}, {rows:,} campaign statistics rows. Server "
+        f"DATABASE_POOL_SIZE: {pool}. Machine load average (other work included) "
         f"{load_before:.1f} before, {load_after:.1f} after.",
         "",
-        "| scenario | calls | errors | p50 ms | p95 ms | p99 ms | calls/s | "
+        "| processes | clients | scenario | calls | errors | p50 ms | p95 ms | p99 ms | calls/s | "
         "client CPU ms/call | peak RSS MiB per server process |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         rss = ", ".join(f"{mib:.0f}" for mib in r["peak_rss_mib"])
         lines.append(
-            f"| {r['scenario']} | {r['calls']:,} | {r['errors']} | {r['p50']:.1f} | "
-            f"{r['p95']:.1f} | {r['p99']:.1f} | {r['calls_per_s']:.0f} | "
-            f"{r['client_cpu_ms']:.2f} | {rss} |"
+            f"| {r['workers']} | {r['concurrency']} | {r['scenario']} | {r['calls']:,} | "
+            f"{r['errors']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | "
+            f"{r['calls_per_s']:.0f} | {r['client_cpu_ms']:.2f} | {rss} |"
         )
-    conn = "project default" if args.conn_max_age is None else args.conn_max_age
-    lines += [
-        "",
-        f"(c) from one client, {len(e2e)} end-to-end calls ({pair_errors} errors) alternating "
-        f"with the same report called in-process: end to end p50 {e2e_p50:.1f} ms, p95 "
-        f"{percentile(e2e, 0.95):.1f} ms; in-process p50 {in_p50:.1f} ms. Ratio "
-        f"{e2e_p50 / in_p50:.2f}; added cost {e2e_p50 - in_p50:.1f} ms at p50 (HTTP, "
-        "protocol, token check, policy, session log, result size budget). Server "
-        f"DATABASE_CONN_MAX_AGE: {conn}.",
-    ]
+    lines.append("")
+    for workers, e2e, direct, pair_errors in pairs:
+        e2e_p50, in_p50 = percentile(e2e, 0.5), percentile(direct, 0.5)
+        lines.append(
+            f"- (c) with {workers_text(workers)}, from one client, {len(e2e)} end-to-end calls "
+            f"({pair_errors} errors) alternating with the same report called in-process: end "
+            f"to end p50 {e2e_p50:.1f} ms, p95 {percentile(e2e, 0.95):.1f} ms; in-process p50 "
+            f"{in_p50:.1f} ms; added cost {e2e_p50 - in_p50:.1f} ms at p50 (HTTP, protocol, "
+            "token check, policy, session log, result size budget)."
+        )
     if rss_samples:
         lines += [
             "",
-            f"Soak: {args.soak:g} s of all three scenarios mixed; RSS sampled every 10 s:",
+            f"Soak: {args.soak:g} s of all scenarios mixed, {workers_text(max(args.workers))}; "
+            "RSS sampled every 10 s:",
         ]
-        for index, pid in enumerate(pids):
+        for index, pid in enumerate(soak_pids):
             series = [kibs[index] / 1024 for _, kibs in rss_samples]
             lines.append(
                 f"- server process {index + 1} (pid {pid}): "
                 + ", ".join(f"{mib:.0f}" for mib in series)
                 + f" MiB (first {series[0]:.0f}, last {series[-1]:.0f})."
             )
-    errors = [r for r in results if r["errors"]]
-    for r in errors:
-        lines.append(f"\nFirst error in {r['scenario']}: `{r['first_error']}`")
-    suffix = "" if args.conn_max_age is None else f"_conn_max_age_{args.conn_max_age}"
-    publish(lines, f"mcp_load_workers_{args.workers}{suffix}.md")
+    for r in results:
+        if r["errors"]:
+            lines.append(
+                f"\nFirst error in {r['scenario']} ({r['workers']} processes, "
+                f"{r['concurrency']} clients): `{r['first_error']}`"
+            )
+    publish(lines, "mcp_load.md")
+
+
+async def soak(origin, path, raw, scenarios, pids, seconds) -> list[tuple[float, list[int]]]:
+    """``seconds`` of every scenario mixed (2 clients each); each process's RSS every 10 s."""
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    samples: list[tuple[float, list[int]]] = []
+
+    async def sampler() -> None:
+        while time.perf_counter() < deadline:
+            samples.append((time.perf_counter() - started, [memory_kib(pid)[0] for pid in pids]))
+            await asyncio.sleep(10)
+
+    await asyncio.gather(
+        sampler(),
+        *(
+            drive(origin, path, raw, body, concurrency=2, duration=seconds, cap=10**9)
+            for _, body in scenarios
+        ),
+    )
+    return samples
 
 
 def workers_text(workers: int) -> str:

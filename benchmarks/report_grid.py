@@ -113,13 +113,13 @@ def _last_day(account):
 
     with connection.cursor() as cursor:
         tables = set(connection.introspection.table_names(cursor))
-        table, column = (
-            ("reporting_campaignstat", "period_start")
+        table, column, day = (
+            ("reporting_campaignstat", "period_start", " AND grain = 'day'")
             if "reporting_campaignstat" in tables
-            else ("reporting_campaigndailystat", "date")
+            else ("reporting_campaigndailystat", "date", "")
         )
         cursor.execute(
-            f"SELECT MAX({column}) FROM {table} WHERE account_id = %s",  # noqa: S608 - constants
+            f"SELECT MAX({column}) FROM {table} WHERE account_id = %s{day}",  # noqa: S608 - constants
             [account.pk],
         )
         return cursor.fetchone()[0]

@@ -4,20 +4,24 @@ One process serves Django and the MCP endpoint. Django's ASGI handler refuses
 ``lifespan`` and would put MCP paths through middleware meant for pages
 (sessions, CSRF, APPEND_SLASH redirects), so a small dispatcher routes:
 
-* ``lifespan`` → the MCP endpoint (starts the SDK's session manager);
-* ``/mcp/…`` and ``/.well-known/oauth-protected-resource/mcp/…`` → the MCP
-  endpoint, in a thread-sensitive context (a thread of its own, lent by
-  ``RequestThreads``) so concurrent requests run their ORM work in parallel
-  instead of queueing on one thread. The endpoint sends Django's
-  request_started/request_finished signals from that thread, in its first and
-  last hops to it, so database connections are closed (``close_old_connections``)
-  after each request as CONN_MAX_AGE says;
+* ``lifespan`` → the SDK's session manager (``McpEndpoint.lifespan``);
+* ``/mcp/…`` → ``mcp_server/endpoint.py``, wrapped as Django's handler wraps a
+  request: a thread of its own (``ThreadSensitiveContext``, so concurrent requests
+  run their ORM work in parallel instead of queueing on one thread) and Django's
+  ``request_started``/``request_finished`` signals, whose receivers run on that
+  thread: ``request_finished`` hands its database connection back to the pool;
 * everything else → Django.
+
+Request path: asgi.py → mcp_server/endpoint.py → mcp_server/server.py (+ the
+session log's middleware, mcp_server/session_log.py) → mcp_server/tools/<tool>.py.
 """
 
 import os
 
+from asgiref.sync import ThreadSensitiveContext
+from django.core import signals
 from django.core.asgi import get_asgi_application
+from starlette.routing import Router
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maestra_mcp.settings")
 
@@ -34,13 +38,18 @@ def build_application():
     from maestra_mcp.mcp_server.server import build_server
 
     mcp_endpoint = McpEndpoint(build_server())
+    lifespan = Router(lifespan=lambda _app: mcp_endpoint.lifespan())
 
     async def application(scope, receive, send):
         if scope["type"] == "lifespan":
-            await mcp_endpoint.handle_lifespan(scope, receive, send)
+            await lifespan(scope, receive, send)
         elif scope["type"] == "http" and McpEndpoint.handles(scope["path"]):
-            async with mcp_endpoint.threads.request():
-                await mcp_endpoint(scope, receive, send)
+            async with ThreadSensitiveContext():
+                await signals.request_started.asend(sender=McpEndpoint, scope=scope)
+                try:
+                    await mcp_endpoint(scope, receive, send)
+                finally:
+                    await signals.request_finished.asend(sender=McpEndpoint)
         else:
             await django_application(scope, receive, send)
 

@@ -76,6 +76,32 @@ def _money_ratio(numerator: Combinable, denominator: Combinable, places: int) ->
     )
 
 
+# Each ratio as (numerator column, denominator column) of the statistics rows: the
+# expressions below and the change decomposition (selectors/drivers.py) both read it.
+FRACTIONS: dict[str, tuple[str, str]] = {
+    "delivery_rate": ("delivered", "sends"),
+    "bounce_rate": ("bounces", "sends"),
+    "open_rate": ("opens", "opens_delivered"),
+    "click_rate": ("clicks", "clicks_delivered"),
+    "click_to_open_rate": ("both_clicks", "both_opens"),
+    "conversion_rate": ("orders", "delivered"),
+    "unsubscribe_rate": ("unsubscribes", "delivered"),
+    "spam_rate": ("spam_complaints", "delivered"),
+    "average_order_value": ("revenue", "orders"),
+    "revenue_per_delivered": ("revenue", "delivered"),
+}
+
+
+def _rate(name: str) -> Callable[[Q | None], Expression]:
+    numerator, denominator = FRACTIONS[name]
+    return lambda w: _ratio(_sum(numerator, w), _sum(denominator, w))
+
+
+def _money_rate(name: str, places: int) -> Callable[[Q | None], Expression]:
+    numerator, denominator = FRACTIONS[name]
+    return lambda w: _money_ratio(_sum(numerator, w), _sum(denominator, w), places)
+
+
 _DEFINITIONS: list[tuple[str, Kind, str, Callable[[Q | None], Expression]]] = [
     ("sends", "count", "Messages sent (sum).", _count("sends")),
     ("delivered", "count", "Messages delivered (sum).", _count("delivered")),
@@ -105,64 +131,64 @@ _DEFINITIONS: list[tuple[str, Kind, str, Callable[[Q | None], Expression]]] = [
         "delivery_rate",
         "rate",
         "delivered / sends. Null when sends is 0.",
-        lambda w: _ratio(_sum("delivered", w), _sum("sends", w)),
+        _rate("delivery_rate"),
     ),
     (
         "bounce_rate",
         "rate",
         "bounces / sends. Null when sends is 0.",
-        lambda w: _ratio(_sum("bounces", w), _sum("sends", w)),
+        _rate("bounce_rate"),
     ),
     (
         "open_rate",
         "rate",
         "opens / delivered, the denominator counting only the delivered of rows that track "
         "opens (untracked channels never dilute it). Null when that is 0.",
-        lambda w: _ratio(_sum("opens", w), _sum("opens_delivered", w)),
+        _rate("open_rate"),
     ),
     (
         "click_rate",
         "rate",
         "clicks / delivered, the denominator counting only the delivered of rows that track "
         "clicks. Null when that is 0.",
-        lambda w: _ratio(_sum("clicks", w), _sum("clicks_delivered", w)),
+        _rate("click_rate"),
     ),
     (
         "click_to_open_rate",
         "rate",
         "clicks / opens, both summed over rows that track opens and clicks. "
         "Null when those opens are 0.",
-        lambda w: _ratio(_sum("both_clicks", w), _sum("both_opens", w)),
+        _rate("click_to_open_rate"),
     ),
     (
         "conversion_rate",
         "rate",
         "orders / delivered. Null when delivered is 0.",
-        lambda w: _ratio(_sum("orders", w), _sum("delivered", w)),
+        _rate("conversion_rate"),
     ),
     (
         "unsubscribe_rate",
         "rate",
         "unsubscribes / delivered. Null when delivered is 0.",
-        lambda w: _ratio(_sum("unsubscribes", w), _sum("delivered", w)),
+        _rate("unsubscribe_rate"),
     ),
     (
         "spam_rate",
         "rate",
         "spam_complaints / delivered. Null when delivered is 0.",
-        lambda w: _ratio(_sum("spam_complaints", w), _sum("delivered", w)),
+        _rate("spam_rate"),
     ),
     (
         "average_order_value",
         "money_ratio",
         "revenue / orders, rounded to 2 decimals (a decimal string). Null when orders is 0.",
-        lambda w: _money_ratio(_sum("revenue", w), _sum("orders", w), 2),
+        _money_rate("average_order_value", 2),
     ),
     (
         "revenue_per_delivered",
         "money_ratio",
         "revenue / delivered, rounded to 4 decimals (a decimal string). Null when delivered is 0.",
-        lambda w: _money_ratio(_sum("revenue", w), _sum("delivered", w), 4),
+        _money_rate("revenue_per_delivered", 4),
     ),
 ]
 

@@ -1,5 +1,7 @@
 """The MCP endpoint: Streamable HTTP per account, served next to Django by ASGI.
 
-Read in this order: ``endpoint`` (HTTP, token, policy) → ``server`` (the SDK
-server) → ``tools/<tool>.py`` → the reporting selector it calls.
+Read in the order a request runs: ``maestra_mcp/asgi.py`` → ``endpoint`` (HTTP,
+token, policy) → ``server`` (the SDK server; ``session_log`` and
+``listing_cache`` are its middleware) → ``tools`` (the list) →
+``tools/<tool>.py`` → the reporting selector it calls.
 """

@@ -6,8 +6,10 @@ protocol revision's models on every call: about a third of the server's CPU
 per ``tools/list``. This middleware (the SDK's ``Server.middleware`` hook)
 keeps the first wire-shaped answer the SDK produced for each protocol version
 and returns it to later identical requests, which skip the SDK's validation
-and serialisation. The answer is the SDK's, byte for byte; only requests
-without parameters (no cursor, no ``_meta``) are answered this way.
+and serialisation. The answer is the SDK's, byte for byte. Requests whose only
+parameter is ``_meta`` are answered this way too: 2026-07-28 clients send it on
+every request (client info, capabilities), and it does not change the list; a
+cursor or anything else goes to the SDK.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class ToolListCache(ServerMiddleware[Any]):
     async def __call__(
         self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
     ) -> HandlerResult:
-        if ctx.method != "tools/list" or ctx.params:
+        if ctx.method != "tools/list" or set(ctx.params or ()) - {"_meta"}:
             return await call_next(ctx)
         answer = self._answers.get(ctx.protocol_version)
         if answer is None:

@@ -1,4 +1,4 @@
-"""The SDK server: identity, instructions, and the tools found in ``tools/``.
+"""The SDK server: identity, instructions, the session log, and the tools of ``tools/``.
 
 Built on the SDK's low-level ``Server`` so each tool publishes exactly the
 reporting core's pydantic models as its ``inputSchema``/``outputSchema`` (the
@@ -25,7 +25,9 @@ from pydantic import ValidationError
 from maestra_mcp import __version__
 from maestra_mcp.mcp_server.listing_cache import ToolListCache
 from maestra_mcp.mcp_server.principal import McpPrincipal, request_principal
-from maestra_mcp.mcp_server.tools import McpTool, discover_tools
+from maestra_mcp.mcp_server.session_log import SessionLogMiddleware
+from maestra_mcp.mcp_server.tools import TOOLS
+from maestra_mcp.mcp_server.tools.base import McpTool
 from reporting.errors import ReportError
 
 logger = logging.getLogger(__name__)
@@ -59,9 +61,9 @@ MESSAGE_INTERNAL_ERROR = (
 )
 
 
-def build_server(tools: Mapping[str, McpTool] | None = None) -> Server:
-    """The SDK server serving ``tools`` (default: every module in ``tools/``)."""
-    tools = discover_tools() if tools is None else dict(tools)
+def build_server() -> Server:
+    """The SDK server serving ``tools.TOOLS``."""
+    tools = {tool.name: tool for tool in TOOLS}
     # Static for the life of the process: built once, not on every tools/list (the
     # SDK copies a result before adding its cache hints, never changes it).
     listing = types.ListToolsResult(tools=[tool.definition for tool in tools.values()])
@@ -98,7 +100,9 @@ def build_server(tools: Mapping[str, McpTool] | None = None) -> Server:
         on_list_tools=list_tools,
         on_call_tool=call_tool,
     )
-    # Inside the SDK's OpenTelemetry middleware, so cached answers are traced too.
+    # Inside the SDK's OpenTelemetry middleware; the session log sees every message,
+    # cached listings included.
+    server.middleware.append(SessionLogMiddleware())
     server.middleware.append(ToolListCache())
     return server
 
@@ -112,8 +116,8 @@ async def run_tool(
     except ValidationError as exc:
         return _error_result(f"Invalid arguments for {tool.name}: {_describe(exc)}")
     try:
-        # thread_sensitive: the request's own worker thread (the dispatcher's
-        # ThreadSensitiveContext), whose DB connection request_finished closes.
+        # thread_sensitive: the request's own thread (asgi.py's ThreadSensitiveContext),
+        # whose database connection request_finished hands back to the pool.
         result = await sync_to_async(tool.handler)(principal, params)
     except ReportError as exc:
         return _error_result(exc.message)

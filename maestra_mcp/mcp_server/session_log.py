@@ -1,93 +1,119 @@
-"""What an MCP exchange looked like on the wire, for the session log.
+"""One session-log row per MCP request: what was asked and what came back.
 
-The SDK owns the protocol; this module only observes the request body and the
-JSON response passing through the endpoint, so the session log (one row per
-request, ``maestra_mcp.session_logs.services.session_log_record``) can say
-which method and tool were called, with which parameters, and what came back.
+The endpoint sets an empty :class:`Exchange` as the request's ``current_exchange``
+(a context variable: the SDK runs each message in a copy of the request's
+context, and notifications carry no HTTP request to hang it on); the SDK
+middleware below fills it from the SDK's own values (method, params, the
+result or the error it raised), or the endpoint marks it refused when it
+answered before the SDK. After the response went out the endpoint writes it
+with :func:`session_log_write`. Redaction of credentials, size caps and the
+offboarding rule live in ``maestra_mcp.session_logs.services``.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
-from starlette.types import Message, Receive, Send
+import anyio
+from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
+from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data
+from mcp_types import INTERNAL_ERROR, ErrorData
 
 from maestra_mcp.session_logs.models import McpSessionLog
+from maestra_mcp.session_logs.services import session_log_record
+
+Status = McpSessionLog.Status
 
 
-class WireTap:
-    """Wraps ASGI ``receive``/``send`` to keep the request body, status and JSON response."""
+@dataclass
+class Exchange:
+    """What one request asked and got; empty ``method`` if the SDK never dispatched it."""
 
-    def __init__(self, receive: Receive, send: Send) -> None:
-        self._receive = receive
-        self._send = send
-        self._request = bytearray()
-        self._response = bytearray()
-        self._response_is_json = False
-        self.status = 0
+    method: str = ""
+    tool_name: str = ""
+    params: Mapping[str, Any] | None = None
+    result: Any = None
+    error: str = ""
+    status: str = Status.SUCCESS
+    protocol_version: str = ""
+    # Set when the SDK's middleware chain returned. A request's answer waits for
+    # it anyway; a notification is answered 202 at once and dispatched after.
+    dispatched: anyio.Event = field(default_factory=anyio.Event)
 
-    async def receive(self) -> Message:
-        message = await self._receive()
-        if message["type"] == "http.request":
-            self._request.extend(message.get("body", b""))
-        return message
+    def refused(self, message: str) -> None:
+        self.status, self.error = Status.REFUSED, message
 
-    async def send(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-            headers = dict(message.get("headers", []))
-            self._response_is_json = headers.get(b"content-type", b"").startswith(
-                b"application/json"
-            )
-        elif message["type"] == "http.response.body" and self._response_is_json:
-            self._response.extend(message.get("body", b""))
-        await self._send(message)
+    def failed(self, error: ErrorData) -> None:
+        self.status, self.error = Status.ERROR, error.message
+        self.result = error.model_dump(mode="json", exclude_none=True)
 
-    def log_fields(self, protocol_version_header: str | None) -> dict[str, Any]:
-        """``session_log_record`` keyword arguments describing this exchange."""
-        request = _json_object(self._request)
-        method = str(request.get("method", ""))
-        # Only tool answers and errors are kept, so other answers (a tools/list is
-        # tens of kilobytes) are not even parsed.
-        parse_response = (
-            method == "tools/call" or self.status >= 400 or b'"error"' in self._response
-        )
-        response = _json_object(self._response) if parse_response else {}
-        params = request.get("params") if isinstance(request.get("params"), dict) else None
-        tool_name = str(params.get("name", "")) if method == "tools/call" and params else ""
-        protocol_version = protocol_version_header or (
-            str(params.get("protocolVersion", "")) if method == "initialize" and params else ""
-        )
-
-        status, error, result = McpSessionLog.Status.SUCCESS, "", None
-        if self.status >= 400:
-            status = McpSessionLog.Status.ERROR
-        if isinstance(response.get("error"), dict):
-            status, error = McpSessionLog.Status.ERROR, str(response["error"].get("message", ""))
-            result = response["error"]
-        elif isinstance(response.get("result"), dict) and method == "tools/call":
-            # Other methods' results (tool lists, capabilities) are the same for
-            # everyone: only tool answers are worth keeping per request.
-            tool_result = response["result"]
-            result = tool_result.get("structuredContent", tool_result.get("content"))
-            if tool_result.get("isError"):
-                status = McpSessionLog.Status.ERROR
-                error = " ".join(block.get("text", "") for block in tool_result.get("content", []))
-        return {
-            "method": method,
-            "tool_name": tool_name,
-            "params": params,
-            "result": result,
-            "error": error,
-            "status": status,
-            "protocol_version": protocol_version,
-        }
+    def answered(self, result: Mapping[str, Any]) -> None:
+        if self.method == "initialize":
+            self.protocol_version = str(result.get("protocolVersion", self.protocol_version))
+        if self.method != "tools/call":
+            # Other results (tool lists, capabilities) are the same for everyone:
+            # only tool answers are worth keeping per request.
+            return
+        self.result = result.get("structuredContent", result.get("content"))
+        if result.get("isError"):
+            self.status = Status.ERROR
+            self.error = " ".join(block.get("text", "") for block in result.get("content", []))
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(raw) if raw else {}
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+current_exchange: ContextVar[Exchange | None] = ContextVar("mcp_exchange", default=None)
+
+
+class SessionLogMiddleware(ServerMiddleware[Any]):
+    """Fills the request's :class:`Exchange` from the message the SDK dispatches."""
+
+    async def __call__(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        exchange = current_exchange.get()
+        if exchange is None:  # not through the endpoint (an in-process client)
+            return await call_next(ctx)
+        exchange.method = ctx.method
+        exchange.params = dict(ctx.params) if ctx.params is not None else None
+        exchange.protocol_version = ctx.protocol_version
+        if ctx.method == "tools/call" and ctx.params:
+            exchange.tool_name = str(ctx.params.get("name", ""))
+        try:
+            result = await call_next(ctx)
+        except Exception as exc:
+            error = handler_exception_to_error_data(exc)
+            exchange.failed(error or ErrorData(code=INTERNAL_ERROR, message="Internal error"))
+            raise
+        finally:
+            exchange.dispatched.set()
+        if isinstance(result, Mapping):  # the SDK's wire form (None for a notification)
+            exchange.answered(result)
+        return result
+
+
+def session_log_write(
+    *,
+    exchange: Exchange,
+    http_status: int,
+    **request_fields: Any,
+) -> None:
+    """The row of one request (``session_log_record`` never raises)."""
+    if not exchange.method and http_status >= 400 and exchange.status == Status.SUCCESS:
+        # Refused by the SDK's HTTP layer (body too large, not JSON, wrong Accept).
+        exchange.refused(HTTPStatus(http_status).phrase)
+    elif http_status >= 400 and exchange.status == Status.SUCCESS:
+        exchange.status = Status.ERROR
+    session_log_record(
+        method=exchange.method,
+        tool_name=exchange.tool_name,
+        params=exchange.params,
+        result=exchange.result,
+        error=exchange.error,
+        status=exchange.status,
+        protocol_version=exchange.protocol_version,
+        http_status=http_status,
+        **request_fields,
+    )

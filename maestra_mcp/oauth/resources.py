@@ -1,7 +1,7 @@
 """RFC 8707 resource indicators: which account a token is (to be) bound to.
 
 Every token Maestra issues is bound to exactly one account's MCP URL
-(``{MAESTRA_PUBLIC_URL}/mcp/{system_name}``). This module is the one place that
+(``Account.mcp_url``, the one place it is built). This module is the one place that
 maps a resource URI to an account; the validator, the consent page and the
 revocation service all go through it.
 """
@@ -14,10 +14,6 @@ from accounts.models import Account
 from accounts.selectors import account_served
 
 
-def _mcp_prefix() -> str:
-    return f"{settings.MAESTRA_PUBLIC_URL}/mcp/"
-
-
 def account_for_resource(uri: str) -> Account | None:
     """The served account whose MCP URL is exactly ``uri``, or None.
 
@@ -26,14 +22,12 @@ def account_for_resource(uri: str) -> Account | None:
     question, asked at consent and on every MCP request, so the user sees the
     policy's own message instead of a bare ``invalid_target``.
     """
-    prefix = _mcp_prefix()
-    if not uri.startswith(prefix):
-        return None
-    system_name = uri[len(prefix) :]
-    if not system_name or "/" in system_name:
+    # The URL ends with the system name; the exact comparison with the account's
+    # own URL then rejects every other origin, path or normalised look-alike.
+    system_name = uri.rpartition("/")[2]
+    if not system_name:
         return None
     account = account_served(system_name=system_name)
-    # Exact comparison guards against anything the system-name lookup might normalise.
     if account is None or account.mcp_url != uri:
         return None
     return account

@@ -21,7 +21,7 @@ from oauth2_provider.views import (
 
 from maestra_mcp.oauth.views.connections import account_connection_revoke, account_connections
 from maestra_mcp.oauth.views.consent import ConsentView
-from maestra_mcp.oauth.views.metadata import RootProtectedResourceMetadataView
+from maestra_mcp.oauth.views.metadata import ProtectedResourceMetadataView
 from maestra_mcp.oauth.views.registration import RegistrationView
 from maestra_mcp.oauth.views.token import TokenView
 
@@ -34,6 +34,7 @@ def _slash_optional(route: str, view, name: str) -> list:
 authorize = ConsentView.as_view()
 token = TokenView.as_view()
 register = RegistrationView.as_view()
+protected_resource_metadata = ProtectedResourceMetadataView.as_view()
 
 # Names are DOT's, in DOT's namespace, so its metadata view finds them.
 provider_patterns = [
@@ -54,8 +55,13 @@ provider_patterns = [
     ),
     path(
         ".well-known/oauth-protected-resource",
-        RootProtectedResourceMetadataView.as_view(),
+        protected_resource_metadata,
         name="oauth-resource-metadata",
+    ),
+    path(
+        ".well-known/oauth-protected-resource/<path:resource_path>",
+        protected_resource_metadata,
+        name="oauth-resource-metadata-account",
     ),
     # Fallback endpoints at the origin (MCP 2025-03-26 "servers without metadata").
     path("authorize", authorize),

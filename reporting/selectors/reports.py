@@ -17,25 +17,31 @@ of the per-campaign ones: a handful of rows per period.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
-from django.db.models import Count, F, Model, Q, QuerySet, Value, Window
-from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
+from django.db.models import Count, F, QuerySet, Window
+from django.db.models.functions import TruncMonth, TruncWeek
 
 from accounts.models import Account
 from reporting import schemas
-from reporting.metrics import ADDITIVE_METRICS, METRIC_NAMES, METRICS, change
-from reporting.models import (
-    CampaignBrandStat,
-    CampaignStat,
-    FlowBrandStat,
-    FlowStat,
-    Grain,
-)
-from reporting.periods import Span, cover
+from reporting.errors import ReportError
+from reporting.metrics import METRIC_NAMES, change
+from reporting.models import Grain
+from reporting.periods import cover
+from reporting.selectors import paging
 from reporting.selectors.criteria import report_criteria
+from reporting.selectors.grouping import (
+    CAMPAIGNS,
+    FLOWS,
+    Kind,
+    empty_values,
+    groups,
+    metric_aliases,
+    metric_values,
+    reads_per_source,
+    rows_in,
+)
+from reporting.selectors.provenance import provenance
 from reporting.selectors.visibility import reporting_db
 from reporting.windows import (
     DateWindow,
@@ -44,46 +50,6 @@ from reporting.windows import (
     comparison_window,
     resolve_window,
 )
-
-
-@dataclass(frozen=True)
-class _Kind:
-    """What differs between the campaign and the flow report."""
-
-    stats: type[Model]  # rows per campaign or flow
-    brand_stats: type[Model]  # rows per brand
-    source: str  # "campaign" or "flow": the rows' link, and the breakdown by it
-    # Breakdowns other than by source, on per-source rows: by -> (key, name)
-    breakdowns: dict[str, tuple[str, object]]
-
-
-_CAMPAIGNS = _Kind(
-    stats=CampaignStat,
-    brand_stats=CampaignBrandStat,
-    source="campaign",
-    breakdowns={
-        "folder": (
-            "campaign__folder__name",
-            Coalesce(F("campaign__folder__name"), Value(schemas.NO_FOLDER)),
-        ),
-        "brand": ("campaign__brand__name", F("campaign__brand__name")),
-        "channel": ("channel", F("channel")),
-    },
-)
-_FLOWS = _Kind(
-    stats=FlowStat,
-    brand_stats=FlowBrandStat,
-    source="flow",
-    breakdowns={
-        "brand": ("flow__brand__name", F("flow__brand__name")),
-        "channel": ("channel", F("channel")),
-    },
-)
-# Breakdowns the per-brand rows answer: by -> (key, name)
-_BRAND_ROW_BREAKDOWNS = {
-    "brand": ("brand__name", F("brand__name")),
-    "channel": ("channel", F("channel")),
-}
 
 
 def campaign_report(
@@ -100,7 +66,7 @@ def campaign_report(
     account-local current day (tests); by default it is read from the clock in
     the account's time zone.
     """
-    return _report(_CAMPAIGNS, schemas.CampaignReport, account, allowed_brands, params, today)
+    return _report(CAMPAIGNS, schemas.CampaignReport, account, allowed_brands, params, today)
 
 
 def flow_report(
@@ -111,32 +77,7 @@ def flow_report(
     today: date | None = None,
 ) -> schemas.FlowReport:
     """Flow performance for ``account``, limited to ``allowed_brands`` (None = every brand)."""
-    return _report(_FLOWS, schemas.FlowReport, account, allowed_brands, params, today)
-
-
-def _in(spans: list[Span]) -> Q:
-    """The rows of ``spans``: each (grain, first, last) selects that grain's rows starting
-    between first and last."""
-    condition = Q()
-    for grain, first, last in spans:
-        condition |= Q(grain=grain, period_start__range=(first, last))
-    return condition
-
-
-def _metric_aliases(where: Q | None = None, prefix: str = "m_") -> dict[str, object]:
-    # Prefixed: annotations may not reuse the model's field names (sends, opens, …).
-    return {f"{prefix}{name}": METRICS[name].expression(where) for name in METRIC_NAMES}
-
-
-def _metric_values(values: dict, prefix: str = "m_") -> dict:
-    return {name: values[f"{prefix}{name}"] for name in METRIC_NAMES}
-
-
-def _empty_values() -> dict:
-    """Metrics over no rows: zero counts, null opens/clicks (nothing tracked), null rates."""
-    values = {name: None for name in METRIC_NAMES}
-    values |= {name: 0 for name in ADDITIVE_METRICS if name not in ("opens", "clicks")}
-    return values | {"revenue": Decimal("0.00")}
+    return _report(FLOWS, schemas.FlowReport, account, allowed_brands, params, today)
 
 
 _TRUNCATE = {
@@ -150,13 +91,13 @@ def _timeline(rows: QuerySet, window: DateWindow, granularity: str) -> schemas.T
     # Each row lies inside one bucket (see reporting.periods.cover): truncating its
     # start gives the bucket's.
     grouped = (
-        rows.filter(_in(cover(window.date_from, window.date_to, granularity)))
+        rows.filter(rows_in(cover(window.date_from, window.date_to, granularity)))
         .values(bucket=_TRUNCATE[granularity])
-        .annotate(**_metric_aliases())
+        .annotate(**metric_aliases())
         .order_by("bucket")
     )
-    found = {row["bucket"]: _metric_values(row) for row in grouped}
-    empty = _empty_values()
+    found = {row["bucket"]: metric_values(row) for row in grouped}
+    empty = empty_values()
     return schemas.Timeline(
         granularity=granularity,
         buckets=[
@@ -171,57 +112,87 @@ def _timeline(rows: QuerySet, window: DateWindow, granularity: str) -> schemas.T
 
 
 def _breakdown(
-    kind: _Kind, rows: QuerySet, per_source: bool, window: DateWindow, params
+    kind: Kind,
+    account: Account,
+    rows: QuerySet,
+    per_source: bool,
+    window: DateWindow,
+    params,
+    query: str,
 ) -> schemas.Breakdown:
+    """One page of the breakdown (``params.limit`` groups from ``params.cursor`` on), with
+    the cursor of the next page and the groups not shown aggregated as ``others``."""
     by = params.breakdown
-    if by == kind.source:
-        # Grouped by the campaign's or flow's id; same-name ties go by that id.
-        grouped = rows.values(
-            kind.source, key=F(f"{kind.source}__external_id"), name=F(f"{kind.source}__name")
-        )
-        tie = F(kind.source).asc()
-    else:
-        key, name = (kind.breakdowns if per_source else _BRAND_ROW_BREAKDOWNS)[by]
-        grouped = rows.values(key=F(key), name=name)
-        tie = F("key").asc(nulls_first=True)
-    metric = F(f"m_{params.sort_by}")
-    ordering = (
-        metric.asc(nulls_last=True) if params.order == "asc" else metric.desc(nulls_last=True)
-    )
+    grouped = groups(kind, account, rows, per_source, by)
+    keys = [
+        paging.SortKey(f"m_{params.sort_by}", descending=params.order == "desc"),
+        paging.SortKey("name"),
+        # The unique end of the ordering: the source's id, or the key (null first).
+        paging.SortKey(grouped.tie, nulls_last=grouped.tie != "key"),
+    ]
+    in_window = rows_in(cover(window.date_from, window.date_to, Grain.MONTH))
+    page = grouped.values.filter(in_window).annotate(**metric_aliases()).annotate(**grouped.names)
+    shown_before = 0
+    if params.cursor:
+        shown_before, last = paging.cursor_loads(params.cursor, query=query)
+        condition = paging.after(keys, last)
+        page = page.filter(condition) if condition is not None else page.none()
     found = list(
-        grouped.filter(_in(cover(window.date_from, window.date_to, Grain.MONTH)))
-        .annotate(**_metric_aliases())
-        # Counted over the groups, before the limit cuts them.
-        .annotate(total_groups=Window(Count("*")))
-        .order_by(ordering, F("name").asc(), tie)[: params.limit]
+        # Counted over the groups after the cursor, before the limit cuts them.
+        page.annotate(remaining=Window(Count("*"))).order_by(*paging.order_by(keys))[: params.limit]
     )
-    total = found[0]["total_groups"] if found else 0
+    total = shown_before + (found[0]["remaining"] if found else 0)
+    more = total > shown_before + len(found)
+    next_cursor = None
+    if more:
+        last_row = found[-1]
+        next_cursor = paging.cursor_dumps(
+            query=query,
+            position=shown_before + len(found),
+            last=[last_row[key.alias] for key in keys],
+        )
+    others = None
+    if total > len(found):
+        others = schemas.BreakdownOthers(
+            groups=total - len(found),
+            metrics=_others(grouped, rows.filter(in_window), [r[grouped.tie] for r in found]),
+        )
     return schemas.Breakdown(
         by=by,
         sort_by=params.sort_by,
         order=params.order,
         limit=params.limit,
         total_groups=total,
-        truncated=total > len(found),
+        truncated=more,
         rows=[
-            {"key": row["key"], "name": row["name"], "metrics": _metric_values(row)}
-            for row in found
+            {"key": row["key"], "name": row["name"], "metrics": metric_values(row)} for row in found
         ],
+        next_cursor=next_cursor,
+        others=others,
     )
+
+
+def _others(grouped, rows: QuerySet, shown: list) -> dict:
+    """The metrics of every row outside the ``shown`` groups (one query)."""
+    named = [value for value in shown if value is not None]
+    rest = rows.exclude(**{f"{grouped.path}__in": named}) if named else rows
+    if len(named) < len(shown):  # the null group (unfiled campaigns) is on the page
+        rest = rest.filter(**{f"{grouped.path}__isnull": False})
+    return metric_values(rest.aggregate(**metric_aliases()))
 
 
 def _summary(rows: QuerySet, window: DateWindow, compare_to: str | None):
     """The window's metrics and, with ``compare_to``, the comparison: in one query."""
-    current = _in(cover(window.date_from, window.date_to, Grain.MONTH))
+    current = rows_in(cover(window.date_from, window.date_to, Grain.MONTH))
     if compare_to is None:
-        values = rows.filter(current).aggregate(**_metric_aliases())
-        return _metric_values(values), None
+        values = rows.filter(current).aggregate(**metric_aliases())
+        return metric_values(values), None
     other = comparison_window(window, compare_to)
-    previous = _in(cover(other.date_from, other.date_to, Grain.MONTH))
+    previous = rows_in(cover(other.date_from, other.date_to, Grain.MONTH))
     values = rows.filter(current | previous).aggregate(
-        **_metric_aliases(current), **_metric_aliases(previous, prefix="p_")
+        **metric_aliases(current), **metric_aliases(previous, prefix="p_")
     )
-    return _metric_values(values), (other, _metric_values(values, "p_"))
+    return metric_values(values), (other, metric_values(values, "p_"))
 
 
 def _comparison(summary: dict, compared, compare_to: str) -> schemas.Comparison:
@@ -229,7 +200,7 @@ def _comparison(summary: dict, compared, compare_to: str) -> schemas.Comparison:
     changes = {name: change(name, summary[name], before[name]) for name in METRIC_NAMES}
     return schemas.Comparison(
         compare_to=compare_to,
-        window=_window(other),
+        window=window_model(other),
         summary=before,
         change={
             name: {"absolute": absolute, "relative": relative}
@@ -238,18 +209,20 @@ def _comparison(summary: dict, compared, compare_to: str) -> schemas.Comparison:
     )
 
 
-def _window(window: DateWindow) -> schemas.Window:
+def window_model(window: DateWindow) -> schemas.Window:
     return schemas.Window(
         date_from=window.date_from, date_to=window.date_to, days=window.days, period=window.period
     )
 
 
-def _report(kind: _Kind, result_type, account, allowed, params, today):
+# Arguments a breakdown page does not depend on: a cursor may come back with other values.
+_NOT_PAGED = {"cursor", "timeline", "compare_to", "limit"}
+
+
+def _report(kind: Kind, result_type, account, allowed, params, today):
+    today = today or account_today(account.timezone)
     window = resolve_window(
-        period=params.period,
-        date_from=params.date_from,
-        date_to=params.date_to,
-        today=today or account_today(account.timezone),
+        period=params.period, date_from=params.date_from, date_to=params.date_to, today=today
     )
     filters = report_criteria(source=kind.source, account=account, allowed=allowed, params=params)
     db = reporting_db()
@@ -261,23 +234,34 @@ def _report(kind: _Kind, result_type, account, allowed, params, today):
 
     breakdown = None
     if params.breakdown != "none":
-        per_source = by_source or params.breakdown not in _BRAND_ROW_BREAKDOWNS
-        breakdown = _breakdown(kind, rows(per_source), per_source, window, params)
+        # What a cursor must be replayed with: everything but the cursor, and the
+        # resolved window (a preset moves with the days).
+        query = paging.fingerprint(
+            account=account.pk,
+            kind=kind.source,
+            params=params.model_dump(mode="json", exclude=_NOT_PAGED),
+            window=[window.date_from, window.date_to],
+        )
+        per_source = reads_per_source(by_source, params.breakdown)
+        breakdown = _breakdown(kind, account, rows(per_source), per_source, window, params, query)
+    elif params.cursor:
+        raise ReportError("cursor pages a breakdown: it needs the breakdown it came from.")
     if filters.brands == set():  # a member who sees no brand: no row can match
-        summary, compared = _empty_values(), None
+        summary, compared = empty_values(), None
         if params.compare_to:
             other = comparison_window(window, params.compare_to)
-            compared = (other, _empty_values())
+            compared = (other, empty_values())
     else:
         summary, compared = _summary(rows(by_source), window, params.compare_to)
     return result_type(
         account=account.system_name,
         currency=account.currency,
         timezone=account.timezone,
-        window=_window(window),
+        window=window_model(window),
         brand_restricted=allowed is not None,
         summary=summary,
         timeline=_timeline(rows(by_source), window, params.timeline) if params.timeline else None,
         breakdown=breakdown,
         comparison=_comparison(summary, compared, params.compare_to) if compared else None,
+        provenance=provenance(account=account, window=window, today=today),
     )

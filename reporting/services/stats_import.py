@@ -24,10 +24,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import connections, transaction
+from django.utils import timezone
 
 from accounts.models import Account
 from reporting.errors import ImportProblem, StatsImportError
-from reporting.models import ActivationType, Channel
+from reporting.models import ActivationType, Channel, StatsImport
 from reporting.services.dimensions import dimensions_upsert
 from reporting.services.import_input import ProblemList, text_lines
 from reporting.services.import_staging import (
@@ -132,6 +133,8 @@ def stats_import(
             account=account, sources=parsed.sources
         )
         written = stats_write(cursor, account=account, staging=STAGING, moved=moved)
+        cursor.execute(f"SELECT MAX(date) FROM {STAGING}")  # noqa: S608
+        _record_import(account, cursor.fetchone()[0])
         cursor.execute(f"DROP TABLE {STAGING}")
         if dry_run:
             transaction.set_rollback(True, using="default")
@@ -141,6 +144,19 @@ def stats_import(
         campaigns_created=campaigns_created,
         flows_created=flows_created,
     )
+
+
+def _record_import(account: Account, last_day: date | None) -> None:
+    """Move ``data_through`` forward to the file's last day (never back: a file of older
+    days corrects history, it does not lose the newer days) and stamp the import time."""
+    record, created = StatsImport.objects.for_account(account).get_or_create(
+        defaults={"data_through": last_day, "imported_at": timezone.now()}
+    )
+    if not created:
+        if last_day is not None and (record.data_through is None or last_day > record.data_through):
+            record.data_through = last_day
+        record.imported_at = timezone.now()
+        record.save(update_fields=["data_through", "imported_at"])
 
 
 @dataclass

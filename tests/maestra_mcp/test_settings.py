@@ -146,6 +146,8 @@ def test_postgresql_connections_get_the_report_work_mem():
 
     with connection.cursor() as cursor:
         assert _show(cursor, "work_mem") == "32MB"
+        # Reports are short aggregates: JIT compilation cost more than it saved.
+        assert _show(cursor, "jit") == "off"
 
 
 def test_work_mem_joins_the_options_of_the_database_url():

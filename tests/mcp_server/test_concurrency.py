@@ -1,4 +1,4 @@
-"""Concurrent MCP requests do their ORM work in parallel and leave no connection open.
+"""Concurrent MCP requests do their ORM work in parallel, on a bounded number of connections.
 
 Each new database connection is made slow on purpose (``pg_sleep``) through
 Django's ``connection_created`` signal, which fires on the thread that opens
@@ -8,7 +8,7 @@ are about overlap and threads, not about wall-clock time.
 
 PostgreSQL only: SQLite's in-memory shared-cache test database refuses a
 concurrent writer at once ("database table is locked", no busy timeout), and
-the bearer check records a token's last use.
+the bearer check records a token's last use. (The psycopg pool is PostgreSQL's only.)
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ import time
 
 import anyio
 import httpx2
+import psycopg
 import pytest
 from django.db import connection
 from django.db.backends.signals import connection_created
 
-from tests.support.mcp import asgi_http_client, running_app, sdk_client
+from maestra_mcp.mcp_server.endpoint import MESSAGE_BUSY, RETRY_AFTER_SECONDS
+from tests.support.mcp import INITIALIZE, MCP_HEADERS, asgi_http_client, running_app, sdk_client
 from tests.support.reports import WINDOW
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -31,17 +33,34 @@ CALLS = 20
 SLOW_CONNECT_SECONDS = 0.5
 
 
-class SlowConnections:
-    """Records (thread, start, end) of every new connection, each held for a while."""
+@pytest.fixture
+def pool(monkeypatch):
+    """``pool(**options)``: the process's database pool, rebuilt with these options."""
+    options = connection.settings_dict["OPTIONS"]
 
-    def __init__(self) -> None:
+    def rebuild(**changes) -> None:
+        connection.close()  # the test's own connection goes back to the old pool...
+        connection.close_pool()  # ...which closes them all
+        monkeypatch.setitem(options, "pool", {**options["pool"], **changes})
+
+    yield rebuild
+    connection.close()
+    connection.close_pool()
+
+
+class SlowConnections:
+    """Records (thread, start, end) of every connection taken from the pool, each held
+    for a while (Django sends ``connection_created`` whenever it takes one)."""
+
+    def __init__(self, seconds: float = SLOW_CONNECT_SECONDS) -> None:
+        self.seconds = seconds
         self.intervals: list[tuple[int, float, float]] = []
         self._lock = threading.Lock()
 
     def __call__(self, sender, connection, **kwargs) -> None:
         started = time.monotonic()
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_sleep(%s)", [SLOW_CONNECT_SECONDS])
+            cursor.execute("SELECT pg_sleep(%s)", [self.seconds])
         with self._lock:
             self.intervals.append((threading.get_ident(), started, time.monotonic()))
 
@@ -79,8 +98,9 @@ async def calls_over_http(origin: str, token: str) -> list:
 
 
 def test_concurrent_requests_overlap_on_their_own_threads_over_uvicorn(
-    cast, report_data, token_for, uvicorn_origin
+    cast, report_data, token_for, uvicorn_origin, pool
 ):
+    pool(max_size=CALLS + 2)  # so overlap is about threads, not connections
     token = token_for("analyst@acme.test")
     with SlowConnections() as slow:
         results = anyio.run(calls_over_http, uvicorn_origin, token)
@@ -95,7 +115,8 @@ def test_concurrent_requests_overlap_on_their_own_threads_over_uvicorn(
     assert slow.max_overlap() >= CALLS // 2
 
 
-def test_concurrent_requests_overlap_in_process(cast, report_data, token_for):
+def test_concurrent_requests_overlap_in_process(cast, report_data, token_for, pool):
+    pool(max_size=CALLS + 2)
     token = token_for("analyst@acme.test")
     with SlowConnections() as slow:
 
@@ -110,25 +131,80 @@ def test_concurrent_requests_overlap_in_process(cast, report_data, token_for):
     assert slow.max_overlap() >= CALLS // 2
 
 
-def open_connections_to_test_database() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
+def connections_to_test_database() -> int:
+    """Sessions on the test database other than this check's own (a connection of its
+    own, outside the pool)."""
+    params = connection.get_connection_params()
+    params.pop("pool", None)
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params) as check:
+        return check.execute(
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return cursor.fetchone()[0]
+        ).fetchone()[0]
 
 
-def test_no_connection_is_left_open_after_concurrent_requests(
-    cast, report_data, token_for, uvicorn_origin
+POOL_SIZE = 4
+
+
+def test_more_concurrent_requests_than_connections_share_the_pool(
+    cast, report_data, token_for, uvicorn_origin, pool
 ):
+    """CALLS concurrent calls, POOL_SIZE connections: all served, never more connections,
+    and every connection is back in the pool (none leaked) afterwards."""
     token = token_for("analyst@acme.test")
-    assert open_connections_to_test_database() == 0
-    assert len(anyio.run(calls_over_http, uvicorn_origin, token)) == CALLS
-    # request_finished closes each request's connection right after its response
-    # is sent; allow that last step to finish (bounded wait, not a timing assert).
-    for _ in range(100):
-        if open_connections_to_test_database() == 0:
-            break
-        time.sleep(0.05)
-    assert open_connections_to_test_database() == 0
+    pool(max_size=POOL_SIZE, timeout=60)
+    baseline = connections_to_test_database()
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, connections_to_test_database())
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        with SlowConnections(seconds=0.2):
+            results = anyio.run(calls_over_http, uvicorn_origin, token)
+    finally:
+        done.set()
+        sampler.join()
+    assert len(results) == CALLS
+    assert not any(result.is_error for result in results)
+    assert baseline <= peak <= POOL_SIZE
+    stats = connection.pool.get_stats()
+    assert stats["pool_available"] == stats["pool_size"] <= POOL_SIZE  # all handed back
+    connection.close_pool()
+    assert connections_to_test_database() == 0
+
+
+def test_a_saturated_pool_answers_503_with_retry_after(cast, token_for, pool):
+    token = token_for("analyst@acme.test")
+    pool(max_size=1, timeout=1)
+    statuses: list[int] = []
+    busy: list[httpx2.Response] = []
+
+    async def go() -> None:
+        async with running_app() as app, asgi_http_client(app, token) as http:
+
+            async def one() -> None:
+                response = await http.post("/mcp/acme", json=INITIALIZE, headers=MCP_HEADERS)
+                statuses.append(response.status_code)
+                if response.status_code == 503:
+                    busy.append(response)
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(4):
+                    tg.start_soon(one)
+
+    # The one connection is held 2 s per request: longer than the others may wait.
+    with SlowConnections(seconds=2):
+        anyio.run(go)
+    assert 200 in statuses
+    assert set(statuses) == {200, 503}, statuses
+    assert busy[0].headers["retry-after"] == str(RETRY_AFTER_SECONDS)
+    assert busy[0].json()["error"]["message"] == MESSAGE_BUSY

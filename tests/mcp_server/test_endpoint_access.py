@@ -24,8 +24,6 @@ from oauth2_provider.models import AccessToken
 from accounts.models import Account, Membership, Role
 from maestra_mcp.mcp_server.endpoint import (
     MAX_REQUEST_BODY_BYTES,
-    MESSAGE_BAD_HOST,
-    MESSAGE_BAD_ORIGIN,
     MESSAGE_INVALID_TOKEN,
     MESSAGE_METHOD_NOT_ALLOWED,
     MESSAGE_NOT_FOUND,
@@ -276,15 +274,24 @@ def test_only_post(cast, token_for, method):
     assert response.headers["allow"] == "POST"
 
 
+def assert_transport_refusal(response, status: int, text: str) -> None:
+    """The SDK's own answer (TransportSecuritySettings), given before any query."""
+    assert (response.status_code, response.text) == (status, text)
+
+
 def test_foreign_origin_is_refused_before_anything_else(cast, token_for):
-    response = exchange(
-        "POST", "/mcp/acme", token=token_for(ANALYST), Origin="http://evil.example.com"
-    )
-    assert_jsonrpc_error(response, 403, MESSAGE_BAD_ORIGIN)
+    with queries_of_every_thread() as queries:
+        response = exchange(
+            "POST", "/mcp/acme", token=token_for(ANALYST), Origin="http://evil.example.com"
+        )
+    assert_transport_refusal(response, 403, "Invalid Origin header")
+    assert statements(queries) == []
 
 
-def test_own_origin_is_accepted(cast, token_for):
-    response = exchange("POST", "/mcp/acme", token=token_for(ANALYST), Origin=ASGI_ORIGIN)
+@pytest.mark.parametrize("origin", [ASGI_ORIGIN, "https://assistant.example"])
+def test_public_and_trusted_origins_are_accepted(cast, token_for, settings, origin):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://assistant.example"]
+    response = exchange("POST", "/mcp/acme", token=token_for(ANALYST), Origin=origin)
     assert response.status_code == 200
 
 
@@ -304,13 +311,18 @@ def test_origin_that_is_not_the_requests_own_is_refused(cast, token_for, origin)
     response = exchange(
         "POST", "/mcp/acme", token=token_for(ANALYST), Host="localhost:9999", Origin=origin
     )
-    assert_jsonrpc_error(response, 403, MESSAGE_BAD_ORIGIN)
+    assert_transport_refusal(response, 403, "Invalid Origin header")
+
+
+def test_allowed_hosts_on_any_port(cast, token_for):
+    response = exchange("POST", "/mcp/acme", token=token_for(ANALYST), Host="localhost:9999")
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("host", ["evil.example.com", "127.0.0.1.evil.example.com:8000"])
 def test_host_must_be_allowed(cast, token_for, host):
     response = exchange("POST", "/mcp/acme", token=token_for(ANALYST), Host=host)
-    assert_jsonrpc_error(response, 421, MESSAGE_BAD_HOST)
+    assert_transport_refusal(response, 421, "Invalid Host header")
 
 
 def test_request_body_is_capped(cast, token_for):
@@ -338,6 +350,7 @@ def test_protected_resource_metadata_of_an_account(cast):
     response = exchange("GET", "/.well-known/oauth-protected-resource/mcp/acme")
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "*"
+    assert response.headers["cache-control"] == "public, max-age=300"
     assert response.json() == {
         "resource": "http://127.0.0.1:8000/mcp/acme",
         "authorization_servers": ["http://127.0.0.1:8000"],
@@ -352,7 +365,7 @@ def test_protected_resource_metadata_of_an_account(cast):
 @pytest.mark.parametrize("system_name", ["initech", "acme/"])
 def test_protected_resource_metadata_of_no_account(cast, system_name):
     response = exchange("GET", f"/.well-known/oauth-protected-resource/mcp/{system_name}")
-    assert_jsonrpc_error(response, 404, MESSAGE_NOT_FOUND)
+    assert response.status_code == 404
 
 
 def test_protected_resource_metadata_of_an_offboarded_account(cast):

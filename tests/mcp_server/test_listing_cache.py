@@ -1,7 +1,8 @@
 """``tools/list`` answered from the SDK's own earlier answer (ToolListCache).
 
 The cached answer must be exactly what the SDK answers without the cache, for
-every protocol version, and requests with parameters must still reach the SDK.
+every protocol version, in both eras (2026-07-28 requests always carry ``_meta``),
+and requests with other parameters (a cursor) must still reach the SDK.
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ from tests.support.mcp import asgi_http_client, running_app
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+MODERN = "2026-07-28"
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientInfo": {"name": "test", "version": "1"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
 def _post_all(token: str, bodies: list[tuple[str, dict]], *, cache: bool) -> list[bytes]:
     """Each (protocol version, JSON-RPC body) POSTed in turn; the raw response bodies."""
 
@@ -34,9 +43,10 @@ def _post_all(token: str, bodies: list[tuple[str, dict]], *, cache: bool) -> lis
                 app, token, Accept="application/json, text/event-stream"
             ) as http:
                 for version, body in bodies:
-                    response = await http.post(
-                        "/mcp/acme", json=body, headers={"MCP-Protocol-Version": version}
-                    )
+                    headers = {"MCP-Protocol-Version": version}
+                    if version == MODERN:
+                        headers["Mcp-Method"] = body["method"]
+                    response = await http.post("/mcp/acme", json=body, headers=headers)
                     assert response.status_code == 200, response.text
                     answers.append(response.content)
             return answers
@@ -66,6 +76,8 @@ def test_cached_answers_are_the_sdks_own_for_every_protocol_version(
         (version, {"jsonrpc": "2.0", "id": index, "method": "tools/list"})
         for index, version in enumerate(HANDSHAKE_PROTOCOL_VERSIONS)
     ]
+    modern = {"jsonrpc": "2.0", "id": 9, "method": "tools/list", "params": {"_meta": MODERN_META}}
+    bodies.append((MODERN, modern))
     uncached = _post_all(token, bodies, cache=False)
     assert counted_serialisations.count("tools/list") == len(bodies)
 
@@ -78,13 +90,13 @@ def test_cached_answers_are_the_sdks_own_for_every_protocol_version(
     assert len(set(uncached)) > 1, "versions differ in shape; each needs its own answer"
 
 
-def test_requests_with_parameters_reach_the_sdk(cast, token_for, counted_serialisations):
+def test_requests_with_a_cursor_reach_the_sdk(cast, token_for, counted_serialisations):
     version = HANDSHAKE_PROTOCOL_VERSIONS[-1]
     plain = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
-    with_meta = {**plain, "params": {"_meta": {"progressToken": "p1"}}}
+    with_cursor = {**plain, "params": {"cursor": "c1", "_meta": {"progressToken": "p1"}}}
     answers = _post_all(
         token_for("analyst@acme.test"),
-        [(version, plain), (version, with_meta), (version, with_meta)],
+        [(version, plain), (version, with_cursor), (version, with_cursor)],
         cache=True,
     )
     assert counted_serialisations.count("tools/list") == 3

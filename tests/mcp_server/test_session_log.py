@@ -11,7 +11,14 @@ from maestra_mcp.mcp_server.endpoint import MESSAGE_UNAUTHENTICATED
 from maestra_mcp.session_logs.models import McpSessionLog
 from permissions.policy import MESSAGE_NO_PERMISSION
 from permissions.services import mcp_access_revoke
-from tests.support.mcp import ASGI_ORIGIN, asgi_http_client, exchange, running_app, sdk_client
+from tests.support.mcp import (
+    ASGI_ORIGIN,
+    INITIALIZE,
+    asgi_http_client,
+    exchange,
+    running_app,
+    sdk_client,
+)
 from tests.support.reports import WINDOW
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,3 +102,25 @@ def test_refusals_are_logged_for_the_account(cast, token_for):
 def test_requests_for_no_account_leave_no_row(cast, token_for):
     exchange("POST", "/mcp/initech", token=token_for(ANALYST))
     assert McpSessionLog.objects.unscoped().count() == 0
+
+
+def test_refusals_of_the_sdks_http_layer_are_logged_with_their_status(cast, token_for):
+    token = token_for(ANALYST)
+    oversized = {**INITIALIZE, "params": {**INITIALIZE["params"], "pad": "x" * 70_000}}
+    assert exchange("POST", "/mcp/acme", token=token, body=oversized).status_code == 413
+    assert exchange("POST", "/mcp/acme", token=token, Accept="text/html").status_code == 406
+    too_large, not_acceptable = rows(cast.acme)
+    assert (too_large.status, too_large.http_status) == ("refused", 413)
+    assert too_large.error == "Request Entity Too Large"
+    assert (not_acceptable.status, not_acceptable.http_status) == ("refused", 406)
+    assert too_large.user == cast.user(ANALYST)
+    assert too_large.method == ""  # the SDK never dispatched it
+
+
+def test_a_protocol_error_is_logged_with_the_sdks_error(cast, token_for):
+    body = {"jsonrpc": "2.0", "id": 1, "method": "no/such/method"}
+    headers = {"MCP-Protocol-Version": "2025-11-25"}
+    assert exchange("POST", "/mcp/acme", token=token_for(ANALYST), body=body, **headers)
+    (row,) = rows(cast.acme)
+    assert (row.method, row.status, row.error) == ("no/such/method", "error", "Method not found")
+    assert row.result["code"] == -32601

@@ -8,7 +8,6 @@ directly for the same account and user.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import logging
 
@@ -18,6 +17,7 @@ import jsonschema
 import pytest
 from mcp.shared.exceptions import MCPError
 
+from maestra_mcp.mcp_server import server
 from maestra_mcp.mcp_server.server import MESSAGE_INTERNAL_ERROR
 from maestra_mcp.mcp_server.tools._reports import MAX_RESULT_CHARS
 from reporting.errors import ReportError
@@ -216,8 +216,11 @@ def test_a_crash_is_logged_but_never_shown(cast, report_data, token_for, monkeyp
     def crash(principal, params):
         raise RuntimeError("connection string postgres://secret@db")
 
-    module = importlib.import_module("maestra_mcp.mcp_server.tools.flow_report")
-    monkeypatch.setattr(module, "tool", dataclasses.replace(module.tool, handler=crash))
+    tools = [
+        dataclasses.replace(tool, handler=crash) if tool.name == "flow_report" else tool
+        for tool in server.TOOLS
+    ]
+    monkeypatch.setattr(server, "TOOLS", tools)
     # On the module's logger: building the application re-runs Django's logging set-up,
     # which replaces the root handlers (and pytest's caplog with them).
     records = Records()

@@ -8,7 +8,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from maestra_mcp.mcp_server.principal import McpPrincipal
-from maestra_mcp.mcp_server.tools import McpTool
+from maestra_mcp.mcp_server.tools.base import McpTool
 from permissions.brand_scope import allowed_brand_ids
 from reporting.errors import ReportError
 from reporting.metrics import METRIC_DEFINITIONS

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from maestra_mcp.mcp_server.principal import McpPrincipal
-from maestra_mcp.mcp_server.tools import McpTool
+from maestra_mcp.mcp_server.tools.base import McpTool
 from permissions.brand_scope import allowed_brand_ids
 from reporting.schemas import ReportFilters
 from reporting.selectors import report_filters
