@@ -11,8 +11,11 @@ class MaestraMcpConfig(AppConfig):
     def ready(self) -> None:
         from maestra_mcp import checks  # noqa: F401  (registers system checks)
         from maestra_mcp.operations.logs import connect_signals
+        from maestra_mcp.operations.metrics import observe_import
+        from reporting.signals import stats_import_finished
 
         connect_signals()
+        stats_import_finished.connect(observe_import, dispatch_uid="maestra_import_metrics")
 
         # kombu's filesystem transport needs its folders to exist before use.
         for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.values():

@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: probes are answered before the SSL redirect, the host check and sessions.
     "maestra_mcp.operations.health.HealthCheckMiddleware",
+    # /metrics for the scraper (bearer METRICS_TOKEN), and every other request timed.
+    "maestra_mcp.operations.metrics.MetricsMiddleware",
     # Next: every record logged during a request carries its id (and account).
     "maestra_mcp.operations.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -363,6 +365,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Metrics ----------------------------------------------------------------
+# /metrics (Prometheus) answers only "Authorization: Bearer <METRICS_TOKEN>";
+# unset, it is off (404). PROMETHEUS_MULTIPROC_DIR (read by prometheus-client too)
+# makes every process of an instance write its samples to that folder, summed by
+# /metrics; wipe the folder when the instance starts (README, "Operations").
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 
 # --- Logging ----------------------------------------------------------------
 # plain: human-readable lines (the default). json: one JSON object per line with

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import re
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -38,6 +39,7 @@ from reporting.services.import_staging import (
     duplicate_key_problems,
 )
 from reporting.services.rollups import stats_write
+from reporting.signals import stats_import_finished
 
 COLUMNS = (
     "date",
@@ -101,6 +103,29 @@ def stats_import(
     ``dry_run`` validates and computes the result, then rolls back. ``progress`` is
     called with the rows read so far, every few thousand rows.
     """
+    started = time.perf_counter()
+    try:
+        result = _stats_import(account=account, lines=lines, dry_run=dry_run, progress=progress)
+    except StatsImportError:
+        _finished("refused", 0, started)
+        raise
+    _finished("dry_run" if dry_run else "imported", result.rows, started)
+    return result
+
+
+def _finished(outcome: str, rows: int, started: float) -> None:
+    stats_import_finished.send(
+        sender=stats_import, outcome=outcome, rows=rows, seconds=time.perf_counter() - started
+    )
+
+
+def _stats_import(
+    *,
+    account: Account,
+    lines: Iterable[str] | Iterable[bytes],
+    dry_run: bool,
+    progress: Callable[[int], None] | None,
+) -> ImportResult:
     connection = connections["default"]
     with transaction.atomic(using="default"), connection.cursor() as cursor:
         # Holds off a concurrent offboarding (its FOR UPDATE waits) until this
