@@ -52,6 +52,12 @@ from accounts.selectors import account_served
 from maestra_mcp.mcp_server.principal import SCOPE_KEY, McpPrincipal
 from maestra_mcp.mcp_server.session_log import Exchange, current_exchange, session_log_write
 from maestra_mcp.mcp_server.tools import TOOLS
+from maestra_mcp.operations.logs import (
+    REQUEST_ID_HEADER,
+    account_name,
+    new_request_id,
+    request_id,
+)
 from maestra_mcp.operations.metrics import observe_mcp_request
 from permissions.policy import Reason, mcp_access_decision
 
@@ -177,7 +183,10 @@ class McpEndpoint:
                 status = message["status"]
             await send(message)
 
+        # The log records of this request carry its id and account (LOG_FORMAT=json).
+        request_id.set(new_request_id(request.headers.get(REQUEST_ID_HEADER)))
         outcome = await _admit(request)
+        account_name.set(outcome.account.system_name if outcome.account else None)
         exchange = Exchange()
         if isinstance(outcome, Refusal):
             exchange.refused(outcome.message)

@@ -15,8 +15,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -30,17 +29,6 @@ _PLAUSIBLE_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 account_name: ContextVar[str | None] = ContextVar("account_name", default=None)
-
-
-@contextmanager
-def log_context(*, request: str | None = None, account: str | None = None) -> Iterator[None]:
-    """Records logged inside carry this request id and account system name."""
-    tokens = [request_id.set(request), account_name.set(account)]
-    try:
-        yield
-    finally:
-        account_name.reset(tokens[1])
-        request_id.reset(tokens[0])
 
 
 def new_request_id(offered: str | None) -> str:

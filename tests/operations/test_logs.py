@@ -11,7 +11,6 @@ import pytest
 from maestra_mcp.operations.logs import (
     JsonFormatter,
     account_name,
-    log_context,
     new_request_id,
     request_id,
 )
@@ -27,8 +26,12 @@ def json_record(message: str = "hello %s", args=("world",), exc_info=None) -> di
 
 
 def test_a_record_is_one_json_object_with_the_context():
-    with log_context(request="req-12345678", account="acme"):
+    tokens = request_id.set("req-12345678"), account_name.set("acme")
+    try:
         entry = json_record()
+    finally:
+        request_id.reset(tokens[0])
+        account_name.reset(tokens[1])
     assert entry.keys() == {"time", "level", "logger", "message", "request_id", "account"}
     assert (entry["level"], entry["logger"], entry["message"]) == (
         "WARNING",
@@ -132,3 +135,19 @@ def test_under_asgi_too(cast, request_log):
     rid = response["X-Request-ID"]
     entries = [json.loads(line) for line in request_log]
     assert {(e["request_id"], e["account"]) for e in entries} == {(rid, "acme")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mcp_requests_log_their_id_and_account(cast):
+    from tests.support.mcp import exchange
+
+    handler = Collect()
+    logger = logging.getLogger("maestra_mcp.mcp_server.endpoint")
+    logger.addHandler(handler)
+    try:
+        exchange("POST", "/mcp/acme", **{"X-Request-ID": "probe-0123456789"})  # no token
+    finally:
+        logger.removeHandler(handler)
+    entries = [json.loads(line) for line in handler.lines]
+    assert entries and entries[-1]["message"].startswith("mcp POST /mcp/acme -> 401 no_token")
+    assert (entries[-1]["request_id"], entries[-1]["account"]) == ("probe-0123456789", "acme")
