@@ -341,3 +341,21 @@ def test_report_too_large_even_without_breakdown_explains_how_to_narrow(
     result = call(token_for(ANALYST), "campaign_report", arguments)
     assert result.is_error is True
     assert "coarser timeline" in result.content[0].text
+
+
+def test_a_filter_listing_over_the_budget_is_refused_with_advice(cast, token_for):
+    long_name = "Seasonal promotion with a rather long descriptive campaign name number " * 2
+    rows = [
+        week_row("2026-01-05", "campaign", f"c{n}", f"{long_name} {n}", "Acme Home", "email", 10, 0)
+        for n in range(500)
+    ]
+    import_rows(cast.acme, rows)
+    token = token_for(ANALYST)
+    refused = call(token, "list_report_filters", {"limit": 500})
+    assert refused.is_error is True
+    assert f"the limit is {MAX_RESULT_CHARS}" in refused.content[0].text
+    assert "smaller limit" in refused.content[0].text
+    # ...and the advice works.
+    smaller = call(token, "list_report_filters", {"limit": 100})
+    assert smaller.is_error is False
+    assert smaller.structured_content["campaigns_total"] == 500
