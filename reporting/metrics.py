@@ -1,12 +1,14 @@
-"""Every report metric, defined once: its ORM expression and its definition.
+"""Every report metric, defined once: what it sums or divides, and its definition.
 
-The expressions aggregate statistics rows (:class:`reporting.models.StatBase`:
-day, week and month rows alike) and run entirely in the database. Conditional
-sums read the rows' partial-sum columns (``opens_delivered`` = delivered of a
-row tracking opens, …), which sum correctly across grains. Each takes an
-optional ``Q`` restricting the rows it aggregates (used to compute the current
-and the comparison window in one query). The definitions are the text the README and
-the MCP tool descriptions show, so they cannot drift from the code.
+A metric is a sum of a statistics row column or a ratio of two such sums
+(:data:`FRACTIONS`). Reports let the database sum the rows
+(:func:`sum_aliases`: day, week and month rows alike; conditional sums read the
+rows' partial-sum columns, ``opens_delivered`` = delivered of a row tracking
+opens, …, which sum correctly across grains) and derive every metric from those
+sums with :func:`from_sums`. The ORM expression of each metric (:data:`METRICS`,
+built from the same fractions) computes it inside a query, where a breakdown
+sorts by it; tests hold the two to the same values. The definitions are the text
+the README and the MCP tool descriptions show, so they cannot drift from the code.
 
 Null rules: counts are 0 over no rows; ``opens``/``clicks`` are null when no
 selected row tracks them (empty in the import = not tracked, e.g. SMS opens);
@@ -17,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from django.db.models import (
     BigIntegerField,
+    Count,
     DecimalField,
     ExpressionWrapper,
     FloatField,
@@ -232,3 +235,87 @@ def change(name: str, current, previous) -> tuple[object, float | None]:
         absolute = Decimal(absolute).quantize(Decimal(1).scaleb(-MONEY_PLACES[name]))
     relative = float(absolute) / float(previous) if previous else None
     return absolute, relative
+
+
+# The sums every metric is computed from (the counts and FRACTIONS' parts), and the
+# count of rows tracking opens, clicks and both: a sum over rows none of which
+# tracks its event is null, not zero.
+SUMS = (
+    "sends",
+    "delivered",
+    "bounces",
+    "opens",
+    "clicks",
+    "unsubscribes",
+    "spam_complaints",
+    "orders",
+    "revenue",
+    "opens_delivered",
+    "clicks_delivered",
+    "both_opens",
+    "both_clicks",
+)
+_TRACKED_BY = {
+    "opens": "opens",
+    "opens_delivered": "opens",
+    "clicks": "clicks",
+    "clicks_delivered": "clicks",
+    "both_opens": "both_opens",
+    "both_clicks": "both_opens",
+}
+
+
+def sum_aliases(where: Q | None = None, prefix: str = "s_") -> dict[str, Expression]:
+    """The base sums and tracked-row counts of the selected rows, for :func:`from_sums`."""
+    aliases: dict[str, Expression] = {f"{prefix}{c}": Sum(c, filter=where) for c in SUMS}
+    for column in set(_TRACKED_BY.values()):
+        aliases[f"{prefix}tracking_{column}"] = Count(column, filter=where)
+    return aliases
+
+
+def sums_minus(total: dict, parts: list[dict], prefix: str = "s_") -> dict:
+    """The base sums of the rows in ``total`` but in none of ``parts`` (null where none of
+    those rows tracks the event)."""
+    rest = {}
+    for column in SUMS:
+        tracking = f"{prefix}tracking_{_TRACKED_BY[column]}" if column in _TRACKED_BY else None
+        if tracking and total[tracking] - sum(part[tracking] for part in parts) == 0:
+            rest[column] = None
+        else:
+            rest[column] = (total[f"{prefix}{column}"] or 0) - sum(
+                part[f"{prefix}{column}"] or 0 for part in parts
+            )
+    return rest
+
+
+def sums_plus(parts: list[dict], prefix: str = "s_") -> dict:
+    """The base sums and tracked-row counts of the rows of all ``parts`` together."""
+    total = {}
+    for column in [*SUMS, *(f"tracking_{c}" for c in set(_TRACKED_BY.values()))]:
+        found = [part[f"{prefix}{column}"] for part in parts]
+        total[f"{prefix}{column}"] = sum(v or 0 for v in found)
+    for column, tracked_by in _TRACKED_BY.items():
+        if not total[f"{prefix}tracking_{tracked_by}"]:
+            total[f"{prefix}{column}"] = None
+    return total
+
+
+def from_sums(sums: dict, prefix: str = "") -> dict:
+    """Every metric from the base sums of some rows, exactly as the expressions above compute
+    it in the database (a ratio's operands as floats, money ratios rounded half away from
+    zero): for a row of metrics derived from others by subtraction (a breakdown's others)."""
+    sums = {column: sums[f"{prefix}{column}"] for column in SUMS}
+    values = {name: int(sums[name] or 0) for name in ADDITIVE_METRICS if name != "revenue"}
+    for name in ("opens", "clicks"):  # null when no row tracks them
+        values[name] = None if sums[name] is None else values[name]
+    values["revenue"] = Decimal(sums["revenue"] or 0).quantize(Decimal("0.01"))
+    for name, (numerator, denominator) in FRACTIONS.items():
+        top, bottom = sums[numerator], sums[denominator]
+        if top is None or not bottom:
+            values[name] = None
+        elif name in MONEY_PLACES:
+            exponent = Decimal(1).scaleb(-MONEY_PLACES[name])
+            values[name] = (Decimal(top) / Decimal(bottom)).quantize(exponent, ROUND_HALF_UP)
+        else:
+            values[name] = float(top) / float(bottom)
+    return values

@@ -31,6 +31,7 @@ from maestra_mcp.mcp_server.resources import RESOURCES, resource_read
 from maestra_mcp.mcp_server.session_log import SessionLogMiddleware
 from maestra_mcp.mcp_server.tools import TOOLS
 from maestra_mcp.mcp_server.tools.base import MAX_RESULT_CHARS, MESSAGE_TOO_LARGE, McpTool
+from maestra_mcp.mcp_server.views import EXTENSION_ID
 from reporting.errors import ReportError
 
 logger = logging.getLogger(__name__)
@@ -60,12 +61,10 @@ the window is partial; mention it when the numbers are incomplete.
 - An error result explains what to change (e.g. the valid brand names); correct the call and retry.
 """
 
-# The lists change only with a deployment; clients may reuse them for a while.
-_LISTING_HINT = CacheHint(ttl_ms=10 * 60 * 1000, scope="private")
+# The lists and the resources change only with a deployment; clients may reuse them a while.
 _CACHE_HINTS = {
-    "tools/list": _LISTING_HINT,
-    "prompts/list": _LISTING_HINT,
-    "resources/list": _LISTING_HINT,
+    method: CacheHint(ttl_ms=10 * 60 * 1000, scope="private")
+    for method in ("tools/list", "prompts/list", "resources/list", "resources/read")
 }
 
 MESSAGE_INTERNAL_ERROR = (
@@ -166,6 +165,9 @@ def build_server() -> Server:
         on_list_resources=list_resources,
         on_read_resource=read_resource,
     )
+    # MCP Apps (SEP-1865), advertised under capabilities.extensions (SEP-2133) as the
+    # SDK's own Apps extension does for MCPServer: no settings.
+    server.extensions[EXTENSION_ID] = {}
     # Inside the SDK's OpenTelemetry middleware; the session log sees every message,
     # cached listings included.
     server.middleware.append(SessionLogMiddleware())

@@ -2,10 +2,11 @@
 
 One report = one lookup per name filter used, one summary query (both windows
 in one pass with ``compare_to``), one timeline query and one breakdown query.
-All sums, rates, sorting, the limit and the group count run in the database;
-Python only lays empty timeline buckets (from the window, not from rows),
-computes the comparison's changes from the two summaries and copies values into
-the result models.
+The database sums the rows, sorts the breakdown by its metric (that metric's
+expression), cuts it and counts its groups; every metric is then derived from
+the sums (``metrics.from_sums``), the comparison's changes from the two
+summaries, a cut breakdown's others from the summary's sums minus the page's.
+Python also lays the empty timeline buckets (from the window, not from rows).
 
 Each query reads the statistics rows that cover its window with the fewest
 rows (:func:`reporting.periods.cover`): whole months as month rows, whole weeks
@@ -19,13 +20,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, F, QuerySet, Window
+from django.db.models import Case, Count, F, QuerySet, Value, When, Window
 from django.db.models.functions import TruncMonth, TruncWeek
 
 from accounts.models import Account
 from reporting import schemas
 from reporting.errors import ReportError
-from reporting.metrics import METRIC_NAMES, change
+from reporting.metrics import (
+    METRIC_NAMES,
+    METRICS,
+    change,
+    from_sums,
+    sum_aliases,
+    sums_minus,
+    sums_plus,
+)
 from reporting.models import Grain
 from reporting.periods import cover
 from reporting.selectors import paging
@@ -36,8 +45,6 @@ from reporting.selectors.grouping import (
     Kind,
     empty_values,
     groups,
-    metric_aliases,
-    metric_values,
     reads_per_source,
     rows_in,
 )
@@ -93,10 +100,10 @@ def _timeline(rows: QuerySet, window: DateWindow, granularity: str) -> schemas.T
     grouped = (
         rows.filter(rows_in(cover(window.date_from, window.date_to, granularity)))
         .values(bucket=_TRUNCATE[granularity])
-        .annotate(**metric_aliases())
+        .annotate(**sum_aliases())
         .order_by("bucket")
     )
-    found = {row["bucket"]: metric_values(row) for row in grouped}
+    found = {row["bucket"]: from_sums(row, "s_") for row in grouped}
     empty = empty_values()
     return schemas.Timeline(
         granularity=granularity,
@@ -119,9 +126,15 @@ def _breakdown(
     window: DateWindow,
     params,
     query: str,
+    totals: dict | None,
 ) -> schemas.Breakdown:
     """One page of the breakdown (``params.limit`` groups from ``params.cursor`` on), with
-    the cursor of the next page and the groups not shown aggregated as ``others``."""
+    the cursor of the next page and the groups not shown aggregated as ``others``.
+
+    ``totals``: the base sums of the whole window (the summary's). The others row is
+    those minus the page's groups: the page and the others add up to the summary
+    without reading the window's rows a second time.
+    """
     by = params.breakdown
     grouped = groups(kind, account, rows, per_source, by)
     keys = [
@@ -131,7 +144,12 @@ def _breakdown(
         paging.SortKey(grouped.tie, nulls_last=grouped.tie != "key"),
     ]
     in_window = rows_in(cover(window.date_from, window.date_to, Grain.MONTH))
-    page = grouped.values.filter(in_window).annotate(**metric_aliases()).annotate(**grouped.names)
+    page = (
+        grouped.values.filter(in_window)
+        # The sort metric's expression for ORDER BY; every metric from the sums.
+        .annotate(**{f"m_{params.sort_by}": METRICS[params.sort_by].expression()}, **sum_aliases())
+        .annotate(**grouped.names)
+    )
     shown_before = 0
     if params.cursor:
         shown_before, last = paging.cursor_loads(params.cursor, query=query)
@@ -155,7 +173,7 @@ def _breakdown(
     if total > len(found):
         others = schemas.BreakdownOthers(
             groups=total - len(found),
-            metrics=_others(grouped, rows.filter(in_window), [r[grouped.tie] for r in found]),
+            metrics=from_sums(sums_minus(totals, found)),
         )
     return schemas.Breakdown(
         by=by,
@@ -165,34 +183,38 @@ def _breakdown(
         total_groups=total,
         truncated=more,
         rows=[
-            {"key": row["key"], "name": row["name"], "metrics": metric_values(row)} for row in found
+            {"key": row["key"], "name": row["name"], "metrics": from_sums(row, "s_")}
+            for row in found
         ],
         next_cursor=next_cursor,
         others=others,
     )
 
 
-def _others(grouped, rows: QuerySet, shown: list) -> dict:
-    """The metrics of every row outside the ``shown`` groups (one query)."""
-    named = [value for value in shown if value is not None]
-    rest = rows.exclude(**{f"{grouped.path}__in": named}) if named else rows
-    if len(named) < len(shown):  # the null group (unfiled campaigns) is on the page
-        rest = rest.filter(**{f"{grouped.path}__isnull": False})
-    return metric_values(rest.aggregate(**metric_aliases()))
-
-
 def _summary(rows: QuerySet, window: DateWindow, compare_to: str | None):
-    """The window's metrics and, with ``compare_to``, the comparison: in one query."""
+    """The window's metrics, its base sums (see ``metrics.sum_aliases``) and, with
+    ``compare_to``, the comparison: in one query."""
     current = rows_in(cover(window.date_from, window.date_to, Grain.MONTH))
     if compare_to is None:
-        values = rows.filter(current).aggregate(**metric_aliases())
-        return metric_values(values), None
+        sums = rows.filter(current).aggregate(**sum_aliases())
+        return from_sums(sums, "s_"), sums, None
     other = comparison_window(window, compare_to)
     previous = rows_in(cover(other.date_from, other.date_to, Grain.MONTH))
-    values = rows.filter(current | previous).aggregate(
-        **metric_aliases(current), **metric_aliases(previous, prefix="p_")
+    # Both windows in one grouped query of the base sums, each row tagged with the
+    # windows it is in (they overlap for previous_year of a window over a year); each
+    # window's metrics from its tags' sums. Written as filtered aggregates instead,
+    # every metric's filter resolved both windows' conditions: 6x the Python of a summary.
+    tag = Case(
+        When(current & previous, then=Value("both")),
+        When(current, then=Value("current")),
+        default=Value("previous"),
     )
-    return metric_values(values), (other, metric_values(values, "p_"))
+    tagged = rows.filter(current | previous).values(tag=tag).annotate(**sum_aliases()).order_by()
+    found = {row["tag"]: row for row in tagged}
+    empty = dict.fromkeys(sum_aliases(), 0)
+    sums = sums_plus([found.get("current", empty), found.get("both", empty)])
+    before = sums_plus([found.get("previous", empty), found.get("both", empty)])
+    return from_sums(sums, "s_"), sums, (other, from_sums(before, "s_"))
 
 
 def _comparison(summary: dict, compared, compare_to: str) -> schemas.Comparison:
@@ -232,6 +254,13 @@ def _report(kind: Kind, result_type, account, allowed, params, today):
         stats = kind.stats if per_source else kind.brand_stats
         return filters.rows(stats, per_source, db, account)
 
+    if filters.brands == set():  # a member who sees no brand: no row can match
+        summary, sums, compared = empty_values(), None, None
+        if params.compare_to:
+            other = comparison_window(window, params.compare_to)
+            compared = (other, empty_values())
+    else:
+        summary, sums, compared = _summary(rows(by_source), window, params.compare_to)
     breakdown = None
     if params.breakdown != "none":
         # What a cursor must be replayed with: everything but the cursor, and the
@@ -243,16 +272,11 @@ def _report(kind: Kind, result_type, account, allowed, params, today):
             window=[window.date_from, window.date_to],
         )
         per_source = reads_per_source(by_source, params.breakdown)
-        breakdown = _breakdown(kind, account, rows(per_source), per_source, window, params, query)
+        breakdown = _breakdown(
+            kind, account, rows(per_source), per_source, window, params, query, sums
+        )
     elif params.cursor:
         raise ReportError("cursor pages a breakdown: it needs the breakdown it came from.")
-    if filters.brands == set():  # a member who sees no brand: no row can match
-        summary, compared = empty_values(), None
-        if params.compare_to:
-            other = comparison_window(window, params.compare_to)
-            compared = (other, empty_values())
-    else:
-        summary, compared = _summary(rows(by_source), window, params.compare_to)
     return result_type(
         account=account.system_name,
         currency=account.currency,

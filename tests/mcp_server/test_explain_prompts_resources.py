@@ -385,7 +385,7 @@ def test_the_metrics_resource_is_listed_and_read(cast, token_for, mode):
             return listed, read, error
 
     listed, read, error = anyio.run(session, "asgi", token_for(ANALYST), mode, work)
-    (resource,) = listed.resources
+    (resource,) = [r for r in listed.resources if str(r.uri) == METRICS_URI]
     assert str(resource.uri) == METRICS_URI
     assert resource.mime_type == "text/markdown" and resource.title
     (content,) = read.contents

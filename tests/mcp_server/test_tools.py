@@ -139,7 +139,7 @@ def test_published_tool_definitions(cast, token_for):
     for tool in tools.values():
         assert tool.title
         # The server's own size budget, so a client never cuts an answer the server sent whole.
-        assert tool.meta == {"anthropic/maxResultSizeChars": MAX_RESULT_CHARS}
+        assert tool.meta["anthropic/maxResultSizeChars"] == MAX_RESULT_CHARS
         assert tool.annotations.read_only_hint is True
         assert tool.annotations.destructive_hint is False
         assert tool.annotations.idempotent_hint is True

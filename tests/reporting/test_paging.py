@@ -10,9 +10,11 @@ from hypothesis import strategies as st
 
 from reporting.errors import ReportError
 from reporting.metrics import ADDITIVE_METRICS
-from reporting.models import StatsImport
-from reporting.schemas import CampaignReportParams
+from reporting.models import CampaignStat, Grain, StatsImport
+from reporting.periods import cover
+from reporting.schemas import CampaignReportParams, Metrics
 from reporting.selectors import campaign_report
+from reporting.selectors.grouping import metric_aliases, metric_values, rows_in
 from reporting.selectors.paging import BAD_CURSOR, OTHER_QUERY
 from tests.support.report_properties import (
     DAYS,
@@ -33,6 +35,26 @@ def _page(account, **params):
     return campaign_report(
         account=account, allowed_brands=None, params=CampaignReportParams(**WINDOW, **params)
     )
+
+
+# The field of a campaign statistics row that tells its group, by breakdown.
+_GROUP_OF = {
+    "campaign": "campaign__external_id",
+    "folder": "campaign__folder__name",
+    "brand": "campaign__brand__name",
+    "channel": "channel",
+}
+
+
+def _others_in_database(account, by: str, shown) -> dict:
+    rows = CampaignStat.objects.for_account(account).filter(
+        rows_in(cover(WINDOW["date_from"], WINDOW["date_to"], Grain.MONTH))
+    )
+    keys = [row.key for row in shown]
+    rest = rows.exclude(**{f"{_GROUP_OF[by]}__in": [k for k in keys if k is not None]})
+    if None in keys:
+        rest = rest.filter(**{f"{_GROUP_OF[by]}__isnull": False})
+    return metric_values(rest.aggregate(**metric_aliases()))
 
 
 def _add(a, b):
@@ -72,6 +94,10 @@ def test_cursor_pages_give_every_group_once_in_order_and_add_up(
             for shown in page.rows:
                 total = _add(total, getattr(shown.metrics, metric))
             assert total == getattr(report.summary, metric), metric
+        if page.others is not None:
+            # Every metric of the others row (rates included) as the database computes it
+            # over the rows of the groups not shown.
+            assert page.others.metrics == Metrics(**_others_in_database(account, by, page.rows))
         cursor = page.next_cursor
         assert page.truncated == (cursor is not None)
         if cursor is None:

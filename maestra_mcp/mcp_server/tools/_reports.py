@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from maestra_mcp.mcp_server.principal import McpPrincipal
 from maestra_mcp.mcp_server.tools.base import MAX_RESULT_CHARS, McpTool
+from maestra_mcp.mcp_server.views import REPORT_VIEW_URI
 from permissions.brand_scope import allowed_brand_ids
 from reporting.errors import ReportError
 from reporting.metrics import METRIC_DEFINITIONS
@@ -92,6 +93,7 @@ def report_tool(
         result=result,
         handler=handle,
         too_large_advice=ADVICE_TOO_LARGE,
+        view=REPORT_VIEW_URI,  # hosts with MCP Apps chart the result
     )
 
 

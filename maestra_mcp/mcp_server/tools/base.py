@@ -10,6 +10,7 @@ import mcp_types as types
 from pydantic import BaseModel
 
 from maestra_mcp.mcp_server.principal import McpPrincipal
+from maestra_mcp.mcp_server.views import ui_meta
 
 # Every Maestra tool reads aggregated numbers from Maestra's own database.
 READ_ONLY = types.ToolAnnotations(
@@ -39,6 +40,8 @@ class McpTool:
     # What to ask for instead when an answer exceeds MAX_RESULT_CHARS (the server
     # refuses such an answer with MESSAGE_TOO_LARGE rather than let a client cut it).
     too_large_advice: str = "Narrow the request."
+    # The MCP Apps view (a ``ui://`` resource of views.VIEWS) that renders the result.
+    view: str | None = None
 
     @cached_property
     def definition(self) -> types.Tool:
@@ -49,5 +52,6 @@ class McpTool:
             input_schema=self.params.model_json_schema(),
             output_schema=self.result.model_json_schema(mode="serialization"),
             annotations=READ_ONLY,
-            meta={"anthropic/maxResultSizeChars": MAX_RESULT_CHARS},
+            meta={"anthropic/maxResultSizeChars": MAX_RESULT_CHARS}
+            | (ui_meta(self.view) if self.view else {}),
         )
