@@ -16,6 +16,8 @@ import anyio
 import pytest
 from mcp.shared.exceptions import MCPError
 
+from maestra_mcp.mcp_server.resources import METRICS_URI
+from maestra_mcp.mcp_server.tools.base import MAX_RESULT_CHARS
 from maestra_mcp.mcp_server.views import APP_MIME_TYPE, EXTENSION_ID, REPORT_VIEW_URI
 from tests.support.mcp import ASGI_ORIGIN, asgi_http_client, running_app, sdk_client
 
@@ -53,18 +55,22 @@ def test_the_report_view_is_listed_readable_and_linked_from_the_report_tools(cas
     assert capabilities.extensions == ({EXTENSION_ID: {}} if mode == "auto" else None)
     assert capabilities.resources is not None
     assert [(r.uri, r.mime_type, r.name) for r in resources] == [
-        (REPORT_VIEW_URI, "text/html;profile=mcp-app", "report")
+        (METRICS_URI, "text/markdown", "metrics"),
+        (REPORT_VIEW_URI, "text/html;profile=mcp-app", "report"),
     ]
     assert APP_MIME_TYPE == "text/html;profile=mcp-app"
     # No _meta.ui.csp: no connectDomains/resourceDomains, the host's strictest policy.
-    assert resources[0].meta is None
+    assert resources[1].meta is None
     [contents] = read.contents
     assert contents.meta is None
     assert (contents.uri, contents.mime_type) == (REPORT_VIEW_URI, APP_MIME_TYPE)
     assert contents.text == VIEW_HTML.read_text(encoding="utf-8")
-    assert tools["campaign_report"].meta == {"ui": {"resourceUri": REPORT_VIEW_URI}}
-    assert tools["flow_report"].meta == {"ui": {"resourceUri": REPORT_VIEW_URI}}
-    assert tools["list_report_filters"].meta is None  # nothing to chart
+    budget = {"anthropic/maxResultSizeChars": MAX_RESULT_CHARS}
+    linked = budget | {"ui": {"resourceUri": REPORT_VIEW_URI}}
+    assert tools["campaign_report"].meta == linked
+    assert tools["flow_report"].meta == linked
+    assert tools["list_report_filters"].meta == budget  # nothing to chart
+    assert tools["explain_change"].meta == budget
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
