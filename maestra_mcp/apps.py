@@ -13,6 +13,7 @@ class MaestraMcpConfig(AppConfig):
 
     def ready(self) -> None:
         from maestra_mcp import checks  # noqa: F401  (registers system checks)
+        from maestra_mcp.oauth import login_throttle  # noqa: F401  (connects its signals)
 
         if settings.CELERY_TASK_ALWAYS_EAGER:
             logger.info(
