@@ -166,10 +166,9 @@ CACHES = {
 
 # --- Authentication ---------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    # First: refuses a throttled (username, address) pair before any password
-    # check, on every login path (/login/, /admin/login/).
-    "maestra_mcp.oauth.login_throttle.LoginThrottleBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, refusing a throttled (username, address) pair before
+    # the password check, on every login path (/login/, /admin/login/).
+    "maestra_mcp.oauth.login_throttle.ThrottledModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [

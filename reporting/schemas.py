@@ -75,7 +75,8 @@ class _ReportParams(BaseModel):
     )
     sort_by: MetricName = Field("revenue", description="Metric the breakdown is sorted by.")
     order: Order = Field("desc", description="Sort order; ties are broken by name.")
-    limit: int = Field(50, ge=1, le=500, description="Maximum breakdown rows (1-500).")
+    # strict: `true` is not 1, nor is 5.0 five rows.
+    limit: int = Field(50, ge=1, le=500, strict=True, description="Maximum breakdown rows (1-500).")
     compare_to: CompareTo | None = Field(
         None,
         description=(

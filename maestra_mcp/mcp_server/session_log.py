@@ -100,11 +100,15 @@ def session_log_write(
     http_status: int,
     **request_fields: Any,
 ) -> None:
-    """The row of one request (``session_log_record`` never raises)."""
+    """The row of one request (``session_log_record`` never raises, and always stores one)."""
     if not exchange.method and http_status >= 400 and exchange.status == Status.SUCCESS:
-        # Refused by the SDK's HTTP layer (body too large, not JSON, wrong Accept).
-        exchange.refused(HTTPStatus(http_status).phrase)
-    elif http_status >= 400 and exchange.status == Status.SUCCESS:
+        # Refused by the SDK's HTTP layer (wrong Accept, a protocol-version header).
+        try:
+            phrase = HTTPStatus(http_status).phrase
+        except ValueError:
+            phrase = f"HTTP {http_status}"
+        exchange.refused(phrase)
+    elif (http_status >= 400 or http_status == 0) and exchange.status == Status.SUCCESS:
         exchange.status = Status.ERROR
     session_log_record(
         method=exchange.method,
@@ -114,6 +118,6 @@ def session_log_write(
         error=exchange.error,
         status=exchange.status,
         protocol_version=exchange.protocol_version,
-        http_status=http_status,
+        http_status=http_status or None,
         **request_fields,
     )

@@ -8,7 +8,7 @@ the username alone, stops a stranger from locking a colleague out.
 
 It sits where every login goes through, not in one view: Django's
 ``authenticate()`` sends ``user_login_failed`` / ``user_logged_in`` (counted
-here), and :class:`LoginThrottleBackend`, first in ``AUTHENTICATION_BACKENDS``,
+here), and :class:`ThrottledModelBackend`, the password backend,
 refuses a throttled pair before any backend checks the password. The views add
 only the 429 page with the message (``views/login.py``, ``views/admin_login.py``).
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
@@ -50,21 +51,20 @@ def login_throttled(request: HttpRequest, username: str | None) -> bool:
     return login_limit().exceeded(_identity(request, username))
 
 
-class LoginThrottleBackend:
-    """First authentication backend: refuses a throttled pair before any password check.
+class ThrottledModelBackend(ModelBackend):
+    """Django's password backend, refusing a throttled pair before the password check.
 
     ``PermissionDenied`` stops ``authenticate()`` at once (no later backend runs),
-    so a guesser learns nothing from the right password once throttled. Returns
-    None otherwise, letting the next backend authenticate.
+    so a guesser learns nothing from the right password once throttled. It
+    replaces ``ModelBackend`` (rather than sitting in front of it) so sessions and
+    ``force_login`` keep a backend that loads users.
     """
 
-    def authenticate(self, request, **credentials):
-        if request is not None and login_throttled(request, _username(credentials)):
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        name = username if username is not None else kwargs.get(get_user_model().USERNAME_FIELD)
+        if request is not None and login_throttled(request, name):
             raise PermissionDenied("login throttled")
-        return None
-
-    def get_user(self, user_id):
-        return None
+        return super().authenticate(request, username, password, **kwargs)
 
 
 @receiver(user_login_failed, dispatch_uid="maestra-login-throttle-failed")
