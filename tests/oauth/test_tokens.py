@@ -276,3 +276,23 @@ def _basic(user: str, password: str) -> str:
     import base64
 
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "grant_type",
+    [
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "password",
+        "implicit",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "nonsense",
+    ],
+)
+def test_other_grant_types_are_refused_before_dot(cast, grant_type):
+    response = Client().post(
+        "/o/token/", {"grant_type": grant_type, "device_code": "x", "client_id": "nobody"}
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"
+    assert response.json()["error"] == "unsupported_grant_type"
