@@ -237,3 +237,14 @@ def test_secrets_module_tokens_are_not_dot_shaped():
     """The test above relies on token_for's tokens (token_urlsafe) being found as live
     tokens, not by shape: 43 characters with - and _ are not DOT's 30."""
     assert len(secrets.token_urlsafe(32)) == 43
+
+
+@pytest.mark.parametrize("date_from", ["0001-01-01", "0003-06-01", "9997-01-01", "9999-12-31"])
+def test_far_dates_are_a_tool_error_naming_the_bounds(cast, report_data, token_for, date_from):
+    arguments = {"date_from": date_from, "date_to": "9999-12-31"}
+    (answer,) = post_raw(token_for(ANALYST), json.dumps(call(arguments)).encode())
+    assert answer.status_code == 200
+    result = answer.json()["result"]
+    assert result["isError"] is True
+    assert "must be between 2000-01-01 and" in result["content"][0]["text"]
+    assert "internal error" not in result["content"][0]["text"]
