@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees the views' exceptions first: a database outage is a 503.
+    "maestra_mcp.database_unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "maestra_mcp.urls"

@@ -36,7 +36,7 @@ import pydantic_core
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
@@ -356,11 +356,24 @@ async def _admit(request: Request) -> McpPrincipal | Refusal:
         return _refusal(
             405, INVALID_REQUEST, MESSAGE_METHOD_NOT_ALLOWED, "method", {"Allow": "POST"}
         )
+    raw_token = _bearer_token(request)
     try:
-        return await sync_to_async(_authorize)(match["system_name"], _bearer_token(request))
-    except OperationalError:
-        # Above all: no free connection in the pool within its timeout.
+        return await sync_to_async(_authorize)(match["system_name"], raw_token)
+    except (OperationalError, InterfaceError):
+        # No free connection in the pool within its timeout, or no database at all.
         logger.warning("MCP request refused: database unavailable", exc_info=True)
+        if raw_token is None:
+            # The 401 needs no database: the challenge names the URL's own metadata.
+            # (Unlogged: the log is in the database. An unknown account gets the
+            # same 401 as a known one, not a 404, while the database is away.)
+            url = f"{settings.MAESTRA_PUBLIC_URL}{MCP_PATH_PREFIX}/{match['system_name']}"
+            return _refusal(
+                401,
+                AUTHENTICATION_REQUIRED,
+                MESSAGE_UNAUTHENTICATED,
+                "no_token (database unavailable)",
+                {"WWW-Authenticate": _challenge(url)},
+            )
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return _refusal(503, INTERNAL_ERROR, MESSAGE_BUSY, "busy", headers)
     except Exception:
@@ -377,6 +390,13 @@ def _bearer_token(request: Request) -> str | None:
     return token
 
 
+def _challenge(mcp_url: str) -> str:
+    return (
+        f'Bearer resource_metadata="{protected_resource_metadata_url(mcp_url)}", '
+        f'scope="{settings.MCP_SCOPE}"'
+    )
+
+
 def _authorize(system_name: str, raw_token: str | None) -> McpPrincipal | Refusal:
     """Account → bearer token → policy, in one hop to the request's thread (all ORM work)."""
     account = account_served(system_name=system_name)
@@ -384,10 +404,7 @@ def _authorize(system_name: str, raw_token: str | None) -> McpPrincipal | Refusa
         return _refusal(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_account")
 
     scope = settings.MCP_SCOPE
-    challenge = (
-        f'Bearer resource_metadata="{protected_resource_metadata_url(account.mcp_url)}", '
-        f'scope="{scope}"'
-    )
+    challenge = _challenge(account.mcp_url)
     if raw_token is None:
         return _refusal(
             401,
