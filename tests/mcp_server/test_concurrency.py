@@ -131,17 +131,22 @@ def test_concurrent_requests_overlap_in_process(cast, report_data, token_for, po
     assert slow.max_overlap() >= CALLS // 2
 
 
+CHECK_APPLICATION_NAME = "maestra-pool-check"
+
+
 def connections_to_test_database() -> int:
-    """Sessions on the test database other than this check's own (a connection of its
-    own, outside the pool)."""
+    """Sessions on the test database other than these checks' own (connections of their
+    own, outside the pool, named so that a concurrent check is not counted either)."""
     params = connection.get_connection_params()
     params.pop("pool", None)
     params.pop("cursor_factory", None)
     params.pop("context", None)
+    params["application_name"] = CHECK_APPLICATION_NAME
     with psycopg.connect(**params) as check:
         return check.execute(
             "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND application_name <> %s",
+            [CHECK_APPLICATION_NAME],
         ).fetchone()[0]
 
 
