@@ -10,6 +10,7 @@ class MaestraMcpConfig(AppConfig):
 
     def ready(self) -> None:
         from maestra_mcp import checks  # noqa: F401  (registers system checks)
+        from maestra_mcp.oauth import login_throttle  # noqa: F401  (connects its signals)
         from maestra_mcp.operations.logs import connect_signals
         from maestra_mcp.operations.metrics import observe_import
         from reporting.signals import stats_import_finished

@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees the views' exceptions first: a database outage is a 503.
+    "maestra_mcp.database_unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "maestra_mcp.urls"
@@ -198,7 +200,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Authentication ---------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, refusing a throttled (username, address) pair before
+    # the password check, on every login path (/login/, /admin/login/).
+    "maestra_mcp.oauth.login_throttle.ThrottledModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from accounts import views as account_views
+from maestra_mcp.oauth.views.admin_login import admin_login
 from maestra_mcp.oauth.views.login import ThrottledLoginView
 
 urlpatterns = [
@@ -13,6 +14,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("maestra_mcp.account_pages.urls")),
     path("accounts/", include("maestra_mcp.session_logs.urls")),
+    # Before the admin's own URLs: its login page under the login throttle.
+    path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("maestra_mcp.api.urls")),
     # OAuth endpoints (/o/…), discovery (/.well-known/…) and origin fallbacks.

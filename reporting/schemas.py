@@ -43,6 +43,27 @@ CompareTo = vocabulary("previous_period", "previous_year")
 CampaignBreakdown = vocabulary("campaign", "folder", "channel", "brand", "none")
 FlowBreakdown = vocabulary("flow", "channel", "brand", "none")
 
+# Report dates any account could have data for: nothing is imported before 2000,
+# and a year ahead covers any time zone's "today" plus planned campaigns. Outside
+# these, date arithmetic (previous year, week starts) would run off the calendar.
+EARLIEST_REPORT_DATE = date(2000, 1, 1)
+MESSAGE_DATE_RANGE = "must be between {earliest} and {latest} (YYYY-MM-DD)"
+
+
+def latest_report_date() -> date:
+    today = date.today()
+    return today.replace(year=today.year + 1, day=28 if today.month == 2 else today.day)
+
+
+def _bounded(value: date) -> date:
+    latest = latest_report_date()
+    if not EARLIEST_REPORT_DATE <= value <= latest:
+        raise ValueError(MESSAGE_DATE_RANGE.format(earliest=EARLIEST_REPORT_DATE, latest=latest))
+    return value
+
+
+ReportDate = Annotated[date, AfterValidator(_bounded)]
+
 NO_FOLDER = "(no folder)"  # name of unfiled campaigns' group; also a valid `folders` value
 
 
@@ -56,10 +77,12 @@ class _ReportParams(BaseModel):
             "today. Default (no period and no dates): last_30_days."
         ),
     )
-    date_from: date | None = Field(
-        None, description="First day, inclusive (YYYY-MM-DD, account-local). Needs date_to."
+    date_from: ReportDate | None = Field(
+        None,
+        description="First day, inclusive (YYYY-MM-DD, account-local; 2000-01-01 to a year "
+        "from today). Needs date_to.",
     )
-    date_to: date | None = Field(
+    date_to: ReportDate | None = Field(
         None, description="Last day, inclusive (YYYY-MM-DD). At most 3 years after date_from."
     )
     channels: list[ChannelName] | None = Field(None, description="Only these channels.")
@@ -76,7 +99,8 @@ class _ReportParams(BaseModel):
     )
     sort_by: MetricName = Field("revenue", description="Metric the breakdown is sorted by.")
     order: Order = Field("desc", description="Sort order; ties are broken by name.")
-    limit: int = Field(50, ge=1, le=500, description="Maximum breakdown rows (1-500).")
+    # strict: `true` is not 1, nor is 5.0 five rows.
+    limit: int = Field(50, ge=1, le=500, strict=True, description="Maximum breakdown rows (1-500).")
     compare_to: CompareTo | None = Field(
         None,
         description=(

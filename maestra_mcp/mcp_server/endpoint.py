@@ -32,17 +32,26 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
+import pydantic_core
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
-from mcp_types import INTERNAL_ERROR, INVALID_REQUEST, ErrorData, JSONRPCError
+from mcp_types import (
+    INTERNAL_ERROR,
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    ErrorData,
+    JSONRPCError,
+    jsonrpc_message_adapter,
+)
 from oauth2_provider.models import AccessToken
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthRequest
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
@@ -68,6 +77,9 @@ MCP_PATH_PREFIX = "/mcp"
 _MCP_PATH = re.compile(rf"^{MCP_PATH_PREFIX}/(?P<system_name>[a-z0-9-]{{1,63}})$")
 # Tool arguments are a few hundred bytes; anything near this is not a report request.
 MAX_REQUEST_BODY_BYTES = 64 * 1024
+# A tool call nests about six levels (params, arguments, a list; _meta's client
+# capabilities); deeper bodies are refused before any parser or log walk sees them.
+MAX_JSON_DEPTH = 32
 # Seconds a client should wait when no database connection is free (503).
 RETRY_AFTER_SECONDS = 2
 # How long a notification's log row waits for the SDK to dispatch it (it has been
@@ -83,6 +95,18 @@ MESSAGE_NOT_FOUND = "There is no MCP server at this URL."
 MESSAGE_METHOD_NOT_ALLOWED = "This MCP server is stateless: send JSON-RPC messages with POST."
 MESSAGE_INTERNAL_ERROR = "Internal error. It has been logged; try again later."
 MESSAGE_BUSY = "The server is busy. Try again in a few seconds."
+MESSAGE_TOO_LARGE = f"The request body is larger than {MAX_REQUEST_BODY_BYTES // 1024} KiB."
+MESSAGE_CONTENT_TYPE = "Send the JSON-RPC message with Content-Type: application/json."
+MESSAGE_PARSE_ERROR = "Parse error: the body is not valid JSON (UTF-8, no lone surrogates)."
+MESSAGE_TOO_DEEP = f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels."
+MESSAGE_NOT_ONE_OBJECT = (
+    "The body must be one JSON-RPC message: a JSON object. Batches (arrays) and other "
+    "JSON values are not accepted."
+)
+MESSAGE_NOT_JSON_RPC = (
+    'Not a JSON-RPC 2.0 message: a request needs "jsonrpc": "2.0", a string "method" and '
+    'an "id" (a string or an integer); a notification has no "id"; "params" is an object.'
+)
 MESSAGE_UNAUTHENTICATED = (
     "Authentication required: connect this MCP server from your assistant to sign in to Maestra."
 )
@@ -187,16 +211,31 @@ class McpEndpoint:
         request_id.set(new_request_id(request.headers.get(REQUEST_ID_HEADER)))
         outcome = await _admit(request)
         account_name.set(outcome.account.system_name if outcome.account else None)
+        if isinstance(outcome, McpPrincipal):
+            # Read and checked here, before the SDK: size, depth and shape refusals
+            # are JSON-RPC errors, and nothing deep reaches a parser or the log.
+            body = await _read_message(scope, receive, outcome)
+            if isinstance(body, Refusal):
+                outcome = body
         exchange = Exchange()
         if isinstance(outcome, Refusal):
             exchange.refused(outcome.message)
             await outcome.response(scope, receive, send_noting_status)
         else:
             # The SDK hands this scope to the tool as ``ctx.request.scope``.
-            sdk_scope = {**scope, SCOPE_KEY: outcome}
+            sdk_scope = {**scope, SCOPE_KEY: outcome, "headers": _json_content_type(scope)}
             token = current_exchange.set(exchange)
             try:
-                await self.session_manager.handle_request(sdk_scope, receive, send_noting_status)
+                await self.session_manager.handle_request(
+                    sdk_scope, _replay(body, receive), send_noting_status
+                )
+            except Exception:
+                # Never a dropped connection: a JSON-RPC error, and the row below.
+                logger.exception("MCP request failed inside the SDK")
+                exchange.failed(ErrorData(code=INTERNAL_ERROR, message=MESSAGE_INTERNAL_ERROR))
+                if status == 0:
+                    response = _error_response(500, INTERNAL_ERROR, MESSAGE_INTERNAL_ERROR)
+                    await response(scope, receive, send_noting_status)
             finally:
                 current_exchange.reset(token)
             if status == HTTPStatus.ACCEPTED:  # a notification: its dispatch comes after
@@ -232,7 +271,94 @@ class McpEndpoint:
                 duration_ms=(time.perf_counter() - started) * 1000,
                 user_agent=request.headers.get("user-agent", ""),
                 exchange=exchange,
+                secrets=(_bearer_token(request) or "",),
             )
+
+
+def _json_depth(body: bytes) -> int:
+    """The deepest nesting of arrays and objects in ``body``, without parsing it.
+
+    Strings are removed first (brackets inside them do not nest); the rest is a
+    linear count, so no recursion limit is ever near whatever the input.
+    """
+    depth = deepest = 0
+    for bracket in re.findall(rb"[\[\]{}]", re.sub(rb'"(?:[^"\\]|\\.)*"', b"", body)):
+        if bracket in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+async def _read_message(scope: Scope, receive: Receive, principal: McpPrincipal) -> bytes | Refusal:
+    """The body, if it is one JSON-RPC message the SDK may parse; else the refusal."""
+
+    def refuse(status: int, code: int, message: str, reason: str) -> Refusal:
+        return _refusal(
+            status,
+            code,
+            message,
+            reason,
+            account=principal.account,
+            user=principal.user,
+            access_token=principal.access_token,
+        )
+
+    headers = dict(scope["headers"])
+    media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    if media_type != b"application/json":
+        return refuse(415, INVALID_REQUEST, MESSAGE_CONTENT_TYPE, "content_type")
+    declared = headers.get(b"content-length", b"")
+    if declared.isdigit() and int(declared) > MAX_REQUEST_BODY_BYTES:
+        return refuse(413, INVALID_REQUEST, MESSAGE_TOO_LARGE, "too_large")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        size += len(message.get("body", b""))
+        if size > MAX_REQUEST_BODY_BYTES:
+            return refuse(413, INVALID_REQUEST, MESSAGE_TOO_LARGE, "too_large")
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    if _json_depth(body) > MAX_JSON_DEPTH:
+        return refuse(400, INVALID_REQUEST, MESSAGE_TOO_DEEP, "too_deep")
+    try:
+        # The SDK's own parser, so what passes here parses there (it refuses lone
+        # surrogates, which json.loads would let through).
+        value = pydantic_core.from_json(body)
+    except ValueError:
+        return refuse(400, PARSE_ERROR, MESSAGE_PARSE_ERROR, "parse_error")
+    if not isinstance(value, dict):
+        return refuse(400, INVALID_REQUEST, MESSAGE_NOT_ONE_OBJECT, "not_one_object")
+    try:
+        jsonrpc_message_adapter.validate_python(value, by_name=False)
+    except ValidationError:
+        return refuse(400, INVALID_REQUEST, MESSAGE_NOT_JSON_RPC, "not_json_rpc")
+    return body
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the SDK the body read already, then the client's events."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
+
+
+def _json_content_type(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """The headers with Content-Type as the SDK compares it (media types are
+    case-insensitive, RFC 9110 §8.3.1; the SDK matches ``application/json`` exactly)."""
+    return [
+        (name, b"application/json") if name == b"content-type" else (name, value)
+        for name, value in scope["headers"]
+    ]
 
 
 async def _admit(request: Request) -> McpPrincipal | Refusal:
@@ -241,8 +367,9 @@ async def _admit(request: Request) -> McpPrincipal | Refusal:
         request, is_post=request.method == "POST"
     )
     if sdk_refusal is not None:
+        # The SDK's plain-text refusal (Host, Origin, Content-Type), as a JSON-RPC error.
         message = bytes(sdk_refusal.body).decode()
-        return Refusal(sdk_refusal, "transport", message)
+        return _refusal(sdk_refusal.status_code, INVALID_REQUEST, message, "transport")
     match = _MCP_PATH.match(request.scope["path"])
     if match is None:
         return _refusal(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_path")
@@ -250,11 +377,24 @@ async def _admit(request: Request) -> McpPrincipal | Refusal:
         return _refusal(
             405, INVALID_REQUEST, MESSAGE_METHOD_NOT_ALLOWED, "method", {"Allow": "POST"}
         )
+    raw_token = _bearer_token(request)
     try:
-        return await sync_to_async(_authorize)(match["system_name"], _bearer_token(request))
-    except OperationalError:
-        # Above all: no free connection in the pool within its timeout.
+        return await sync_to_async(_authorize)(match["system_name"], raw_token)
+    except (OperationalError, InterfaceError):
+        # No free connection in the pool within its timeout, or no database at all.
         logger.warning("MCP request refused: database unavailable", exc_info=True)
+        if raw_token is None:
+            # The 401 needs no database: the challenge names the URL's own metadata.
+            # (Unlogged: the log is in the database. An unknown account gets the
+            # same 401 as a known one, not a 404, while the database is away.)
+            url = f"{settings.MAESTRA_PUBLIC_URL}{MCP_PATH_PREFIX}/{match['system_name']}"
+            return _refusal(
+                401,
+                AUTHENTICATION_REQUIRED,
+                MESSAGE_UNAUTHENTICATED,
+                "no_token (database unavailable)",
+                {"WWW-Authenticate": _challenge(url)},
+            )
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return _refusal(503, INTERNAL_ERROR, MESSAGE_BUSY, "busy", headers)
     except Exception:
@@ -271,6 +411,13 @@ def _bearer_token(request: Request) -> str | None:
     return token
 
 
+def _challenge(mcp_url: str) -> str:
+    return (
+        f'Bearer resource_metadata="{protected_resource_metadata_url(mcp_url)}", '
+        f'scope="{settings.MCP_SCOPE}"'
+    )
+
+
 def _authorize(system_name: str, raw_token: str | None) -> McpPrincipal | Refusal:
     """Account → bearer token → policy, in one hop to the request's thread (all ORM work)."""
     account = account_served(system_name=system_name)
@@ -278,10 +425,7 @@ def _authorize(system_name: str, raw_token: str | None) -> McpPrincipal | Refusa
         return _refusal(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_account")
 
     scope = settings.MCP_SCOPE
-    challenge = (
-        f'Bearer resource_metadata="{protected_resource_metadata_url(account.mcp_url)}", '
-        f'scope="{scope}"'
-    )
+    challenge = _challenge(account.mcp_url)
     if raw_token is None:
         return _refusal(
             401,

@@ -52,11 +52,15 @@ class Exchange:
         self.result = error.model_dump(mode="json", exclude_none=True)
 
     def finish(self, http_status: int) -> None:
-        """Settle the outcome from the HTTP status sent (idempotent)."""
+        """Settle the outcome from the HTTP status sent (idempotent); 0 = nothing was sent."""
         if not self.method and http_status >= 400 and self.status == Status.SUCCESS:
-            # Refused by the SDK's HTTP layer (body too large, not JSON, wrong Accept).
-            self.refused(HTTPStatus(http_status).phrase)
-        elif http_status >= 400 and self.status == Status.SUCCESS:
+            # Refused by the SDK's HTTP layer (wrong Accept, a protocol-version header).
+            try:
+                phrase = HTTPStatus(http_status).phrase
+            except ValueError:
+                phrase = f"HTTP {http_status}"
+            self.refused(phrase)
+        elif (http_status >= 400 or http_status == 0) and self.status == Status.SUCCESS:
             self.status = Status.ERROR
 
     def answered(self, result: Mapping[str, Any]) -> None:
@@ -108,7 +112,7 @@ def session_log_write(
     http_status: int,
     **request_fields: Any,
 ) -> None:
-    """The row of one request (``session_log_record`` never raises)."""
+    """The row of one request (``session_log_record`` never raises, and always stores one)."""
     exchange.finish(http_status)
     session_log_record(
         method=exchange.method,
@@ -118,6 +122,6 @@ def session_log_write(
         error=exchange.error,
         status=exchange.status,
         protocol_version=exchange.protocol_version,
-        http_status=http_status,
+        http_status=http_status or None,
         **request_fields,
     )

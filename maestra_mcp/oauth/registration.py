@@ -9,7 +9,13 @@ before DOT stores anything:
   any other host is refused, as it would send codes over the network in clear;
 * only the authorization-code grant (refresh implied) and the ``code`` response
   type, so an anonymous registration can never obtain a client-credentials or
-  implicit client.
+  implicit client;
+* every field Maestra or DOT stores is the right type and storable text (no
+  NUL or other control characters), so a bad field is a 400
+  ``invalid_client_metadata``, never a database error.
+
+The same policy applies to a registration (RFC 7591) and to its update
+(RFC 7592 ``PUT``, a full replacement of the metadata).
 """
 
 from __future__ import annotations
@@ -19,12 +25,22 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+# Application.name's length.
+MAX_CLIENT_NAME = 255
+_STRING_FIELDS = ("client_name", "token_endpoint_auth_method", "scope", "client_uri", "logo_uri")
+_LIST_FIELDS = ("redirect_uris", "grant_types", "response_types")
 ALLOWED_GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
 ALLOWED_RESPONSE_TYPES = frozenset({"code"})
 
 
+def _has_control_characters(text: str) -> bool:
+    return any(ord(char) < 0x20 or ord(char) == 0x7F for char in text)
+
+
 def redirect_uri_problem(uri: str) -> str | None:
     """Why ``uri`` may not be registered, or None when it may."""
+    if _has_control_characters(uri) or any(char.isspace() for char in uri):
+        return f"{uri!r} contains whitespace or control characters."
     try:
         parts = urlsplit(uri)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -50,24 +66,38 @@ def redirect_uri_problem(uri: str) -> str | None:
     return f"{uri!r} uses a scheme that is not allowed (allowed: {allowed})."
 
 
-def registration_problem(metadata: dict) -> tuple[str, str] | None:
-    """``(error, description)`` for a registration Maestra refuses, else None.
+def _shape_problem(metadata: dict) -> str | None:
+    """Why a field has the wrong type or unstorable text, or None."""
+    for name in _STRING_FIELDS:
+        value = metadata.get(name)
+        if name in metadata and not isinstance(value, str):
+            return f"{name} must be a string."
+        if isinstance(value, str) and _has_control_characters(value):
+            return f"{name} contains control characters."
+    name = metadata.get("client_name", "")
+    if len(name) > MAX_CLIENT_NAME:
+        return f"client_name is longer than {MAX_CLIENT_NAME} characters."
+    for name in _LIST_FIELDS:
+        value = metadata.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            return f"{name} must be an array of strings."
+    return None
 
-    Shape errors (not a list, not strings) are left to DOT, which words them in
-    RFC 7591 terms.
-    """
-    redirect_uris = metadata.get("redirect_uris")
-    if isinstance(redirect_uris, list):
-        for uri in redirect_uris:
-            if isinstance(uri, str) and (problem := redirect_uri_problem(uri)):
-                return "invalid_redirect_uri", problem
-    grant_types = metadata.get("grant_types", ["authorization_code"])
-    if isinstance(grant_types, list) and not set(grant_types) <= ALLOWED_GRANT_TYPES:
+
+def registration_problem(metadata: object) -> tuple[str, str] | None:
+    """``(error, description)`` for a registration (or update) Maestra refuses, else None."""
+    if not isinstance(metadata, dict):
+        return "invalid_client_metadata", "The body must be a JSON object."
+    if problem := _shape_problem(metadata):
+        return "invalid_client_metadata", problem
+    for uri in metadata.get("redirect_uris", []):
+        if problem := redirect_uri_problem(uri):
+            return "invalid_redirect_uri", problem
+    if not set(metadata.get("grant_types", ["authorization_code"])) <= ALLOWED_GRANT_TYPES:
         return (
             "invalid_client_metadata",
             "Only the authorization_code grant (with refresh_token) is supported.",
         )
-    response_types = metadata.get("response_types", ["code"])
-    if isinstance(response_types, list) and not set(response_types) <= ALLOWED_RESPONSE_TYPES:
+    if not set(metadata.get("response_types", ["code"])) <= ALLOWED_RESPONSE_TYPES:
         return "invalid_client_metadata", "Only the code response type is supported."
     return None

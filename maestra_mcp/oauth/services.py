@@ -19,6 +19,7 @@ from oauth2_provider.settings import oauth2_settings
 
 from accounts.models import Account
 from accounts.services import account_log_change
+from maestra_mcp.oauth.models import EXCHANGED_CODE_RETENTION, ExchangedCode
 from maestra_mcp.oauth.selectors import bound_to
 
 
@@ -113,3 +114,10 @@ def oauth_stale_clients_remove(*, older_than_days: int) -> int:
     stale_ids = list(stale.values_list("pk", flat=True))
     Application.objects.filter(pk__in=stale_ids).delete()  # cascades to tokens and grants
     return len(stale_ids)
+
+
+def oauth_exchanged_codes_clear() -> int:
+    """Delete the exchanged-code records past ``EXCHANGED_CODE_RETENTION``; the count."""
+    cutoff = timezone.now() - EXCHANGED_CODE_RETENTION
+    deleted, _ = ExchangedCode.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

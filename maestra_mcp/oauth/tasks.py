@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from oauth2_provider.models import clear_expired
 
-from maestra_mcp.oauth.services import oauth_stale_clients_remove
+from maestra_mcp.oauth.services import oauth_exchanged_codes_clear, oauth_stale_clients_remove
 
 # Both are idempotent: a redelivered or retried run finds nothing left to do.
 _RETRY = {
@@ -26,5 +26,7 @@ def oauth_remove_stale_clients() -> int:
 
 @shared_task(name="oauth.clear_expired_tokens", **_RETRY)
 def oauth_clear_expired_tokens() -> None:
-    """DOT's ``cleartokens``: expired access tokens and grants, old revoked refresh tokens."""
+    """DOT's ``cleartokens`` (expired access tokens and grants, old revoked refresh
+    tokens), and the exchanged-code records past their retention."""
     clear_expired()
+    oauth_exchanged_codes_clear()

@@ -13,7 +13,6 @@ manage connections on the account pages.
 
 from django.urls import include, path
 from oauth2_provider.views import (
-    DynamicClientRegistrationManagementView,
     IntrospectTokenView,
     OAuthServerMetadataView,
     RevokeTokenView,
@@ -22,7 +21,7 @@ from oauth2_provider.views import (
 from maestra_mcp.oauth.views.connections import account_connection_revoke, account_connections
 from maestra_mcp.oauth.views.consent import ConsentView
 from maestra_mcp.oauth.views.metadata import ProtectedResourceMetadataView
-from maestra_mcp.oauth.views.registration import RegistrationView
+from maestra_mcp.oauth.views.registration import RegistrationManagementView, RegistrationView
 from maestra_mcp.oauth.views.token import TokenView
 
 
@@ -45,7 +44,7 @@ provider_patterns = [
     *_slash_optional("o/register", register, "dcr-register"),
     path(
         "o/register/<str:client_id>/",
-        DynamicClientRegistrationManagementView.as_view(),
+        RegistrationManagementView.as_view(),
         name="dcr-register-management",
     ),
     path(

@@ -13,12 +13,19 @@ check):
   without a resource as unrestricted and matches by URL prefix; we do neither;
 * refresh-token rotation keeps a short grace period for clients that lost a
   refresh response, without storing tokens in clear text (see
-  ``_save_bearer_token``).
+  ``_save_bearer_token``);
+* a refresh re-asks the access policy for the token's account and user: when
+  access has ended (MCP off, MCP Access revoked, membership or user
+  deactivated) it is ``invalid_grant``, so a connection does not silently come
+  back when access is granted again;
+* a replayed authorization code revokes every token issued from it (RFC 6749
+  §4.1.2; ``models.ExchangedCode``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -31,7 +38,11 @@ from oauth2_provider.models import (
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
+from maestra_mcp.oauth.models import ExchangedCode
 from maestra_mcp.oauth.resources import account_for_resource, is_server_resource
+from permissions.policy import mcp_access_decision
+
+logger = logging.getLogger(__name__)
 
 OFFLINE_ACCESS = "offline_access"
 
@@ -61,6 +72,10 @@ _TOKEN_FIELDS = (
     "resource",
     "updated",
 )
+
+
+def _checksum(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 def _invalid_target(description: str, request) -> errors.CustomOAuth2Error:
@@ -151,6 +166,53 @@ class MaestraOAuth2Validator(OAuth2Validator):
             if successor is not None:
                 revoke_access_token(successor)
         return super()._save_bearer_token(token, request, *args, **kwargs)
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous):
+        """Also remember which family an exchanged code started (for replay revocation)."""
+        refresh_token = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous
+        )
+        if request.grant_type == "authorization_code":
+            ExchangedCode.objects.create(
+                code_checksum=_checksum(request.code),
+                application=request.client,
+                token_family=refresh_token.token_family,
+            )
+        return refresh_token
+
+    def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        """DOT's check; a code that was exchanged already revokes what it issued."""
+        if super().validate_code(client_id, code, client, request, *args, **kwargs):
+            return True
+        exchanged = ExchangedCode.objects.filter(
+            code_checksum=_checksum(code), application=client
+        ).first()
+        if exchanged is not None:
+            logger.warning(
+                "Authorization code replayed for client %s: revoking the tokens it issued",
+                client.client_id,
+            )
+            get_refresh_token_model().revoke_family(exchanged.token_family)
+        return False
+
+    def validate_refresh_token(self, refresh_token, client, request, *args, **kwargs):
+        """DOT's checks, then the access policy for the token's account and user."""
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        resources = request.refresh_token_instance.resource or []
+        account = account_for_resource(resources[0]) if len(resources) == 1 else None
+        if account is None:  # offboarded (or never bound): nothing to refresh into
+            return False
+        decision = mcp_access_decision(user=request.user, account=account)
+        if not decision.allowed:
+            logger.info(
+                "Refresh refused for user %s on %s: %s",
+                request.user.pk,
+                account.system_name,
+                decision.reason.value,
+            )
+            return False
+        return True
 
     # --- what is accepted ----------------------------------------------------
 

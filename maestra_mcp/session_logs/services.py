@@ -5,14 +5,17 @@ Data-protection rules enforced here, whatever the caller passes:
 * the bearer token never reaches the table — only the AccessToken's row id and
   its OAuth client's id and name are kept; there is no parameter for headers or
   cookies, keys that name credentials are redacted anywhere in ``params`` and
-  ``result``, and ``Bearer …`` strings are masked;
+  ``result``; ``Bearer …`` strings, token-shaped words, the request's own token
+  and any live token's value are masked wherever they appear;
+* every string is storable: NUL and lone surrogates, which PostgreSQL refuses,
+  are replaced, and nesting is bounded;
 * an offboarded account gets no new rows (checked under a row lock, see
   :func:`_account_accepts_logs`);
 * oversized payloads are cut to a preview so one huge report cannot bloat the
   table.
 
-Logging must never fail an MCP request: :func:`session_log_record` catches and
-logs every error and returns ``None`` instead. It stays off the request's
+Logging must never fail an MCP request, nor skip one: :func:`session_log_record`
+catches every error, logs it and stores a minimal row instead. It stays off the request's
 critical path because the MCP endpoint calls it (through ``sync_to_async``)
 only after the response has been sent: the client never waits for the insert.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import re
@@ -34,6 +38,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from accounts.models import Account
 from maestra_mcp.operations.metrics import observe_purge
@@ -42,6 +47,11 @@ from maestra_mcp.session_logs.models import McpSessionLog
 logger = logging.getLogger(__name__)
 
 REDACTED = "[redacted]"
+# Past this nesting, a value is stored as this marker: the walks below stay far
+# from Python's recursion limit whatever a caller passes (the MCP endpoint
+# already refuses bodies nested deeper than its own bound).
+MAX_DEPTH = 32
+TOO_DEEP = "[too deep]"
 # Credential-bearing keys, compared lower-cased with "-" read as "_".
 _SECRET_KEYS = frozenset(
     {
@@ -59,10 +69,24 @@ _SECRET_KEYS = frozenset(
     }
 )
 _BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+")
+# The shapes of what DOT generates (oauthlib's generate_token: 30 characters of
+# [A-Za-z0-9] for access and refresh tokens and codes; client secrets 128), as a
+# whole word: a token pasted into any value is masked even with no telling key.
+_TOKEN_SHAPED = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z0-9]{30}|[A-Za-z0-9]{128})(?![A-Za-z0-9])")
+# What PostgreSQL refuses: NUL in text and jsonb, and lone UTF-16 surrogates
+# (psycopg cannot encode them as UTF-8). Replaced by U+FFFD.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+# Strings worth checking against the live tokens: a token's alphabet, no spaces.
+_TOKEN_CANDIDATE = re.compile(r"[A-Za-z0-9._~+/=-]{20,512}")
+MAX_TOKEN_CANDIDATES = 50
 # Matches somewhere in the JSON text of anything _scrub would change (a secret
-# key or a Bearer string), and rarely elsewhere: text without a match skips the
-# walk over every value, which for a large report result costs milliseconds.
-_MAYBE_SECRET = re.compile(r"(?i)bearer|authorization|cookie|token|secret|password|verifier")
+# key, a Bearer string, a token-shaped word, NUL — escaped as \u0000 in JSON
+# text — or a lone surrogate), and rarely elsewhere: text without a match skips
+# the walk over every value, which for a large report result costs milliseconds.
+_MAYBE_SECRET = re.compile(
+    r"(?i)bearer|authorization|cookie|token|secret|password|verifier|\\u0000|[\ud800-\udfff]"
+    r"|(?<![a-z0-9])(?:[a-z0-9]{30}|[a-z0-9]{128})(?![a-z0-9])"
+)
 # Larger params/results are replaced by a preview: support needs the gist, not
 # megabytes of timeline per row.
 MAX_JSON_CHARS = 100_000
@@ -77,28 +101,90 @@ class _Encoder(DjangoJSONEncoder):
         return super().default(o)
 
 
-def _scrub(value: Any) -> Any:
+def storable_text(text: str) -> str:
+    """``text`` with what PostgreSQL cannot store (NUL, lone surrogates) replaced."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
+def _mask(text: str, known: frozenset[str]) -> str:
+    text = _BEARER.sub(f"Bearer {REDACTED}", text)
+    for value in known:
+        if value in text:
+            text = text.replace(value, REDACTED)
+    return storable_text(_TOKEN_SHAPED.sub(REDACTED, text))
+
+
+def _scrub(value: Any, known: frozenset[str] = frozenset(), depth: int = 0) -> Any:
+    """``value`` with credentials masked and every string storable.
+
+    ``known``: exact secret values (the request's own token, live tokens found in
+    it) masked wherever they appear.
+    """
+    if depth > MAX_DEPTH:
+        return TOO_DEEP
     if isinstance(value, dict):
         return {
-            key: REDACTED if str(key).lower().replace("-", "_") in _SECRET_KEYS else _scrub(item)
+            storable_text(str(key)): REDACTED
+            if str(key).lower().replace("-", "_") in _SECRET_KEYS
+            else _scrub(item, known, depth + 1)
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_scrub(item) for item in value]
+        return [_scrub(item, known, depth + 1) for item in value]
     if isinstance(value, str):
-        return _BEARER.sub(f"Bearer {REDACTED}", value)
+        return _mask(value, known)
     return value
 
 
-def _to_json(value: Any) -> Any:
-    """A JSON-safe, scrubbed, size-capped copy of ``value`` (None stays None)."""
+def _strings(value: Any, depth: int = 0):
+    """Every string in ``value`` (keys included), down to ``MAX_DEPTH``."""
+    if depth > MAX_DEPTH:
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item, depth + 1)
+
+
+def live_token_values(value: Any) -> frozenset[str]:
+    """The strings in ``value`` that are the value of an access or refresh token we issued.
+
+    Tokens are stored only as SHA-256 checksums, so candidates (a token's
+    alphabet, 20-512 characters, at most ``MAX_TOKEN_CANDIDATES``) are hashed and
+    looked up: one indexed query, and only when a candidate exists.
+    """
+    candidates = set()
+    for text in _strings(value):
+        candidates.update(_TOKEN_CANDIDATE.findall(text))
+        if len(candidates) >= MAX_TOKEN_CANDIDATES:
+            break
+    if not candidates:
+        return frozenset()
+    by_checksum = {hashlib.sha256(c.encode()).hexdigest(): c for c in candidates}
+    found = set()
+    for model in (get_access_token_model(), get_refresh_token_model()):
+        found.update(
+            model.objects.filter(token_checksum__in=by_checksum).values_list(
+                "token_checksum", flat=True
+            )
+        )
+    return frozenset(by_checksum[checksum] for checksum in found)
+
+
+def _to_json(value: Any, known: frozenset[str] = frozenset()) -> Any:
+    """A JSON-safe, scrubbed, storable, size-capped copy of ``value`` (None stays None)."""
     if value is None:
         return None
     # Unescaped, so the search sees keys as _scrub compares them (lower-cased).
     text = json.dumps(value, cls=_Encoder, ensure_ascii=False)
     plain = json.loads(text)
-    if _MAYBE_SECRET.search(text):
-        plain = _scrub(plain)
+    if _MAYBE_SECRET.search(text) or any(secret in text for secret in known):
+        plain = _scrub(plain, known)
         text = json.dumps(plain, ensure_ascii=False)
     if len(text) > MAX_JSON_CHARS:
         return {"truncated": True, "original_chars": len(text), "preview": text[:MAX_JSON_CHARS]}
@@ -165,52 +251,71 @@ def session_log_record(
     user_agent: str = "",
     http_status: int | None = None,
     duration_ms: float = 0,
+    secrets: tuple[str, ...] = (),
 ) -> McpSessionLog | None:
     """Record one MCP request; returns the row, or None when nothing was stored.
 
     ``access_token`` is DOT's ``AccessToken`` (or None): only its id, its user
     (when ``user`` is not given) and its application's client id and name are
     read. ``params`` and ``result`` may be any JSON-serialisable value or a
-    pydantic model. Requests for an unknown account are not stored (there is
-    no tenant to attribute them to), nor are those of an offboarded account.
+    pydantic model. ``secrets`` are exact values to mask wherever they appear
+    (the request's own bearer token); tokens we issued are found and masked too.
+    Requests for an unknown account are not stored (there is no tenant to
+    attribute them to), nor are those of an offboarded account.
 
-    Never raises: a failure is logged (without the payload) and ignored, so a
-    broken log write can never fail the MCP request it describes.
+    Never raises: when the full row cannot be built or stored, a minimal one
+    (who, which client, method, tool, status, and the failure's class as the
+    error) is stored instead and the failure logged (without the payload), so
+    every request leaves a row and a broken log write never fails the request.
     """
     if account is None:
         return None
+    application = getattr(access_token, "application", None)
+    if user is None and access_token is not None:
+        user = access_token.user
+    identity = {
+        "account_id": account.pk,
+        "user": user if getattr(user, "is_authenticated", False) else None,
+        "oauth_client_id": storable_text(getattr(application, "client_id", "") or "")[:255],
+        "oauth_client_name": storable_text(getattr(application, "name", "") or "")[:255],
+        "token_id": getattr(access_token, "pk", None),
+        "method": storable_text(method or "")[:100],
+        "tool_name": storable_text(tool_name or "")[:100],
+        "http_status": http_status,
+        "duration_ms": max(0, round(duration_ms)),
+    }
     try:
-        application = getattr(access_token, "application", None)
-        if user is None and access_token is not None:
-            user = access_token.user
+        known = frozenset(filter(None, secrets)) | live_token_values(params)
         log = McpSessionLog(
-            account_id=account.pk,
-            user=user if getattr(user, "is_authenticated", False) else None,
-            oauth_client_id=(getattr(application, "client_id", "") or "")[:255],
-            oauth_client_name=(getattr(application, "name", "") or "")[:255],
-            token_id=getattr(access_token, "pk", None),
-            protocol_version=(protocol_version or "")[:32],
-            method=(method or "")[:100],
-            tool_name=(tool_name or "")[:100],
-            params=_to_json(params),
-            result=_to_json(result),
-            error=_scrub(error or ""),
+            **identity,
+            protocol_version=storable_text(protocol_version or "")[:32],
+            params=_to_json(params, known),
+            result=_to_json(result, known),
+            error=_mask(error or "", known),
             status=McpSessionLog.Status(status),
-            http_status=http_status,
-            duration_ms=max(0, round(duration_ms)),
-            user_agent=(user_agent or "")[:512],
+            user_agent=storable_text(user_agent or "")[:512],
         )
-        if not _insert_unless_offboarded(log):
-            logger.info("Session log not stored: account %s is offboarded", account.pk)
-            return None
-        return log
-    except Exception:
+        return _store(log)
+    except Exception as exc:
         logger.exception(
-            "Could not store the MCP session log (account %s, method %r)",
-            getattr(account, "pk", None),
-            method,
+            "Could not store the MCP session log (account %s, method %r); storing a minimal row",
+            account.pk,
+            identity["method"],
         )
+        failure = type(exc).__name__
+    try:
+        status = status if status in McpSessionLog.Status.values else McpSessionLog.Status.ERROR
+        return _store(McpSessionLog(**identity, status=status, error=f"[log failed: {failure}]"))
+    except Exception:
+        logger.exception("Could not store the minimal MCP session log (account %s)", account.pk)
         return None
+
+
+def _store(log: McpSessionLog) -> McpSessionLog | None:
+    if not _insert_unless_offboarded(log):
+        logger.info("Session log not stored: account %s is offboarded", log.account_id)
+        return None
+    return log
 
 
 # --- Purges -------------------------------------------------------------------

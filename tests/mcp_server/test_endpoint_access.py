@@ -27,6 +27,7 @@ from maestra_mcp.mcp_server.endpoint import (
     MESSAGE_INVALID_TOKEN,
     MESSAGE_METHOD_NOT_ALLOWED,
     MESSAGE_NOT_FOUND,
+    MESSAGE_TOO_LARGE,
     MESSAGE_UNAUTHENTICATED,
 )
 from permissions.policy import (
@@ -275,8 +276,14 @@ def test_only_post(cast, token_for, method):
 
 
 def assert_transport_refusal(response, status: int, text: str) -> None:
-    """The SDK's own answer (TransportSecuritySettings), given before any query."""
-    assert (response.status_code, response.text) == (status, text)
+    """The SDK's own check (TransportSecuritySettings), given before any query, its
+    message as a JSON-RPC error."""
+    assert response.status_code == status
+    assert response.json() == {
+        "jsonrpc": "2.0",
+        "id": None,
+        "error": {"code": -32600, "message": text},
+    }
 
 
 def test_foreign_origin_is_refused_before_anything_else(cast, token_for):
@@ -329,6 +336,7 @@ def test_request_body_is_capped(cast, token_for):
     body = {**INITIALIZE, "params": {**INITIALIZE["params"], "pad": "x" * MAX_REQUEST_BODY_BYTES}}
     response = exchange("POST", "/mcp/acme", token=token_for(ANALYST), body=body)
     assert response.status_code == 413
+    assert response.json()["error"] == {"code": -32600, "message": MESSAGE_TOO_LARGE}
 
 
 def test_non_json_body_is_a_client_error(cast, token_for):

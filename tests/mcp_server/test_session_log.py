@@ -7,7 +7,7 @@ import json
 import anyio
 import pytest
 
-from maestra_mcp.mcp_server.endpoint import MESSAGE_UNAUTHENTICATED
+from maestra_mcp.mcp_server.endpoint import MESSAGE_TOO_LARGE, MESSAGE_UNAUTHENTICATED
 from maestra_mcp.session_logs.models import McpSessionLog
 from permissions.policy import MESSAGE_NO_PERMISSION
 from permissions.services import mcp_access_revoke
@@ -111,7 +111,7 @@ def test_refusals_of_the_sdks_http_layer_are_logged_with_their_status(cast, toke
     assert exchange("POST", "/mcp/acme", token=token, Accept="text/html").status_code == 406
     too_large, not_acceptable = rows(cast.acme)
     assert (too_large.status, too_large.http_status) == ("refused", 413)
-    assert too_large.error == "Request Entity Too Large"
+    assert too_large.error == MESSAGE_TOO_LARGE
     assert (not_acceptable.status, not_acceptable.http_status) == ("refused", 406)
     assert too_large.user == cast.user(ANALYST)
     assert too_large.method == ""  # the SDK never dispatched it

@@ -7,6 +7,7 @@ from django.test import Client
 from django.utils.html import escape
 from oauth2_provider.models import Application, Grant
 
+from maestra_mcp.oauth.views.consent import MESSAGE_PKCE_CHALLENGE
 from permissions.policy import MESSAGE_MCP_DISABLED, MESSAGE_NO_PERMISSION
 from permissions.services import mcp_access_revoke
 from tests.support.clients import logged_in
@@ -248,3 +249,27 @@ def test_unknown_scope_is_refused(cast, claude):
         claude, CLAUDE_CALLBACK, Pkce.new(), resource=cast.acme.mcp_url, scope="reports:write"
     )
     assert redirect_params(logged_in("analyst@acme.test").get(url))["error"] == "invalid_scope"
+
+
+@pytest.mark.parametrize(
+    "challenge",
+    ["a", "x" * 42, "x" * 129, "a" * 42 + "!", "a" * 42 + " ", "a" * 42 + "+", "a" * 42 + "="],
+    ids=["one-char", "42", "129", "bang", "space", "plus", "pad"],
+)
+def test_pkce_challenge_must_be_rfc7636_shaped(cast, claude, challenge):
+    url = authorize_query(
+        claude, CLAUDE_CALLBACK, Pkce.new(), resource=cast.acme.mcp_url, code_challenge=challenge
+    )
+    params = redirect_params(logged_in("analyst@acme.test").get(url))
+    assert params["error"] == "invalid_request"
+    assert params["error_description"] == MESSAGE_PKCE_CHALLENGE
+    assert params["state"] == "st-123"
+    assert not Grant.objects.exists()
+
+
+@pytest.mark.parametrize("challenge", ["A" * 43, "a-._~" * 25 + "abc"])
+def test_rfc7636_challenges_of_43_to_128_characters_are_shown_the_page(cast, claude, challenge):
+    url = authorize_query(
+        claude, CLAUDE_CALLBACK, Pkce.new(), resource=cast.acme.mcp_url, code_challenge=challenge
+    )
+    assert logged_in("analyst@acme.test").get(url).status_code == 200

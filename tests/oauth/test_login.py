@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.utils.html import escape
 
-from maestra_mcp.oauth.views.login import MESSAGE_LOGIN_THROTTLED
+from maestra_mcp.oauth.login_throttle import MESSAGE_LOGIN_THROTTLED
 from permissions.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -63,3 +63,50 @@ def test_login_returns_to_the_authorization_request(cast):
     )
     assert response.status_code == 302
     assert response["Location"] == next_url
+
+
+def _admin_login(client: Client, username: str, password: str):
+    return client.post("/admin/login/?next=/admin/", {"username": username, "password": password})
+
+
+def test_admin_login_is_under_the_same_throttle(cast, settings):
+    """The superuser's password cannot be guessed at /admin/login/ either."""
+    settings.OAUTH_LOGIN_FAILURE_LIMIT = 3
+    attacker = Client(REMOTE_ADDR="203.0.113.11")
+    for _ in range(3):
+        assert _admin_login(attacker, "admin@maestra.test", "wrong").status_code == 200
+    refused = _admin_login(attacker, "admin@maestra.test", DEMO_PASSWORD)
+    assert refused.status_code == 429
+    message = MESSAGE_LOGIN_THROTTLED.format(
+        minutes=settings.OAUTH_LOGIN_FAILURE_WINDOW_SECONDS // 60
+    )
+    assert escape(message) in refused.content.decode()
+    assert "_auth_user_id" not in attacker.session
+    # one counter for both pages: the member login is throttled for that pair too
+    assert _login(attacker, "admin@maestra.test", DEMO_PASSWORD).status_code == 429
+    assert refused["Content-Security-Policy"] == "frame-ancestors 'none'"
+    # another address is not locked out
+    admin = Client(REMOTE_ADDR="198.51.100.21")
+    assert _admin_login(admin, "admin@maestra.test", DEMO_PASSWORD).status_code == 302
+    assert admin.get("/admin/").status_code == 200
+
+
+def test_failures_on_the_member_login_count_at_the_admin_login(cast, settings):
+    settings.OAUTH_LOGIN_FAILURE_LIMIT = 2
+    attacker = Client(REMOTE_ADDR="203.0.113.12")
+    for _ in range(2):
+        _login(attacker, "admin@maestra.test", "wrong")
+    assert _admin_login(attacker, "admin@maestra.test", DEMO_PASSWORD).status_code == 429
+    assert "_auth_user_id" not in attacker.session
+
+
+def test_the_backend_refuses_a_throttled_pair_on_any_path(cast, settings, rf):
+    """authenticate() itself refuses, whatever view calls it: no password is checked."""
+    from django.contrib.auth import authenticate
+
+    settings.OAUTH_LOGIN_FAILURE_LIMIT = 1
+    request = rf.post("/anywhere/", REMOTE_ADDR="203.0.113.13")
+    assert authenticate(request, username="owner@acme.test", password="wrong") is None
+    assert authenticate(request, username="owner@acme.test", password=DEMO_PASSWORD) is None
+    other = rf.post("/anywhere/", REMOTE_ADDR="203.0.113.14")
+    assert authenticate(other, username="owner@acme.test", password=DEMO_PASSWORD) is not None

@@ -126,3 +126,132 @@ def test_registration_is_rate_limited_per_client_address(settings):
     assert Application.objects.count() == 2
     # another address is unaffected
     assert register(Client(REMOTE_ADDR="198.51.100.7"), uris)[0] == 201
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"client_name": None},
+        {"client_name": 5},
+        {"client_name": ["Claude"]},
+        {"client_name": "Cla\u0000ude"},
+        {"client_name": "x" * 256},
+        {"redirect_uris": ["https://claude.ai/cb\u0000"]},
+        {"redirect_uris": ["https://claude.ai/c b"]},
+        {"redirect_uris": "https://claude.ai/cb"},
+        {"redirect_uris": [None]},
+        {"grant_types": [{}]},
+        {"grant_types": "authorization_code"},
+        {"response_types": [1]},
+        {"token_endpoint_auth_method": ["none"]},
+        {"token_endpoint_auth_method": None},
+        {"scope": {"a": 1}},
+    ],
+    ids=repr,
+)
+def test_every_bad_field_is_a_400_invalid_client_metadata(metadata):
+    metadata = {"redirect_uris": ["https://claude.ai/api/mcp/auth_callback"], **metadata}
+    status, body = register(Client(), **metadata)
+    assert status == 400, body
+    assert body["error"] in ("invalid_client_metadata", "invalid_redirect_uri")
+    assert body["error_description"]
+    assert not Application.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[]", b"null", b'"x"', b"\xff\xfe", b"[" * 5000 + b"]" * 5000],
+    ids=["array", "null", "string", "not-utf8", "deep"],
+)
+def test_a_body_that_is_not_an_object_is_a_400(body):
+    response = Client().post("/o/register/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_client_metadata"
+
+
+def _registered() -> dict:
+    status, body = register(Client(), ["https://claude.ai/api/mcp/auth_callback"])
+    assert status == 201
+    return body
+
+
+def _update(registration: dict, remote_addr: str = "127.0.0.1", **metadata):
+    body = {
+        "client_name": "Claude",
+        "redirect_uris": ["https://claude.ai/api/mcp/auth_callback"],
+        "token_endpoint_auth_method": "none",
+        **metadata,
+    }
+    return Client(REMOTE_ADDR=remote_addr).put(
+        f"/o/register/{registration['client_id']}/",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {registration['registration_access_token']}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("metadata", "error"),
+    [
+        ({"redirect_uris": ["http://evil.example.com/cb"]}, "invalid_redirect_uri"),
+        ({"grant_types": ["client_credentials"]}, "invalid_client_metadata"),
+        ({"grant_types": ["implicit"]}, "invalid_client_metadata"),
+        ({"response_types": ["token"]}, "invalid_client_metadata"),
+        ({"client_name": None}, "invalid_client_metadata"),
+    ],
+    ids=["http-remote", "client-credentials", "implicit", "token-response", "null-name"],
+)
+def test_an_update_is_held_to_the_registration_policy(metadata, error):
+    """RFC 7592 PUT is no way around the policy (the adversarial run got a code
+    delivered to http://evil.example.com through it)."""
+    registration = _registered()
+    response = _update(registration, **metadata)
+    assert response.status_code == 400
+    assert response.json()["error"] == error
+    application = Application.objects.get(client_id=registration["client_id"])
+    assert application.redirect_uris == "https://claude.ai/api/mcp/auth_callback"
+    assert application.authorization_grant_type == Application.GRANT_AUTHORIZATION_CODE
+
+
+def test_an_update_within_the_policy_is_applied():
+    registration = _registered()
+    response = _update(registration, redirect_uris=["http://127.0.0.1:9000/cb"], client_name="CC")
+    assert response.status_code == 200, response.content
+    application = Application.objects.get(client_id=registration["client_id"])
+    assert (application.redirect_uris, application.name) == ("http://127.0.0.1:9000/cb", "CC")
+
+
+def test_management_is_rate_limited_like_registration(settings):
+    settings.OAUTH_DCR_RATE_LIMIT = 3
+    registration = _registered()  # from 127.0.0.1, the test client's default
+    client = Client(REMOTE_ADDR="203.0.113.6")
+    url = f"/o/register/{registration['client_id']}/"
+    auth = f"Bearer {registration['registration_access_token']}"
+    for _ in range(3):
+        assert client.get(url, HTTP_AUTHORIZATION=auth).status_code == 200
+    response = _update(registration, remote_addr="203.0.113.6")
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(settings.OAUTH_DCR_RATE_WINDOW_SECONDS)
+
+
+def test_registration_and_update_need_no_csrf_token():
+    """API endpoints called without cookies: Django's CSRF check must not apply."""
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(
+        "/o/register/",
+        json.dumps(
+            {"redirect_uris": ["https://claude.ai/cb"], "token_endpoint_auth_method": "none"}
+        ),
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    registration = response.json()
+    response = client.put(
+        f"/o/register/{registration['client_id']}/",
+        json.dumps(
+            {"redirect_uris": ["https://claude.ai/cb"], "token_endpoint_auth_method": "none"}
+        ),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {registration['registration_access_token']}",
+    )
+    assert response.status_code == 200

@@ -12,6 +12,11 @@ from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request
 
+from accounts.models import Membership
+from accounts.services import account_set_mcp_enabled
+from maestra_mcp.oauth.models import EXCHANGED_CODE_RETENTION, ExchangedCode
+from maestra_mcp.oauth.services import oauth_exchanged_codes_clear
+from permissions.services import mcp_access_revoke
 from tests.support.clients import logged_in
 from tests.support.oauth import (
     CLAUDE_CALLBACK,
@@ -276,3 +281,110 @@ def _basic(user: str, password: str) -> str:
     import base64
 
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "grant_type",
+    [
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "password",
+        "implicit",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "nonsense",
+    ],
+)
+def test_other_grant_types_are_refused_before_dot(cast, grant_type):
+    response = Client().post(
+        "/o/token/", {"grant_type": grant_type, "device_code": "x", "client_id": "nobody"}
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"
+    assert response.json()["error"] == "unsupported_grant_type"
+
+
+def _end_access(cast, how: str, username: str) -> None:
+    user = cast.user(username)
+    if how == "mcp_off":
+        account_set_mcp_enabled(account=cast.acme, enabled=False)
+    elif how == "access_revoked":
+        mcp_access_revoke(account=cast.acme, user=user, acting_user=None)
+    elif how == "membership_inactive":
+        Membership.objects.filter(account=cast.acme, user=user).update(is_active=False)
+    elif how == "user_inactive":
+        type(user).objects.filter(pk=user.pk).update(is_active=False)
+
+
+@pytest.mark.parametrize(
+    "how", ["mcp_off", "access_revoked", "membership_inactive", "user_inactive"]
+)
+def test_refresh_is_refused_once_access_has_ended(cast, how):
+    """The access policy is asked again: the connection does not silently come back
+    when access is granted again (the adversarial run: 56/56 refreshes succeeded)."""
+    connected = connect("analyst@acme.test", cast.acme.mcp_url)
+    _end_access(cast, how, "analyst@acme.test")
+    issued = AccessToken.objects.count()
+    status, body = _refresh(connected)
+    assert status == 400
+    assert body["error"] == "invalid_grant"
+    assert AccessToken.objects.count() == issued  # nothing new minted
+
+
+def test_refresh_still_works_while_access_holds(cast):
+    connected = connect("analyst@acme.test", cast.acme.mcp_url)
+    account_set_mcp_enabled(account=cast.acme, enabled=True)
+    assert _refresh(connected)[0] == 200
+
+
+def _checksum(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def test_code_replay_revokes_the_tokens_it_issued(cast):
+    """RFC 6749 §4.1.2: a code used twice leaked; everything issued from it goes,
+    including the tokens refreshed since (the same family)."""
+    client_id, pkce, code = _code(cast)
+    status, first = _exchange(client_id, code, pkce.verifier)
+    assert status == 200
+    _, refreshed = token_request(
+        Client(),
+        grant_type="refresh_token",
+        refresh_token=first["refresh_token"],
+        client_id=client_id,
+    )
+    assert _valid_at(refreshed["access_token"], cast.acme.mcp_url)
+
+    status, body = _exchange(client_id, code, pkce.verifier)
+    assert (status, body["error"]) == (400, "invalid_grant")
+    assert not _valid_at(first["access_token"], cast.acme.mcp_url)
+    assert not _valid_at(refreshed["access_token"], cast.acme.mcp_url)
+    assert not RefreshToken.objects.filter(
+        application__client_id=client_id, revoked__isnull=True
+    ).exists()
+    _, after = token_request(
+        Client(),
+        grant_type="refresh_token",
+        refresh_token=refreshed["refresh_token"],
+        client_id=client_id,
+    )
+    assert after["error"] == "invalid_grant"
+
+
+def test_code_replay_by_another_client_revokes_nothing(cast):
+    """Only the client the code was issued to can trigger the revocation."""
+    client_id, pkce, code = _code(cast)
+    _, first = _exchange(client_id, code, pkce.verifier)
+    other = register(Client(), [CLAUDE_CALLBACK])[1]["client_id"]
+    assert _exchange(other, code, pkce.verifier)[1]["error"] == "invalid_grant"
+    assert _valid_at(first["access_token"], cast.acme.mcp_url)
+
+
+def test_exchanged_code_records_are_cleared_after_retention(cast):
+    client_id, pkce, code = _code(cast)
+    _exchange(client_id, code, pkce.verifier)
+    assert ExchangedCode.objects.count() == 1
+    ExchangedCode.objects.update(
+        created_at=timezone.now() - EXCHANGED_CODE_RETENTION - timedelta(1)
+    )
+    assert oauth_exchanged_codes_clear() == 1
+    assert not ExchangedCode.objects.exists()

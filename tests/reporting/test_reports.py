@@ -20,7 +20,12 @@ from reporting.models import (
     CampaignStat,
     Grain,
 )
-from reporting.schemas import CampaignReportParams, FlowReportParams
+from reporting.schemas import (
+    EARLIEST_REPORT_DATE,
+    CampaignReportParams,
+    FlowReportParams,
+    latest_report_date,
+)
 from reporting.selectors import campaign_report, flow_report
 from reporting.windows import preset_window, resolve_window
 from tests.support.reports import (
@@ -493,3 +498,29 @@ def test_reports_read_through_the_configured_alias(data, acme, analyst, settings
     settings.REPORTING_DATABASE_ALIAS = "replica"  # not configured here: proves it is used
     with pytest.raises(ConnectionDoesNotExist, match="replica"):
         report(acme, analyst, brands=["Acme Home"])
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["0001-01-01", "0003-12-31", "1999-12-31", "9997-01-01", "9999-12-31", 0, 315_532_800],
+)
+@pytest.mark.parametrize("params", [CampaignReportParams, FlowReportParams])
+@pytest.mark.parametrize("field", ["date_from", "date_to"])
+def test_dates_outside_the_bounds_are_a_clear_validation_error(params, field, value):
+    """Years 1-3 or 9997-9999 once reached date arithmetic and gave an internal error."""
+    other = "date_to" if field == "date_from" else "date_from"
+    with pytest.raises(ValidationError, match="must be between 2000-01-01 and "):
+        params(**{field: value, other: "2026-01-01"})
+
+
+def test_the_bounds_themselves_are_valid():
+    latest = latest_report_date()
+    params = CampaignReportParams(date_from=EARLIEST_REPORT_DATE, date_to=latest)
+    assert (params.date_from, params.date_to) == (EARLIEST_REPORT_DATE, latest)
+    assert latest > date.today()
+
+
+@pytest.mark.parametrize("limit", [True, False, 5.0, "5"])
+def test_limit_is_a_strict_integer(limit):
+    with pytest.raises(ValidationError, match="limit"):
+        CampaignReportParams(limit=limit)

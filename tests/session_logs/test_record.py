@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from accounts.models import Account
 from accounts.scoping import UnscopedQueryError
 from maestra_mcp.session_logs.models import McpSessionLog
-from maestra_mcp.session_logs.services import REDACTED, _scrub, _to_json
+from maestra_mcp.session_logs.services import REDACTED, TOO_DEEP, _scrub, _to_json
 from tests.support.session_logs import issue_tokens, record
 
 pytestmark = pytest.mark.django_db
@@ -189,8 +189,14 @@ def test_a_failing_log_write_does_not_fail_the_caller(cast, caplog):
 
 def test_invalid_status_is_logged_not_raised(cast, caplog):
     with caplog.at_level(logging.ERROR):
-        assert record(cast.acme, status="bogus") is None
+        log = record(cast.acme, method="tools/call", status="bogus")
     assert "Could not store the MCP session log" in caplog.text
+    # degraded to the minimal row, as an error naming the failure's class
+    assert (log.method, log.status, log.error) == (
+        "tools/call",
+        "error",
+        "[log failed: ValueError]",
+    )
 
 
 def test_unscoped_queries_fail_closed(cast):
@@ -222,3 +228,42 @@ def test_stored_json_is_always_the_fully_scrubbed_value(value):
     text; whatever the value, it equals the walked (scrubbed) copy."""
     walked = _scrub(json.loads(json.dumps(value)))
     assert _to_json(value) == walked
+
+
+def test_unstorable_text_is_replaced_not_refused(cast):
+    """NUL and lone surrogates (which PostgreSQL and psycopg refuse) in any field."""
+    log = record(
+        cast.acme,
+        method="tools/call\x00",
+        tool_name="x\ud800",
+        params={"k\x00": ["\udfff", {"deep": "a\x00b"}]},
+        result={"r": "\ud83d"},
+        error="bad \x00 value",
+        user_agent="agent\x00",
+    )
+    assert log is not None
+    (row,) = rows()
+    assert row["params"] == {"k\ufffd": ["\ufffd", {"deep": "a\ufffdb"}]}
+    assert row["result"] == {"r": "\ufffd"}
+    assert (row["method"], row["tool_name"]) == ("tools/call\ufffd", "x\ufffd")
+    assert (row["error"], row["user_agent"]) == ("bad \ufffd value", "agent\ufffd")
+
+
+def test_deep_values_are_cut_not_raised(cast):
+    """Whatever a caller passes, the walks stop at MAX_DEPTH (no RecursionError)."""
+    value: list = ["bearer x"]
+    for _ in range(200):
+        value = [value]
+    log = record(cast.acme, method="tools/call", params={"v": value})
+    (row,) = rows()
+    assert row["id"] == log.pk
+    assert TOO_DEEP in json.dumps(row["params"])
+    assert row["error"] == ""
+
+
+def test_token_shaped_values_are_masked_in_text(cast):
+    dot_token = "Zx9" * 10
+    record(cast.acme, method="tools/call", params={"q": f"use {dot_token}."}, error=dot_token)
+    (row,) = rows()
+    assert row["params"] == {"q": f"use {REDACTED}."}
+    assert row["error"] == REDACTED

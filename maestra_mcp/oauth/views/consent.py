@@ -10,14 +10,16 @@ What it adds to DOT's ``AuthorizationView``:
   never "all accounts";
 * the access policy is asked on display and again on approval; when it refuses,
   the page shows its message and nothing is issued;
-* PKCE with S256 is refused up front when missing or ``plain`` (DOT would only
-  notice ``plain`` after the user had approved);
+* PKCE with S256 is refused up front when missing, ``plain`` (DOT would only
+  notice ``plain`` after the user had approved) or not an RFC 7636 challenge
+  (43-128 characters of the unreserved set; an S256 challenge is 43);
 * no automatic approval: ``skip_authorization`` and ``approval_prompt=auto``
   are ignored, so every connection is a deliberate choice of the user.
 """
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from django import forms
@@ -39,6 +41,11 @@ from maestra_mcp.oauth.views.headers import deny_framing
 from permissions.policy import mcp_access_decision
 
 MESSAGE_PKCE_S256 = "PKCE with code_challenge_method=S256 is required."
+MESSAGE_PKCE_CHALLENGE = (
+    "code_challenge must be 43-128 characters of A-Z, a-z, 0-9, '-', '.', '_', '~' (RFC 7636)."
+)
+# RFC 7636 §4.2: code_challenge = 43*128unreserved.
+_CODE_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 MESSAGE_CHOOSE_ACCOUNT = "Choose the account this assistant may read."
 
 
@@ -89,6 +96,8 @@ class ConsentView(AuthorizationView):
             "code_challenge"
         ):
             return self._refuse("invalid_request", MESSAGE_PKCE_S256, credentials, application)
+        if not _CODE_CHALLENGE.fullmatch(credentials["code_challenge"]):
+            return self._refuse("invalid_request", MESSAGE_PKCE_CHALLENGE, credentials, application)
         resources = request.GET.getlist("resource")
         account, problem = _bound_account(resources)
         if problem:

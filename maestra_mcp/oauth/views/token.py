@@ -4,14 +4,35 @@ Errors raised while DOT stores a token (RFC 8707 ``invalid_target``, ours and
 DOT's own) reach the response without oauthlib's headers, so DOT sends their
 JSON body as ``text/html``; clients that check the content type would not read
 the error.
+
+Grant types other than the code flow and refresh are refused here, before DOT
+sees them: DOT routes e.g. the device grant to handlers for features Maestra
+does not mount (its models unused), which answered 500.
 """
 
 from __future__ import annotations
 
+from django.http import JsonResponse
 from oauth2_provider.views import TokenView as DotTokenView
+
+from maestra_mcp.oauth.validators import ALLOWED_GRANT_TYPES
+
+MESSAGE_UNSUPPORTED_GRANT = "Only the authorization_code and refresh_token grants are supported."
 
 
 class TokenView(DotTokenView):
+    def post(self, request, *args, **kwargs):
+        grant_type = request.POST.get("grant_type")
+        # A missing one is DOT's invalid_request.
+        if grant_type is not None and grant_type not in ALLOWED_GRANT_TYPES:
+            response = JsonResponse(
+                {"error": "unsupported_grant_type", "error_description": MESSAGE_UNSUPPORTED_GRANT},
+                status=400,
+            )
+            response["Cache-Control"] = "no-store"
+            return response
+        return super().post(request, *args, **kwargs)
+
     def authorization_flow_token_response(self, request, *args, **kwargs):
         response = super().authorization_flow_token_response(request, *args, **kwargs)
         if not response.get("Content-Type", "").startswith("application/json"):
