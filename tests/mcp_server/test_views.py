@@ -40,7 +40,9 @@ async def session(token: str, mode: str, work):
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
-def test_the_report_view_is_listed_readable_and_linked_from_the_report_tools(cast, token_for, mode):
+def test_the_report_view_is_listed_readable_and_linked_from_the_report_and_explain_tools(
+    cast, token_for, mode
+):
     async def work(client):
         return (
             client.server_capabilities,
@@ -69,8 +71,8 @@ def test_the_report_view_is_listed_readable_and_linked_from_the_report_tools(cas
     linked = budget | {"ui": {"resourceUri": REPORT_VIEW_URI}}
     assert tools["campaign_report"].meta == linked
     assert tools["flow_report"].meta == linked
+    assert tools["explain_change"].meta == linked  # its drivers as bars
     assert tools["list_report_filters"].meta == budget  # nothing to chart
-    assert tools["explain_change"].meta == budget
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

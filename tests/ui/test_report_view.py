@@ -22,8 +22,9 @@ from maestra_mcp.demo_stats import DEMO_PROFILES, demo_csv_lines
 from maestra_mcp.mcp_server.tools import TOOLS
 from maestra_mcp.mcp_server.tools._reports import fit_to_budget
 from reporting.schemas import CampaignReportParams, FlowReportParams
+from reporting.schemas_explain import ExplainChangeParams
 from reporting.services.stats_import import stats_import
-from tests.support.reports import campaign_report_as, flow_report_as
+from tests.support.reports import campaign_report_as, explain_change_as, flow_report_as
 
 ROOT = Path(__file__).resolve().parents[2]
 VIEW_HTML = ROOT / "maestra_mcp" / "mcp_server" / "apps" / "report.html"
@@ -52,49 +53,44 @@ def acme_stats(transactional_db, cast):
     return cast
 
 
-def tool_result(report) -> dict:
-    """The CallToolResult the server sends for ``report`` (see mcp_server/server.py)."""
-    structured = fit_to_budget(report).model_dump(mode="json")
+def tool_result(result) -> dict:
+    """The CallToolResult the server sends for ``result`` (see mcp_server/server.py)."""
+    structured = result.model_dump(mode="json")
     text = json.dumps(structured, ensure_ascii=False, separators=(",", ":"))
     return {"content": [{"type": "text", "text": text}], "structuredContent": structured}
 
 
+def report_result(selector, cast, params) -> dict:
+    """A report tool's answer: the selector's report fitted to the size budget as the tool does."""
+
+    def page_of(limit: int):
+        page = params.model_copy(update={"limit": limit})
+        return selector(account=cast.acme, user=cast.user(ANALYST), params=page, today=TODAY)
+
+    return tool_result(fit_to_budget(page_of(params.limit), page_of))
+
+
 def campaign_90_days(cast) -> dict:
-    report = campaign_report_as(
-        account=cast.acme,
-        user=cast.user(ANALYST),
-        params=CampaignReportParams(
-            period="last_90_days", timeline="day", compare_to="previous_period", limit=10
-        ),
-        today=TODAY,
+    params = CampaignReportParams(
+        period="last_90_days", timeline="day", compare_to="previous_period", limit=10
     )
-    return tool_result(report)
+    return report_result(campaign_report_as, cast, params)
 
 
 def flows_by_flow(cast) -> dict:
-    report = flow_report_as(
+    params = FlowReportParams(period="last_90_days", timeline="week", breakdown="flow")
+    return report_result(flow_report_as, cast, params)
+
+
+def explanation(cast, **params) -> dict:
+    """explain_change's answer (reporting/selectors/drivers.py) for the analyst."""
+    result = explain_change_as(
         account=cast.acme,
         user=cast.user(ANALYST),
-        params=FlowReportParams(period="last_90_days", timeline="week", breakdown="flow"),
+        params=ExplainChangeParams(**params),
         today=TODAY,
     )
-    return tool_result(report)
-
-
-def explanation(campaigns: dict) -> dict:
-    """A synthetic explain_change result: a report's window and totals plus drivers."""
-    report = campaigns["structuredContent"]
-    drivers = [
-        {"name": "Email", "contribution": "48211.40", "share": 0.62},
-        {"name": "Black Friday (Acme Home)", "contribution": "30500.00", "share": 0.39},
-        {"name": "Spring sale", "contribution": "6000.10", "share": 0.08},
-        {"name": "SMS", "contribution": "-7000.55", "share": -0.09},
-    ]
-    structured = {
-        key: report[key] for key in ("account", "currency", "timezone", "window", "summary")
-    }
-    structured |= {"comparison": report["comparison"], "metric": "revenue", "drivers": drivers}
-    return {"content": [{"type": "text", "text": "…"}], "structuredContent": structured}
+    return tool_result(result)
 
 
 # --- The host page ---------------------------------------------------------------------
@@ -300,32 +296,156 @@ def test_flow_report_by_flow_lists_every_flow_and_sorts_by_name(acme_stats, view
     host.assert_clean()
 
 
-def test_explanation_draws_one_bar_per_driver_signed_and_scaled(acme_stats, view_host, shoot):
-    result = explanation(campaign_90_days(acme_stats))
-    drivers = result["structuredContent"]["drivers"]
+def driver_rows(explained: dict) -> list[dict]:
+    """What the view should list: drivers_up, drivers_down, then the others row if any."""
+    others = explained["others"]
+    extra = [others | {"group": "others"}] if others and others["groups"] else []
+    return (
+        [d | {"group": "up"} for d in explained["drivers_up"]]
+        + [d | {"group": "down"} for d in explained["drivers_down"]]
+        + extra
+    )
 
-    host = view_host()
+
+def shown_drivers(host) -> list[dict]:
+    """Each driver row of the view: its data, flag and bars (value and CSS box)."""
+    return host.frame.locator("#drivers li.driver").evaluate_all(
+        """items => items.map(li => ({
+          group: li.dataset.group,
+          contribution: Number(li.dataset.contribution),
+          positive: li.classList.contains('positive'),
+          negative: li.classList.contains('negative'),
+          label: li.querySelector('.driver-label').textContent,
+          flag: li.querySelector('.flag')?.textContent ?? null,
+          bars: [...li.querySelectorAll('.driver-bar')].map(b => ({
+            kind: b.classList[1], value: Number(b.dataset.value),
+            left: b.style.left, right: b.style.right, width: parseFloat(b.style.width),
+          })),
+        }))"""
+    )
+
+
+def assert_bars_match(host, explained: dict) -> list[dict]:
+    """One row per driver in the result's order, signed and flagged as the result says."""
+    expected = driver_rows(explained)
+    shown = shown_drivers(host)
+    assert [row["group"] for row in shown] == [row["group"] for row in expected]
+    names = [row["name"] for row in expected if row["group"] != "others"]
+    assert [row["label"] for row in shown if row["group"] != "others"] == names
+    assert [row["contribution"] for row in shown] == [
+        float(row["contribution"]) for row in expected
+    ]
+    assert all(float(row["contribution"]) > 0 for row in explained["drivers_up"])
+    assert all(float(row["contribution"]) < 0 for row in explained["drivers_down"])
+    assert [row["positive"] for row in shown] == [
+        float(row["contribution"]) >= 0 for row in expected
+    ]
+    assert [row["negative"] for row in shown] == [
+        float(row["contribution"]) < 0 for row in expected
+    ]
+    assert [row["flag"] for row in shown] == [
+        row["status"] if row.get("status") in ("new", "gone") else None for row in expected
+    ]
+    # (The browser keeps 4 decimals of a style's percentages.)
+    # Every bar starts at the zero line (50 %) on its sign's side; the longest reaches an end.
+    for row in shown:
+        for bar in row["bars"]:
+            anchor = bar["left"] if bar["value"] > 0 else bar["right"]
+            assert float(anchor.rstrip("%")) >= 50, row
+    assert max(sum(b["width"] for b in row["bars"]) for row in shown) == pytest.approx(50, abs=0.01)
+    return shown
+
+
+def test_a_revenue_explanation_draws_the_real_drivers_with_new_and_gone_flags(
+    acme_stats, view_host, shoot
+):
+    # February against January: January's one-time campaigns are gone, February's new.
+    result = explanation(
+        acme_stats,
+        kind="campaigns",
+        metric="revenue",
+        period="last_month",
+        compare_date_from=date(2026, 1, 1),
+        compare_date_to=date(2026, 1, 31),
+        limit=5,
+    )
+    explained = result["structuredContent"]
+    assert explained["method"] == "difference" and explained["explained"] is True
+    assert explained["drivers_up"] and explained["drivers_down"] and explained["others"]
+    assert explained["new_groups"] and explained["gone_groups"]
+
+    host = view_host(tool="explain_change")
     host.send(result)
     frame = host.frame
-    items = frame.locator("#drivers li")
-    assert items.count() == len(drivers)
-    assert frame.locator(".driver-name").all_inner_texts() == [d["name"] for d in drivers]
-    assert [float(v) for v in items.evaluate_all("li => li.map(e => e.dataset.contribution)")] == [
-        float(d["contribution"]) for d in drivers
-    ]
-    assert items.evaluate_all("li => li.map(e => e.className)") == [
-        "driver positive",
-        "driver positive",
-        "driver positive",
-        "driver negative",
-    ]
-    assert frame.locator(".driver-value").first.inner_text() == "+€48.2K 62%"
-    assert frame.locator(".driver-value").last.inner_text() == "\N{MINUS SIGN}€7,001 -9%"
-    # Bars are scaled to the largest contribution (half the track each side of zero).
-    widths = frame.locator(".driver-bar").evaluate_all("bars => bars.map(b => b.style.width)")
-    assert widths[0] == "50%" and 0 < float(widths[3].rstrip("%")) < 10
+    assert frame.locator("h1").inner_text() == "Explain a change"
+    assert frame.locator("#subtitle").inner_text() == (
+        "Feb 1 \N{EN DASH} Feb 28, 2026 · 28 days · vs Jan 1 \N{EN DASH} Jan 31, 2026"
+    )
+    current = frame.locator(".kpi[data-kpi=current]")
+    assert current.locator(".kpi-label").inner_text() == "Revenue"
+    assert current.get_attribute("data-value") == explained["current"]
+    assert current.locator(".kpi-value").get_attribute("title") == (
+        f"€{round(Decimal(explained['current'])):,}"
+    )
+    assert (
+        frame.locator(".kpi[data-kpi=previous]").get_attribute("data-value")
+        == (explained["previous"])
+    )
+    change = frame.locator(".kpi[data-kpi=change]")
+    absolute = Decimal(explained["change"]["absolute"])
+    assert change.get_attribute("data-value") == explained["change"]["absolute"]
+    assert change.locator(".kpi-value").inner_text()[0] == (
+        "+" if absolute > 0 else "\N{MINUS SIGN}"
+    )
+    relative = explained["change"]["relative"]
+    assert change.locator(".kpi-change").inner_text() == (
+        f"{'▲' if relative > 0 else '▼'} {js_signed(relative * 100, 1)}%"
+    )
+
+    shown = assert_bars_match(host, explained)
+    # Sums: one bar per row, as long as its share of the largest contribution.
+    largest = max(abs(row["contribution"]) for row in shown)
+    for row in shown:
+        [bar] = row["bars"]
+        assert bar["kind"] == "total" and bar["value"] == row["contribution"]
+        assert bar["width"] == pytest.approx(abs(row["contribution"]) / largest * 50, abs=0.01)
+    assert shown[-1]["group"] == "others"
+    others = explained["others"]["groups"]
+    assert frame.locator(".driver.others .driver-label").inner_text() == f"{others} others"
+    assert frame.locator("#legend").count() == 0  # no rate/mix split for a sum
+    assert frame.locator(".note").inner_text() == (
+        f"{explained['new_groups']} new · {explained['gone_groups']} gone · "
+        f"{explained['total_groups']} campaigns in all"
+    )
     assert frame.locator("#chart").count() == 0  # no timeline, no chart
-    shoot(host.page, "drivers")
+    shoot(host.page, "revenue")
+    host.assert_clean()
+
+
+def test_a_rate_explanation_splits_each_bar_into_rate_and_mix_effects(acme_stats, view_host, shoot):
+    result = explanation(
+        acme_stats, kind="campaigns", metric="open_rate", period="last_30_days", limit=6
+    )
+    explained = result["structuredContent"]
+    assert explained["method"] == "shift_share" and explained["explained"] is True
+    assert explained["drivers_up"] and explained["drivers_down"]
+
+    host = view_host(width=390, tool="explain_change")
+    host.send(result)
+    frame = host.frame
+    points = explained["change"]["absolute"] * 100
+    assert frame.locator(".kpi[data-kpi=change] .kpi-value").inner_text() == (
+        f"{js_signed(points, 2)} pp"
+    )
+    assert frame.locator("#legend").inner_text().split() == ["own", "rate", "mix"]
+    shown = assert_bars_match(host, explained)
+    for row, drawn in zip(driver_rows(explained), shown, strict=True):
+        effects = {"rate": row["rate_effect"], "mix": row["mix_effect"]}
+        assert {bar["kind"]: bar["value"] for bar in drawn["bars"]} == {
+            kind: value for kind, value in effects.items() if value
+        }
+        assert sum(effects.values()) == pytest.approx(row["contribution"])
+    shoot(host.page, "open-rate")
     host.assert_clean()
 
 
@@ -376,3 +496,39 @@ def test_the_view_fits_500_px_at_390_and_760_wide_in_light_and_dark(
                 shots.append(host.screenshot(screenshot_dir / name))
             host.assert_clean()
     assert len(shots) == 8
+
+
+def test_an_explanation_fits_500_px_at_390_and_760_wide_in_light_and_dark(
+    acme_stats, view_host, screenshot_dir
+):
+    # Ten drivers each way and the others row: more than 500 px, so the list scrolls.
+    result = explanation(acme_stats, kind="campaigns", metric="open_rate", period="last_90_days")
+    explained = result["structuredContent"]
+    rows = len(driver_rows(explained))
+    assert rows > 12
+    for width in (390, 760):
+        for theme, (low, high) in THEMES.items():
+            host = view_host(width=width, theme=theme, tool="explain_change")
+            host.send(result)
+            assert host.frame.locator("#drivers li.driver").count() == rows
+            size = host.evaluate(
+                """() => ({
+                  height: document.documentElement.scrollHeight,
+                  width: document.documentElement.scrollWidth,
+                  clipped: [...document.querySelectorAll('.kpi-value, h1, .driver-value')]
+                    .filter(e => e.scrollWidth > e.clientWidth).length,
+                  scrolls: document.getElementById('drivers').scrollHeight
+                    > document.getElementById('drivers').clientHeight,
+                  background: getComputedStyle(document.body).backgroundColor,
+                })"""
+            )
+            label = f"{width} px {theme}"
+            assert size["height"] <= MAX_HEIGHT, label
+            assert size["width"] <= width, label
+            assert size["clipped"] == 0, label
+            assert size["scrolls"], label
+            assert low <= luminance(size["background"]) <= high, label
+            reported = host.page.evaluate("window.reportHost.events.sizes.at(-1)")
+            assert reported["height"] <= MAX_HEIGHT, label
+            host.screenshot(screenshot_dir / f"explain-view-{theme}-{width}.png")
+            host.assert_clean()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from maestra_mcp.mcp_server.principal import McpPrincipal
 from maestra_mcp.mcp_server.tools.base import McpTool
+from maestra_mcp.mcp_server.views import REPORT_VIEW_URI
 from permissions.brand_scope import allowed_brand_ids
 from reporting.metrics import METRIC_DEFINITIONS
 from reporting.schemas_explain import METHOD, ExplainChangeParams, Explanation
@@ -67,4 +68,5 @@ tool = McpTool(
     result=Explanation,
     handler=handle,
     too_large_advice="Ask for a smaller limit (drivers per direction) or narrower filters.",
+    view=REPORT_VIEW_URI,  # hosts with MCP Apps draw the drivers as bars
 )

@@ -45,6 +45,12 @@ export const LABELS = {
   revenue_per_delivered: "Revenue / delivered",
 };
 
+/** "good" / "bad" / "flat" for a change's sign, taking the metric's polarity into account. */
+export function changeTone(metric, sign) {
+  if (!sign) return "flat";
+  return sign > 0 !== LOWER_IS_BETTER.has(metric) ? "good" : "bad";
+}
+
 export const label = (metric) => LABELS[metric] ?? metric.replaceAll("_", " ");
 
 /** Numbers from the JSON: decimal strings become numbers, null stays null. */
@@ -88,7 +94,6 @@ export class Formatter {
       maximumFractionDigits: 1,
       signDisplay: "exceptZero",
     });
-    this._share = new Intl.NumberFormat(this.locale, { style: "percent", maximumFractionDigits: 0 });
     this._pp = new Intl.NumberFormat(this.locale, {
       maximumFractionDigits: 2,
       signDisplay: "exceptZero",
@@ -152,17 +157,18 @@ export class Formatter {
     return { text, sign: Math.sign(shown) };
   }
 
-  /** Signed amount in the metric's unit (driver contributions). */
+  /** A signed amount in the metric's unit (changes, driver contributions); rates in points. */
   signed(metric, raw) {
     const n = num(raw);
     if (n === null) return "–";
+    if (RATES.has(metric)) return `${this._pp.format(Math.round(n * 10000) / 100)} pp`;
     const text = this.short(metric, Math.abs(n));
     return n > 0 ? `+${text}` : n < 0 ? `−${text}` : text;
   }
 
-  /** A driver's share of the whole change: "64 %". */
-  share(value) {
-    return this._share.format(value);
+  /** A relative change: "+12.5%". */
+  percent(value) {
+    return this._signedPct.format(value);
   }
 
   date(iso, withYear = false) {

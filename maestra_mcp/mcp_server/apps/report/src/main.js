@@ -1,6 +1,6 @@
 // The Maestra report view (MCP Apps, `ui://maestra/report`): renders the
-// structuredContent of campaign_report / flow_report (reporting/schemas.py) and
-// of explanations that carry a `drivers` list. It talks only to its host through
+// structuredContent of campaign_report / flow_report (reporting/schemas.py) and of
+// explain_change (reporting/schemas_explain.py). It talks only to its host through
 // the ext-apps App (postMessage); it loads nothing from the network.
 
 import {
@@ -9,7 +9,9 @@ import {
   applyHostStyleVariables,
 } from "@modelcontextprotocol/ext-apps/app-with-deps";
 import { TimelineChart } from "./chart.js";
-import { Formatter, LABELS, LOWER_IS_BETTER, label, num } from "./format.js";
+import { h } from "./dom.js";
+import { explanationKpis, explanationPanel, isExplanation } from "./explain.js";
+import { Formatter, LABELS, changeTone, label, num } from "./format.js";
 import "./style.css";
 
 // The tiles on top, and the breakdown's columns after the name.
@@ -19,21 +21,6 @@ const COLUMNS = ["revenue", "orders", "sends", "open_rate", "click_rate", "conve
 const CHART_METRICS = Object.keys(LABELS);
 // Claude caps inline views at about 500 px; a host's containerDimensions win.
 const DEFAULT_HEIGHT = 500;
-
-/** document.createElement with attributes, properties and children. */
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") el.className = value;
-    else if (key === "text") el.textContent = value;
-    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
-    else if (key === "dataset") Object.assign(el.dataset, value);
-    else el.setAttribute(key, value === true ? "" : String(value));
-  }
-  el.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
-  return el;
-}
 
 const root = document.getElementById("app");
 const state = {
@@ -47,7 +34,8 @@ const state = {
 let chart = null;
 
 function formatter() {
-  return new Formatter(state.report?.currency, state.locale);
+  const report = state.report;
+  return new Formatter(report?.currency ?? report?.provenance?.currency, state.locale);
 }
 
 function status(text, kind = "info") {
@@ -64,14 +52,16 @@ function render() {
   chart?.destroy();
   chart = null;
 
+  const explanation = isExplanation(report);
   const panels = [];
-  if (report.drivers?.length) panels.push(["drivers", "Drivers"]);
+  if (explanation) panels.push(["drivers", "Drivers"]);
   if (report.timeline?.buckets?.length) panels.push(["timeline", "Timeline"]);
   if (report.breakdown) panels.push(["breakdown", breakdownTitle(report.breakdown)]);
   if (!panels.some(([id]) => id === state.tab)) state.tab = panels[0]?.[0] ?? null;
 
   const children = [header(report, fmt)];
   if (report.summary) children.push(kpis(report, fmt));
+  if (explanation) children.push(explanationKpis(report, fmt));
   if (panels.length > 1) {
     children.push(
       h(
@@ -98,7 +88,7 @@ function render() {
   let panel = null;
   if (state.tab === "timeline") panel = timelinePanel(report, fmt);
   if (state.tab === "breakdown") panel = breakdownPanel(report.breakdown, fmt);
-  if (state.tab === "drivers") panel = driversPanel(report, fmt);
+  if (state.tab === "drivers") panel = explanationPanel(report, fmt);
   if (panel) children.push(panel);
   if (!report.summary && !panel) {
     children.push(h("p", { class: "status", text: "This result has nothing to chart." }));
@@ -117,7 +107,8 @@ function breakdownTitle(breakdown) {
 }
 
 function header(report, fmt) {
-  const title = state.toolTitle ?? (report.drivers ? "What changed" : "Report");
+  const explanation = isExplanation(report);
+  const title = state.toolTitle ?? (explanation ? "What changed" : "Report");
   const parts = [];
   if (report.window) parts.push(`${fmt.range(report.window)} · ${report.window.days} days`);
   const comparison = report.comparison;
@@ -125,7 +116,9 @@ function header(report, fmt) {
     const kind = comparison.compare_to === "previous_year" ? "previous year" : "previous period";
     parts.push(`vs ${kind} (${fmt.range(comparison.window)})`);
   }
+  if (explanation) parts.push(`vs ${fmt.range(report.comparison_window)}`);
   if (report.brand_restricted) parts.push("your brands only");
+  if (explanation && report.provenance?.partial) parts.push("incomplete data");
   return h(
     "header",
     {},
@@ -161,12 +154,6 @@ function kpis(report, fmt) {
       );
     }),
   );
-}
-
-/** "good" / "bad" / "flat" for a change's sign, taking the metric's polarity into account. */
-function changeTone(metric, sign) {
-  if (!sign) return "flat";
-  return sign > 0 !== LOWER_IS_BETTER.has(metric) ? "good" : "bad";
 }
 
 function timelinePanel(report, fmt) {
@@ -294,44 +281,6 @@ function sortedRows(breakdown) {
     if (sort.column === "name") return factor * va.localeCompare(vb, state.locale);
     return factor * (va - vb);
   });
-}
-
-// Drivers: `[{name, contribution, share?}]` — each one's contribution to the change of
-// `report.metric` (default revenue), in that metric's unit; `share` its part of the total.
-function driversPanel(report, fmt) {
-  const metric = report.metric ?? "revenue";
-  const drivers = report.drivers;
-  const largest = Math.max(...drivers.map((d) => Math.abs(num(d.contribution) ?? 0)), 1e-12);
-  return h(
-    "section",
-    { class: "panel", id: "panel-drivers", role: "tabpanel", "aria-labelledby": "tab-drivers" },
-    h("p", { class: "panel-bar", text: `Contribution to the change in ${label(metric).toLowerCase()}` }),
-    h(
-      "ol",
-      { class: "drivers", id: "drivers" },
-      drivers.map((driver) => {
-        const value = num(driver.contribution) ?? 0;
-        const width = `${(Math.abs(value) / largest) * 50}%`;
-        const share = num(driver.share);
-        return h(
-          "li",
-          { class: value < 0 ? "driver negative" : "driver positive", dataset: { contribution: String(value) } },
-          h("span", { class: "driver-name", title: driver.name, text: driver.name }),
-          h(
-            "span",
-            { class: "driver-track", "aria-hidden": "true" },
-            h("span", { class: "driver-bar", style: value < 0 ? `right:50%;width:${width}` : `left:50%;width:${width}` }),
-          ),
-          h(
-            "span",
-            { class: "driver-value" },
-            fmt.signed(metric, value),
-            share !== null ? h("small", { text: ` ${fmt.share(share)}` }) : null,
-          ),
-        );
-      }),
-    ),
-  );
 }
 
 // --- Host --------------------------------------------------------------------------
