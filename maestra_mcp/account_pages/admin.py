@@ -47,6 +47,7 @@ def _session_logs(since, *, aggregate=None, **filters) -> Coalesce | Subquery:
     rows = (
         McpSessionLog.objects.unscoped()
         .filter(account=OuterRef("pk"), created_at__gte=since, **filters)
+        .exclude(status__in=NOT_REQUESTS)
         .order_by()
         .values("account")
     )
@@ -74,6 +75,10 @@ def _mcp_usage_annotations() -> dict:
         "_mcp_last_request": _session_logs(month, aggregate=Max("created_at")),
     }
 
+
+# The 401 that starts every sign-in is how a connection begins, not a request an
+# assistant made: counted nowhere, or a healthy account shows a high error rate.
+NOT_REQUESTS = [McpSessionLog.Status.SIGN_IN]
 
 # A request "failed" when the tool or protocol answered with an error, or the
 # token, flag or permission refused it: both are what a CSM looks into.

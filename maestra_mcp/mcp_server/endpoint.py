@@ -70,6 +70,10 @@ NOTIFICATION_LOG_WAIT_SECONDS = 1
 AUTHENTICATION_REQUIRED = -32001
 ACCESS_DENIED = -32003
 
+# The log reason of the 401 to a request without a token: how every connection
+# starts (the client reads the challenge and signs in), logged as a sign-in, not a refusal.
+SIGN_IN_CHALLENGE = "no_token"
+
 MESSAGE_NOT_FOUND = "There is no MCP server at this URL."
 MESSAGE_METHOD_NOT_ALLOWED = "This MCP server is stateless: send JSON-RPC messages with POST."
 MESSAGE_INTERNAL_ERROR = "Internal error. It has been logged; try again later."
@@ -177,7 +181,10 @@ class McpEndpoint:
         outcome = await _admit(request)
         exchange = Exchange()
         if isinstance(outcome, Refusal):
-            exchange.refused(outcome.message)
+            if outcome.log_reason == SIGN_IN_CHALLENGE:
+                exchange.challenged(outcome.message)
+            else:
+                exchange.refused(outcome.message)
             await outcome.response(scope, receive, send_noting_status)
         else:
             # The SDK hands this scope to the tool as ``ctx.request.scope``.
@@ -266,7 +273,7 @@ def _authorize(system_name: str, raw_token: str | None) -> McpPrincipal | Refusa
             401,
             AUTHENTICATION_REQUIRED,
             MESSAGE_UNAUTHENTICATED,
-            "no_token",
+            SIGN_IN_CHALLENGE,
             {"WWW-Authenticate": challenge},
             account=account,
         )
