@@ -5,6 +5,9 @@ entries live here once and the tests import them. Typography as published
 (straight apostrophes in the questions, a typographic one in "organization’s").
 """
 
+# The published text uses typographic apostrophes; verbatim means keeping them.
+# ruff: noqa: RUF001, RUF002
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,5 +1,8 @@
 """The connect page (/accounts/<system_name>/mcp/) says what the published help page says."""
 
+# The published text uses typographic apostrophes; verbatim means keeping them.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import base64
