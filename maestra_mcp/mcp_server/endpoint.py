@@ -6,7 +6,9 @@ Django's request signals. For ``POST /mcp/<system_name>``, in this order:
 1. transport security, by the SDK's own check (``TransportSecuritySettings``):
    Host, a present ``Origin``, ``Content-Type: application/json`` → 421/403/400;
 2. exactly ``/mcp/<system_name>`` → 404; POST only (this server keeps no sessions,
-   so GET streams and DELETE have nothing to serve) → 405;
+   so GET streams and DELETE have nothing to serve) → 405, except a browser's GET
+   (asks for HTML, not an event stream): a short page saying the URL goes into an
+   assistant, linking the account's connect page (``mcp_server/connector.html``);
 3. the account of the URL — unknown or offboarded → 404;
 4. the bearer token, through DOT's validator (``OAUTH2_VALIDATOR_CLASS``) with the
    account's MCP URL as the audience → 401 with a ``WWW-Authenticate`` challenge
@@ -36,6 +38,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import OperationalError
+from django.template.loader import render_to_string
+from django.urls import reverse
 from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
@@ -44,7 +48,7 @@ from oauth2_provider.models import AccessToken
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthRequest
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from accounts.models import Account
@@ -232,6 +236,9 @@ async def _admit(request: Request) -> McpPrincipal | Refusal:
     match = _MCP_PATH.match(request.scope["path"])
     if match is None:
         return _refusal(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_path")
+    if request.method == "GET" and _wants_html(request):
+        page = await sync_to_async(_browser_page)(match["system_name"])
+        return Refusal(page, "browser", "")
     if request.method != "POST":
         return _refusal(
             405, INVALID_REQUEST, MESSAGE_METHOD_NOT_ALLOWED, "method", {"Allow": "POST"}
@@ -246,6 +253,27 @@ async def _admit(request: Request) -> McpPrincipal | Refusal:
     except Exception:
         logger.exception("MCP request failed before reaching the SDK")
         return _refusal(500, INTERNAL_ERROR, MESSAGE_INTERNAL_ERROR, "error")
+
+
+def _wants_html(request: Request) -> bool:
+    """A person's browser opening the URL; MCP clients ask for JSON or an event stream."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "text/event-stream" not in accept
+
+
+def _browser_page(system_name: str) -> HTMLResponse:
+    """What a person who pasted the connector URL into a browser should read instead.
+
+    Anonymous and not logged: it names no account beyond the URL's own system
+    name (the connect page behind the link checks who may see it).
+    """
+    account = account_served(system_name=system_name)
+    context = {
+        "mcp_url": account.mcp_url if account else "",
+        "connect_url": reverse("accounts:mcp_settings", args=[system_name]) if account else "",
+    }
+    html = render_to_string("mcp_server/connector.html", context)
+    return HTMLResponse(html, status_code=200 if account else 404)
 
 
 def _bearer_token(request: Request) -> str | None:
