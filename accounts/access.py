@@ -57,11 +57,15 @@ def is_csm(user) -> bool:
     return user.is_active and user.is_staff and user.has_perm(CSM_PERMISSION)
 
 
-def _resolve(request: HttpRequest, system_name: str) -> AccountAccess:
+def account_access_resolve(*, user, system_name: str) -> AccountAccess:
+    """Who ``user`` is to the account named ``system_name``; Http404 when it is not theirs.
+
+    The one tenant decision for pages and the platform API (``maestra_mcp.api``):
+    unknown, offboarded and not-yours accounts raise the same Http404.
+    """
     account = account_served(system_name=system_name)
     if account is None:
         raise Http404
-    user = request.user
     membership = (
         Membership.objects.filter(account=account, user=user, is_active=True)
         .select_related("user")
@@ -77,7 +81,7 @@ def _resolve(request: HttpRequest, system_name: str) -> AccountAccess:
 def _account_view(view: Callable[..., HttpResponse], *, owners_only: bool):
     @functools.wraps(view)
     def wrapped(request: HttpRequest, system_name: str, **kwargs) -> HttpResponse:
-        access = _resolve(request, system_name)
+        access = account_access_resolve(user=request.user, system_name=system_name)
         if owners_only and not access.can_manage:
             raise PermissionDenied(MESSAGE_OWNERS_ONLY)
         return view(request, access=access, **kwargs)

@@ -30,6 +30,25 @@ def account_set_mcp_enabled(*, account: Account, enabled: bool) -> bool:
 
 
 @transaction.atomic
+def account_mcp_feature_switch(
+    *, account: Account, enabled: bool, acting_user: AbstractBaseUser
+) -> bool:
+    """A CSM switches the account's MCP feature; the change lands in the admin log.
+
+    The admin (toggle and bulk actions) and the platform API both call this, so
+    every switch leaves the same History entry. Returns whether anything changed
+    (switching to the current state writes nothing).
+    """
+    changed = account_set_mcp_enabled(account=account, enabled=enabled)
+    if changed:
+        state = "enabled" if enabled else "disabled"
+        account_log_change(
+            account=account, acting_user=acting_user, message=f"MCP feature {state}."
+        )
+    return changed
+
+
+@transaction.atomic
 def account_mark_offboarded(*, account: Account) -> bool:
     """Set ``offboarded_at`` and switch MCP off; returns whether anything changed.
 

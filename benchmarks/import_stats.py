@@ -42,7 +42,7 @@ django_setup()
 from django.db import connection  # noqa: E402
 
 from accounts.models import Account  # noqa: E402
-from reporting.demo import LARGE_PROFILE, demo_csv_lines  # noqa: E402
+from maestra_mcp.demo_stats import LARGE_PROFILE, demo_csv_lines  # noqa: E402
 from reporting.models import CampaignStat, FlowStat, Grain  # noqa: E402
 
 ACCOUNT = "bench-import"

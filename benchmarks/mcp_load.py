@@ -60,11 +60,11 @@ from oauth2_provider.models import AccessToken, Application, set_token_value  # 
 
 from accounts.models import Account, Membership, Role  # noqa: E402
 from accounts.services import account_set_mcp_enabled  # noqa: E402
+from maestra_mcp.demo_stats import LARGE_ACCOUNT  # noqa: E402
 from maestra_mcp.session_logs.models import McpSessionLog  # noqa: E402
 from permissions.brand_scope import allowed_brand_ids  # noqa: E402
 from permissions.policy import mcp_access_decision  # noqa: E402
 from permissions.services import membership_create  # noqa: E402
-from reporting.demo import LARGE_ACCOUNT  # noqa: E402
 from reporting.models import CampaignDailyStat  # noqa: E402
 from reporting.schemas import CampaignReportParams  # noqa: E402
 from reporting.selectors import campaign_report  # noqa: E402

@@ -1,10 +1,7 @@
-import logging
 from pathlib import Path
 
 from django.apps import AppConfig
 from django.conf import settings
-
-logger = logging.getLogger(__name__)
 
 
 class MaestraMcpConfig(AppConfig):
@@ -13,12 +10,13 @@ class MaestraMcpConfig(AppConfig):
 
     def ready(self) -> None:
         from maestra_mcp import checks  # noqa: F401  (registers system checks)
+        from maestra_mcp.operations.logs import connect_signals
+        from maestra_mcp.operations.metrics import observe_import
+        from reporting.signals import stats_import_finished
 
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            logger.info(
-                "CELERY_BROKER_URL is not set: background tasks run in-process "
-                "(no worker needed). Set it, e.g. redis://127.0.0.1:6379/0, to use a worker."
-            )
+        connect_signals()
+        stats_import_finished.connect(observe_import, dispatch_uid="maestra_import_metrics")
+
         # kombu's filesystem transport needs its folders to exist before use.
         for folder in settings.CELERY_BROKER_TRANSPORT_OPTIONS.values():
             if isinstance(folder, str):

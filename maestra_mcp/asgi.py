@@ -30,6 +30,10 @@ def build_application():
     """A fresh ASGI application (the SDK's session manager runs once per instance)."""
     django_application = get_asgi_application()  # first: sets Django up before model imports
 
+    from maestra_mcp.startup import log_startup_notices
+
+    log_startup_notices()
+
     from maestra_mcp.mcp_server.endpoint import McpEndpoint
     from maestra_mcp.mcp_server.server import build_server
 

@@ -10,7 +10,6 @@ per-process cache). Production sets
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,7 +17,15 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from maestra_mcp.env import env_bool, env_int, env_list, env_memory, env_origin, env_str
+from maestra_mcp.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_memory,
+    env_origin,
+    env_str,
+)
 from maestra_mcp.filesystem_broker import filesystem_transport_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -30,16 +37,11 @@ DEBUG = env_bool("DEBUG", False)
 # cookies on a developer's machine.
 DEVELOPMENT_SECRET_KEY = "django-insecure-maestra-mcp-development-key-do-not-use-in-production"  # noqa: S105 - public by design, refused without DEBUG
 SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
-if SECRET_KEY == DEVELOPMENT_SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set and DEBUG is off: refusing to start with the public "
-            "development key. Set SECRET_KEY to a long random value."
-        )
-    # Printed rather than logged: logging is not configured yet at this point.
-    print(
-        "WARNING: SECRET_KEY is not set: using the public development key (fine for DEBUG only).",
-        file=sys.stderr,
+# maestra_mcp.startup warns about the development key once when a server starts.
+if SECRET_KEY == DEVELOPMENT_SECRET_KEY and not DEBUG:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set and DEBUG is off: refusing to start with the public "
+        "development key. Set SECRET_KEY to a long random value."
     )
 
 # --- Public URL and hosts ---------------------------------------------------
@@ -61,8 +63,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # the unaccent lookup (filter search)
     "servestatic",  # its configuration checks
     "rest_framework",
+    "drf_spectacular",
     "oauth2_provider",
     "guardian",
     "maestra_mcp",
@@ -72,6 +76,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: probes are answered before the SSL redirect, the host check and sessions.
+    "maestra_mcp.operations.health.HealthCheckMiddleware",
+    # /metrics for the scraper (bearer METRICS_TOKEN), and every other request timed.
+    "maestra_mcp.operations.metrics.MetricsMiddleware",
+    # Next: every record logged during a request carries its id (and account).
+    "maestra_mcp.operations.logs.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -162,6 +172,28 @@ CACHES = {
         if CACHE_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
+}
+
+# --- Platform API (Django REST framework, /api/v1/) ---------------------------
+# Session cookies with CSRF (the host platform's frontend, CSM scripts with a
+# session). OAuth tokens are not accepted: they are bound to one account's MCP URL.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Maestra MCP platform API",
+    "DESCRIPTION": "MCP feature, team MCP Access and brands, session logs and reports of "
+    "one account; session-authenticated (CSRF on writes).",
+    "VERSION": "1",
+    # 3.1: the report schemas are pydantic's JSON Schema (nullable fields as type "null").
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
 
 # --- Authentication ---------------------------------------------------------
@@ -299,7 +331,7 @@ MCP_SESSION_LOG_PURGE_LOCK_TIMEOUT_MS = env_int(
 
 # --- Celery -----------------------------------------------------------------
 # Without a broker, tasks run in-process (eager) so a newcomer needs nothing
-# running; maestra_mcp.apps logs that once at start-up. With a URL such as
+# running; maestra_mcp.startup logs that once when a server starts. With a URL such as
 # redis://127.0.0.1:6379/0 a real worker consumes them.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == ""
@@ -356,11 +388,25 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# --- Metrics ----------------------------------------------------------------
+# /metrics (Prometheus) answers only "Authorization: Bearer <METRICS_TOKEN>";
+# unset, it is off (404). PROMETHEUS_MULTIPROC_DIR (read by prometheus-client too)
+# makes every process of an instance write its samples to that folder, summed by
+# /metrics; wipe the folder when the instance starts (README, "Operations").
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+
 # --- Logging ----------------------------------------------------------------
+# plain: human-readable lines (the default). json: one JSON object per line with
+# the request id and account (maestra_mcp.operations.logs), for log collectors.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "maestra_mcp.operations.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("maestra_mcp.account_pages.urls")),
     path("accounts/", include("maestra_mcp.session_logs.urls")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("maestra_mcp.api.urls")),
     # OAuth endpoints (/o/…), discovery (/.well-known/…) and origin fallbacks.
     path("", include("maestra_mcp.oauth.urls")),
 ]

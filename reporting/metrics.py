@@ -1,12 +1,14 @@
-"""Every report metric, defined once: its ORM expression and its definition.
+"""Every report metric, defined once: what it sums or divides, and its definition.
 
-The expressions aggregate statistics rows (:class:`reporting.models.StatBase`:
-day, week and month rows alike) and run entirely in the database. Conditional
-sums read the rows' partial-sum columns (``opens_delivered`` = delivered of a
-row tracking opens, …), which sum correctly across grains. Each takes an
-optional ``Q`` restricting the rows it aggregates (used to compute the current
-and the comparison window in one query). The definitions are the text the README and
-the MCP tool descriptions show, so they cannot drift from the code.
+A metric is a sum of a statistics row column or a ratio of two such sums
+(:data:`FRACTIONS`). Reports let the database sum the rows
+(:func:`sum_aliases`: day, week and month rows alike; conditional sums read the
+rows' partial-sum columns, ``opens_delivered`` = delivered of a row tracking
+opens, …, which sum correctly across grains) and derive every metric from those
+sums with :func:`from_sums`. The ORM expression of each metric (:data:`METRICS`,
+built from the same fractions) computes it inside a query, where a breakdown
+sorts by it; tests hold the two to the same values. The definitions are the text
+the README and the MCP tool descriptions show, so they cannot drift from the code.
 
 Null rules: counts are 0 over no rows; ``opens``/``clicks`` are null when no
 selected row tracks them (empty in the import = not tracked, e.g. SMS opens);
@@ -17,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from django.db.models import (
     BigIntegerField,
+    Count,
     DecimalField,
     ExpressionWrapper,
     FloatField,
@@ -76,6 +79,32 @@ def _money_ratio(numerator: Combinable, denominator: Combinable, places: int) ->
     )
 
 
+# Each ratio as (numerator column, denominator column) of the statistics rows: the
+# expressions below and the change decomposition (selectors/drivers.py) both read it.
+FRACTIONS: dict[str, tuple[str, str]] = {
+    "delivery_rate": ("delivered", "sends"),
+    "bounce_rate": ("bounces", "sends"),
+    "open_rate": ("opens", "opens_delivered"),
+    "click_rate": ("clicks", "clicks_delivered"),
+    "click_to_open_rate": ("both_clicks", "both_opens"),
+    "conversion_rate": ("orders", "delivered"),
+    "unsubscribe_rate": ("unsubscribes", "delivered"),
+    "spam_rate": ("spam_complaints", "delivered"),
+    "average_order_value": ("revenue", "orders"),
+    "revenue_per_delivered": ("revenue", "delivered"),
+}
+
+
+def _rate(name: str) -> Callable[[Q | None], Expression]:
+    numerator, denominator = FRACTIONS[name]
+    return lambda w: _ratio(_sum(numerator, w), _sum(denominator, w))
+
+
+def _money_rate(name: str, places: int) -> Callable[[Q | None], Expression]:
+    numerator, denominator = FRACTIONS[name]
+    return lambda w: _money_ratio(_sum(numerator, w), _sum(denominator, w), places)
+
+
 _DEFINITIONS: list[tuple[str, Kind, str, Callable[[Q | None], Expression]]] = [
     ("sends", "count", "Messages sent (sum).", _count("sends")),
     ("delivered", "count", "Messages delivered (sum).", _count("delivered")),
@@ -105,64 +134,64 @@ _DEFINITIONS: list[tuple[str, Kind, str, Callable[[Q | None], Expression]]] = [
         "delivery_rate",
         "rate",
         "delivered / sends. Null when sends is 0.",
-        lambda w: _ratio(_sum("delivered", w), _sum("sends", w)),
+        _rate("delivery_rate"),
     ),
     (
         "bounce_rate",
         "rate",
         "bounces / sends. Null when sends is 0.",
-        lambda w: _ratio(_sum("bounces", w), _sum("sends", w)),
+        _rate("bounce_rate"),
     ),
     (
         "open_rate",
         "rate",
         "opens / delivered, the denominator counting only the delivered of rows that track "
         "opens (untracked channels never dilute it). Null when that is 0.",
-        lambda w: _ratio(_sum("opens", w), _sum("opens_delivered", w)),
+        _rate("open_rate"),
     ),
     (
         "click_rate",
         "rate",
         "clicks / delivered, the denominator counting only the delivered of rows that track "
         "clicks. Null when that is 0.",
-        lambda w: _ratio(_sum("clicks", w), _sum("clicks_delivered", w)),
+        _rate("click_rate"),
     ),
     (
         "click_to_open_rate",
         "rate",
         "clicks / opens, both summed over rows that track opens and clicks. "
         "Null when those opens are 0.",
-        lambda w: _ratio(_sum("both_clicks", w), _sum("both_opens", w)),
+        _rate("click_to_open_rate"),
     ),
     (
         "conversion_rate",
         "rate",
         "orders / delivered. Null when delivered is 0.",
-        lambda w: _ratio(_sum("orders", w), _sum("delivered", w)),
+        _rate("conversion_rate"),
     ),
     (
         "unsubscribe_rate",
         "rate",
         "unsubscribes / delivered. Null when delivered is 0.",
-        lambda w: _ratio(_sum("unsubscribes", w), _sum("delivered", w)),
+        _rate("unsubscribe_rate"),
     ),
     (
         "spam_rate",
         "rate",
         "spam_complaints / delivered. Null when delivered is 0.",
-        lambda w: _ratio(_sum("spam_complaints", w), _sum("delivered", w)),
+        _rate("spam_rate"),
     ),
     (
         "average_order_value",
         "money_ratio",
         "revenue / orders, rounded to 2 decimals (a decimal string). Null when orders is 0.",
-        lambda w: _money_ratio(_sum("revenue", w), _sum("orders", w), 2),
+        _money_rate("average_order_value", 2),
     ),
     (
         "revenue_per_delivered",
         "money_ratio",
         "revenue / delivered, rounded to 4 decimals (a decimal string). Null when delivered is 0.",
-        lambda w: _money_ratio(_sum("revenue", w), _sum("delivered", w), 4),
+        _money_rate("revenue_per_delivered", 4),
     ),
 ]
 
@@ -206,3 +235,87 @@ def change(name: str, current, previous) -> tuple[object, float | None]:
         absolute = Decimal(absolute).quantize(Decimal(1).scaleb(-MONEY_PLACES[name]))
     relative = float(absolute) / float(previous) if previous else None
     return absolute, relative
+
+
+# The sums every metric is computed from (the counts and FRACTIONS' parts), and the
+# count of rows tracking opens, clicks and both: a sum over rows none of which
+# tracks its event is null, not zero.
+SUMS = (
+    "sends",
+    "delivered",
+    "bounces",
+    "opens",
+    "clicks",
+    "unsubscribes",
+    "spam_complaints",
+    "orders",
+    "revenue",
+    "opens_delivered",
+    "clicks_delivered",
+    "both_opens",
+    "both_clicks",
+)
+_TRACKED_BY = {
+    "opens": "opens",
+    "opens_delivered": "opens",
+    "clicks": "clicks",
+    "clicks_delivered": "clicks",
+    "both_opens": "both_opens",
+    "both_clicks": "both_opens",
+}
+
+
+def sum_aliases(where: Q | None = None, prefix: str = "s_") -> dict[str, Expression]:
+    """The base sums and tracked-row counts of the selected rows, for :func:`from_sums`."""
+    aliases: dict[str, Expression] = {f"{prefix}{c}": Sum(c, filter=where) for c in SUMS}
+    for column in set(_TRACKED_BY.values()):
+        aliases[f"{prefix}tracking_{column}"] = Count(column, filter=where)
+    return aliases
+
+
+def sums_minus(total: dict, parts: list[dict], prefix: str = "s_") -> dict:
+    """The base sums of the rows in ``total`` but in none of ``parts`` (null where none of
+    those rows tracks the event)."""
+    rest = {}
+    for column in SUMS:
+        tracking = f"{prefix}tracking_{_TRACKED_BY[column]}" if column in _TRACKED_BY else None
+        if tracking and total[tracking] - sum(part[tracking] for part in parts) == 0:
+            rest[column] = None
+        else:
+            rest[column] = (total[f"{prefix}{column}"] or 0) - sum(
+                part[f"{prefix}{column}"] or 0 for part in parts
+            )
+    return rest
+
+
+def sums_plus(parts: list[dict], prefix: str = "s_") -> dict:
+    """The base sums and tracked-row counts of the rows of all ``parts`` together."""
+    total = {}
+    for column in [*SUMS, *(f"tracking_{c}" for c in set(_TRACKED_BY.values()))]:
+        found = [part[f"{prefix}{column}"] for part in parts]
+        total[f"{prefix}{column}"] = sum(v or 0 for v in found)
+    for column, tracked_by in _TRACKED_BY.items():
+        if not total[f"{prefix}tracking_{tracked_by}"]:
+            total[f"{prefix}{column}"] = None
+    return total
+
+
+def from_sums(sums: dict, prefix: str = "") -> dict:
+    """Every metric from the base sums of some rows, exactly as the expressions above compute
+    it in the database (a ratio's operands as floats, money ratios rounded half away from
+    zero): for a row of metrics derived from others by subtraction (a breakdown's others)."""
+    sums = {column: sums[f"{prefix}{column}"] for column in SUMS}
+    values = {name: int(sums[name] or 0) for name in ADDITIVE_METRICS if name != "revenue"}
+    for name in ("opens", "clicks"):  # null when no row tracks them
+        values[name] = None if sums[name] is None else values[name]
+    values["revenue"] = Decimal(sums["revenue"] or 0).quantize(Decimal("0.01"))
+    for name, (numerator, denominator) in FRACTIONS.items():
+        top, bottom = sums[numerator], sums[denominator]
+        if top is None or not bottom:
+            values[name] = None
+        elif name in MONEY_PLACES:
+            exponent = Decimal(1).scaleb(-MONEY_PLACES[name])
+            values[name] = (Decimal(top) / Decimal(bottom)).quantize(exponent, ROUND_HALF_UP)
+        else:
+            values[name] = float(top) / float(bottom)
+    return values

@@ -255,3 +255,25 @@ class FlowBrandStat(StatBase):
 
     class Meta:
         constraints = [_unique_key("brand", "reporting_flowbrandstat_unique")]
+
+
+class StatsImport(AccountScopedModel):
+    """How far an account's statistics reach: one row per account, kept by the import.
+
+    ``data_through`` is the last day any import brought statistics for (re-importing
+    older days never moves it back); ``imported_at`` is when the last import
+    committed. Reports show both so an assistant can say "data through 5 Dec".
+    """
+
+    data_through = models.DateField(null=True, blank=True)
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], name="reporting_statsimport_one_per_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"data through {self.data_through} (imported {self.imported_at:%Y-%m-%d %H:%M})"

@@ -9,7 +9,7 @@ the account's currency, rates are floats in [0, 1] or null.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -28,19 +28,20 @@ def _lower(value):
     return value
 
 
-def _enum(*values: str):
+def vocabulary(*values: str):
+    """A fixed vocabulary: an enum in the JSON Schema, matched case-insensitively."""
     return Annotated[Literal[values], BeforeValidator(_lower)]  # type: ignore[valid-type]
 
 
-PeriodName = _enum(*PERIODS)
-ChannelName = _enum(*Channel.values)
-ActivationTypeName = _enum(*ActivationType.values)
-MetricName = _enum(*METRICS)
-Granularity = _enum("day", "week", "month")
-Order = _enum("desc", "asc")
-CompareTo = _enum("previous_period", "previous_year")
-CampaignBreakdown = _enum("campaign", "folder", "channel", "brand", "none")
-FlowBreakdown = _enum("flow", "channel", "brand", "none")
+PeriodName = vocabulary(*PERIODS)
+ChannelName = vocabulary(*Channel.values)
+ActivationTypeName = vocabulary(*ActivationType.values)
+MetricName = vocabulary(*METRICS)
+Granularity = vocabulary("day", "week", "month")
+Order = vocabulary("desc", "asc")
+CompareTo = vocabulary("previous_period", "previous_year")
+CampaignBreakdown = vocabulary("campaign", "folder", "channel", "brand", "none")
+FlowBreakdown = vocabulary("flow", "channel", "brand", "none")
 
 NO_FOLDER = "(no folder)"  # name of unfiled campaigns' group; also a valid `folders` value
 
@@ -81,6 +82,13 @@ class _ReportParams(BaseModel):
         description=(
             "Also compute the previous period (same length, just before) or the same window a "
             "year earlier, with the absolute and relative change of every metric."
+        ),
+    )
+    cursor: str | None = Field(
+        None,
+        description=(
+            "A previous answer's breakdown.next_cursor: the next page of the same breakdown. "
+            "Pass the same window, filters, breakdown and sort (limit may change)."
         ),
     )
 
@@ -174,14 +182,45 @@ class BreakdownRow(BaseModel):
     metrics: Metrics
 
 
+class BreakdownOthers(BaseModel):
+    groups: int = Field(description="How many groups are not on this page.")
+    metrics: Metrics = Field(
+        description="Those groups together: the page's rows plus this add up to the summary."
+    )
+
+
 class Breakdown(BaseModel):
     by: str
     sort_by: str
     order: Literal["desc", "asc"]
     limit: int
     total_groups: int = Field(description="Groups with activity in the window.")
-    truncated: bool = Field(description="True when total_groups > limit: rows were cut.")
+    truncated: bool = Field(description="True when groups come after this page (see next_cursor).")
     rows: list[BreakdownRow]
+    next_cursor: str | None = Field(
+        None,
+        description="Pass as cursor (all other arguments unchanged) for the next rows; "
+        "null on the last page.",
+    )
+    others: BreakdownOthers | None = Field(
+        None, description="Every group not on this page, aggregated; null when all are shown."
+    )
+
+
+class Provenance(BaseModel):
+    """Where the numbers come from and how complete the window is."""
+
+    data_through: date | None = Field(
+        description="Last day with imported statistics (account-local); null before any import."
+    )
+    imported_at: datetime | None = Field(description="When the last import completed (UTC).")
+    timezone: str = Field(description="IANA time zone every date is local to.")
+    currency: str = Field(description="ISO 4217 currency of every money value.")
+    partial: bool = Field(
+        description="True when the window includes today or days after data_through: "
+        "its numbers are incomplete and will still grow."
+    )
+    partial_reason: str | None = Field(None, description="Why the window is partial.")
 
 
 class Change(BaseModel):
@@ -212,6 +251,7 @@ class _Report(BaseModel):
     timeline: Timeline | None = None
     breakdown: Breakdown | None = None
     comparison: Comparison | None = None
+    provenance: Provenance
 
 
 class CampaignReport(_Report):
@@ -223,8 +263,24 @@ class FlowReport(_Report):
 
 
 class FlowRef(BaseModel):
-    id: str = Field(description="The flow's external id.")
+    id: str = Field(description="The flow's (or campaign's) external id.")
     name: str
+
+
+class ReportFiltersParams(BaseModel):
+    """Search and paging of the campaign and flow lists of ``list_report_filters``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str | None = Field(
+        None,
+        max_length=100,
+        description="Only campaigns and flows whose name (case- and accent-insensitive) or "
+        "external id contains this.",
+    )
+    limit: int = Field(100, ge=1, le=500, description="Campaigns and flows listed per page.")
+    campaigns_cursor: str | None = Field(None, description="campaigns_next_cursor of a page.")
+    flows_cursor: str | None = Field(None, description="flows_next_cursor of a page.")
 
 
 class ReportFilters(BaseModel):
@@ -235,7 +291,15 @@ class ReportFilters(BaseModel):
     campaign_folders: list[str]
     channels: list[str] = Field(description="Channels with statistics.")
     activation_types: list[str] = Field(description="Activation types of existing campaigns.")
-    flows: list[FlowRef]
+    flows: list[FlowRef] = Field(description="A page of flows by name (see flows_next_cursor).")
+    flows_total: int = Field(description="Flows matching query.")
+    flows_next_cursor: str | None = Field(description="Pass as flows_cursor for more flows.")
+    campaigns: list[FlowRef] = Field(description="A page of campaigns by name.")
+    campaigns_total: int = Field(description="Campaigns matching query.")
+    campaigns_next_cursor: str | None = Field(
+        description="Pass as campaigns_cursor for more campaigns."
+    )
+    query: str | None = Field(description="The search applied to campaigns and flows.")
     periods: list[str]
     metrics: list[str]
     metric_definitions: str

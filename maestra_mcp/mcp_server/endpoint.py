@@ -55,9 +55,18 @@ from accounts.models import Account
 from accounts.selectors import account_served
 from maestra_mcp.mcp_server.principal import SCOPE_KEY, McpPrincipal
 from maestra_mcp.mcp_server.session_log import Exchange, current_exchange, session_log_write
+from maestra_mcp.mcp_server.tools import TOOLS
+from maestra_mcp.operations.logs import (
+    REQUEST_ID_HEADER,
+    account_name,
+    new_request_id,
+    request_id,
+)
+from maestra_mcp.operations.metrics import observe_mcp_request
 from permissions.policy import Reason, mcp_access_decision
 
 logger = logging.getLogger(__name__)
+_TOOL_NAMES = {tool.name for tool in TOOLS} | {""}
 
 MCP_PATH_PREFIX = "/mcp"
 _MCP_PATH = re.compile(rf"^{MCP_PATH_PREFIX}/(?P<system_name>[a-z0-9-]{{1,63}})$")
@@ -182,7 +191,10 @@ class McpEndpoint:
                 status = message["status"]
             await send(message)
 
+        # The log records of this request carry its id and account (LOG_FORMAT=json).
+        request_id.set(new_request_id(request.headers.get(REQUEST_ID_HEADER)))
         outcome = await _admit(request)
+        account_name.set(outcome.account.system_name if outcome.account else None)
         exchange = Exchange()
         if isinstance(outcome, Refusal):
             if outcome.log_reason == SIGN_IN_CHALLENGE:
@@ -201,7 +213,16 @@ class McpEndpoint:
             if status == HTTPStatus.ACCEPTED:  # a notification: its dispatch comes after
                 with anyio.move_on_after(NOTIFICATION_LOG_WAIT_SECONDS):
                     await exchange.dispatched.wait()
-        # After the response went out: the client never waits for the log row.
+        # After the response went out: the client never waits for the metrics or the log row.
+        exchange.finish(status)
+        observe_mcp_request(
+            method=exchange.method,
+            # Only this server's tools by name: a client may send any name.
+            tool=exchange.tool_name if exchange.tool_name in _TOOL_NAMES else "other",
+            status=exchange.status,
+            refusal_reason=outcome.log_reason if isinstance(outcome, Refusal) else None,
+            seconds=time.perf_counter() - started,
+        )
         logger.info(
             "mcp %s %s -> %s %s account=%s user=%s token=%s %.1fms",
             request.method,

@@ -1,4 +1,5 @@
-"""The SDK server: identity, instructions, the session log, and the tools of ``tools/``.
+"""The SDK server: identity, instructions, the session log, the tools of ``tools/``, the
+prompts of ``prompts.py`` (with completions) and the resource of ``resources.py``.
 
 Built on the SDK's low-level ``Server`` so each tool publishes exactly the
 reporting core's pydantic models as its ``inputSchema``/``outputSchema`` (the
@@ -25,9 +26,12 @@ from pydantic import ValidationError
 from maestra_mcp import __version__
 from maestra_mcp.mcp_server.listing_cache import ToolListCache
 from maestra_mcp.mcp_server.principal import McpPrincipal, request_principal
+from maestra_mcp.mcp_server.prompts import PROMPTS, complete, prompt_get
+from maestra_mcp.mcp_server.resources import RESOURCES, resource_read
 from maestra_mcp.mcp_server.session_log import SessionLogMiddleware
 from maestra_mcp.mcp_server.tools import TOOLS
-from maestra_mcp.mcp_server.tools.base import McpTool
+from maestra_mcp.mcp_server.tools.base import MAX_RESULT_CHARS, MESSAGE_TOO_LARGE, McpTool
+from maestra_mcp.mcp_server.views import EXTENSION_ID
 from reporting.errors import ReportError
 
 logger = logging.getLogger(__name__)
@@ -45,15 +49,23 @@ or flow, so you pass values that exist; filter values are matched exactly.
 - campaign_report answers "how did our campaigns/newsletters do?" for a date window, with \
 optional breakdowns (by campaign, channel, brand, day, ...) and comparison to the previous period.
 - flow_report answers the same for automated flows (triggered journeys).
+- explain_change answers "why did this number move?": the campaigns, flows, channels or \
+brands that drove a metric's change between two windows, with contributions adding up to it.
 - All rates are fractions between 0 and 1 (0.25 = 25 %); revenue is in the account currency \
 named in the result; dates are days in the account's time zone, also named in the result.
 - The numbers are already computed: quote them rather than re-deriving them. If a breakdown \
-says it was truncated, tell the user only the top groups are shown.
+is truncated, pass its next_cursor back for more rows, or say only the top groups are shown.
+- Every answer's provenance says how far the imported data reaches (data_through) and whether \
+the window is partial; mention it when the numbers are incomplete.
+- The resource maestra://metrics defines every metric.
 - An error result explains what to change (e.g. the valid brand names); correct the call and retry.
 """
 
-# The tool list changes only with a deployment; clients may reuse it for a while.
-_CACHE_HINTS = {"tools/list": CacheHint(ttl_ms=10 * 60 * 1000, scope="private")}
+# The lists and the resources change only with a deployment; clients may reuse them a while.
+_CACHE_HINTS = {
+    method: CacheHint(ttl_ms=10 * 60 * 1000, scope="private")
+    for method in ("tools/list", "prompts/list", "resources/list", "resources/read")
+}
 
 MESSAGE_INTERNAL_ERROR = (
     "The report could not be produced because of an internal error. It has been logged; "
@@ -86,6 +98,54 @@ def build_server() -> Server:
             )
         return await run_tool(tool, request_principal(ctx), params.arguments or {})
 
+    prompts = types.ListPromptsResult(prompts=[p.definition for p in PROMPTS.values()])
+    resources = types.ListResourcesResult(resources=list(RESOURCES.values()))
+
+    # Prompts, resources and completions are served to the request's principal only,
+    # like tools: request_principal() fails for a request the endpoint did not authorise.
+    async def list_prompts(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListPromptsResult:
+        request_principal(ctx)
+        return prompts
+
+    async def get_prompt(
+        ctx: ServerRequestContext[Any, Any], params: types.GetPromptRequestParams
+    ) -> types.GetPromptResult:
+        principal = request_principal(ctx)
+        text = await sync_to_async(prompt_get)(principal, params.name, params.arguments or {})
+        return types.GetPromptResult(
+            description=PROMPTS[params.name].description,
+            messages=[
+                types.PromptMessage(role="user", content=types.TextContent(type="text", text=text))
+            ],
+        )
+
+    async def completion(
+        ctx: ServerRequestContext[Any, Any], params: types.CompleteRequestParams
+    ) -> types.CompleteResult:
+        principal = request_principal(ctx)
+        if not isinstance(params.ref, types.PromptReference):
+            raise MCPError(types.INVALID_PARAMS, "This server has no resource templates.")
+        values, total = await sync_to_async(complete)(
+            principal, params.ref.name, params.argument.name, params.argument.value
+        )
+        return types.CompleteResult(
+            completion=types.Completion(values=values, total=total, has_more=total > len(values))
+        )
+
+    async def list_resources(
+        ctx: ServerRequestContext[Any, Any], params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        request_principal(ctx)
+        return resources
+
+    async def read_resource(
+        ctx: ServerRequestContext[Any, Any], params: types.ReadResourceRequestParams
+    ) -> types.ReadResourceResult:
+        request_principal(ctx)
+        return resource_read(str(params.uri))
+
     def input_schema(name: str) -> Mapping[str, Any] | None:
         tool = tools.get(name)
         return tool.definition.input_schema if tool else None
@@ -99,7 +159,15 @@ def build_server() -> Server:
         get_tool_input_schema=input_schema,
         on_list_tools=list_tools,
         on_call_tool=call_tool,
+        on_list_prompts=list_prompts,
+        on_get_prompt=get_prompt,
+        on_completion=completion,
+        on_list_resources=list_resources,
+        on_read_resource=read_resource,
     )
+    # MCP Apps (SEP-1865), advertised under capabilities.extensions (SEP-2133) as the
+    # SDK's own Apps extension does for MCPServer: no settings.
+    server.extensions[EXTENSION_ID] = {}
     # Inside the SDK's OpenTelemetry middleware; the session log sees every message,
     # cached listings included.
     server.middleware.append(SessionLogMiddleware())
@@ -130,13 +198,17 @@ async def run_tool(
         )
         return _error_result(MESSAGE_INTERNAL_ERROR)
     structured = result.model_dump(mode="json")
-    return types.CallToolResult(
-        content=[
-            types.TextContent(
-                type="text", text=json.dumps(structured, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(structured, ensure_ascii=False, separators=(",", ":"))
+    if len(text) > MAX_RESULT_CHARS:
+        # What tools/list declares as _meta["anthropic/maxResultSizeChars"]: an answer
+        # beyond it would be cut by the client, silently; refused here with advice.
+        return _error_result(
+            MESSAGE_TOO_LARGE.format(
+                chars=len(text), limit=MAX_RESULT_CHARS, advice=tool.too_large_advice
             )
-        ],
-        structured_content=structured,
+        )
+    return types.CallToolResult(
+        content=[types.TextContent(type="text", text=text)], structured_content=structured
     )
 
 

@@ -55,6 +55,14 @@ class Exchange:
         self.status, self.error = Status.ERROR, error.message
         self.result = error.model_dump(mode="json", exclude_none=True)
 
+    def finish(self, http_status: int) -> None:
+        """Settle the outcome from the HTTP status sent (idempotent)."""
+        if not self.method and http_status >= 400 and self.status == Status.SUCCESS:
+            # Refused by the SDK's HTTP layer (body too large, not JSON, wrong Accept).
+            self.refused(HTTPStatus(http_status).phrase)
+        elif http_status >= 400 and self.status == Status.SUCCESS:
+            self.status = Status.ERROR
+
     def answered(self, result: Mapping[str, Any]) -> None:
         if self.method == "initialize":
             self.protocol_version = str(result.get("protocolVersion", self.protocol_version))
@@ -105,11 +113,7 @@ def session_log_write(
     **request_fields: Any,
 ) -> None:
     """The row of one request (``session_log_record`` never raises)."""
-    if not exchange.method and http_status >= 400 and exchange.status == Status.SUCCESS:
-        # Refused by the SDK's HTTP layer (body too large, not JSON, wrong Accept).
-        exchange.refused(HTTPStatus(http_status).phrase)
-    elif http_status >= 400 and exchange.status == Status.SUCCESS:
-        exchange.status = Status.ERROR
+    exchange.finish(http_status)
     session_log_record(
         method=exchange.method,
         tool_name=exchange.tool_name,

@@ -36,6 +36,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account
+from maestra_mcp.operations.metrics import observe_purge
 from maestra_mcp.session_logs.models import McpSessionLog
 
 logger = logging.getLogger(__name__)
@@ -273,6 +274,7 @@ def session_log_purge_account(*, account_id: int) -> int | None:
         session_logs_purged_count=Coalesce(F("session_logs_purged_count"), 0),
     )
     logger.info("Purged %s session log(s) of offboarded account %s", deleted, account_id)
+    observe_purge(kind="offboarding", rows=deleted)
     return deleted
 
 
@@ -281,4 +283,5 @@ def session_log_purge_expired(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=settings.MCP_SESSION_LOG_RETENTION_DAYS)
     deleted = _delete_batches(McpSessionLog.objects.unscoped().filter(created_at__lt=cutoff))
     logger.info("Retention: deleted %s session log(s) created before %s", deleted, cutoff)
+    observe_purge(kind="retention", rows=deleted)
     return deleted

@@ -8,6 +8,7 @@ valid names.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,10 +33,26 @@ def _listing(values: Iterable[str]) -> str:
     return shown
 
 
-def _unknown(label: str, unknown: list[str], valid: Iterable[str]) -> ReportError:
-    return ReportError(
-        f"Unknown {label}: {', '.join(repr(u) for u in unknown)}. Valid {label}: {_listing(valid)}."
-    )
+def closest(value: str, names: Iterable[str], n: int = 3) -> list[str]:
+    """The valid names nearest to a mistyped ``value`` (case-insensitive), best first."""
+    by_lower = {name.lower(): name for name in names}
+    matches = difflib.get_close_matches(value.strip().lower(), list(by_lower), n=n, cutoff=0.6)
+    return [by_lower[match] for match in matches]
+
+
+def _unknown(
+    label: str, unknown: list[str], valid: Iterable[str], names: Iterable[str] | None = None
+) -> ReportError:
+    """``valid``: the values as listed; ``names``: what a typo is matched against (default
+    the listed values). Only names the member may see are ever suggested."""
+    valid = list(valid)
+    names = valid if names is None else list(names)
+    shown = []
+    for value in unknown:
+        near = closest(value, names)
+        hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
+        shown.append(f"{value!r}{hint}")
+    return ReportError(f"Unknown {label}: {', '.join(shown)}. Valid {label}: {_listing(valid)}.")
 
 
 def _resolve_names(
@@ -69,7 +86,10 @@ def _resolve_flows(account: Account, allowed: set[int] | None, requested: list[s
             unknown.append(value)
     if unknown:
         raise _unknown(
-            "flows", unknown, (f"{name} (id {external_id})" for _, external_id, name in rows)
+            "flows",
+            unknown,
+            (f"{name} (id {external_id})" for _, external_id, name in rows),
+            names=[name for _, _, name in rows] + list(by_id),
         )
     return found
 

@@ -2,10 +2,11 @@
 
 One report = one lookup per name filter used, one summary query (both windows
 in one pass with ``compare_to``), one timeline query and one breakdown query.
-All sums, rates, sorting, the limit and the group count run in the database;
-Python only lays empty timeline buckets (from the window, not from rows),
-computes the comparison's changes from the two summaries and copies values into
-the result models.
+The database sums the rows, sorts the breakdown by its metric (that metric's
+expression), cuts it and counts its groups; every metric is then derived from
+the sums (``metrics.from_sums``), the comparison's changes from the two
+summaries, a cut breakdown's others from the summary's sums minus the page's.
+Python also lays the empty timeline buckets (from the window, not from rows).
 
 Each query reads the statistics rows that cover its window with the fewest
 rows (:func:`reporting.periods.cover`): whole months as month rows, whole weeks
@@ -17,27 +18,37 @@ of the per-campaign ones: a handful of rows per period.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
-from django.db.models import Count, F, Model, OuterRef, Q, QuerySet, Subquery, Value, Window
-from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
+from django.db.models import Case, Count, F, QuerySet, Value, When, Window
+from django.db.models.functions import TruncMonth, TruncWeek
 
 from accounts.models import Account
 from reporting import schemas
-from reporting.metrics import ADDITIVE_METRICS, METRIC_NAMES, METRICS, change
-from reporting.models import (
-    Campaign,
-    CampaignBrandStat,
-    CampaignStat,
-    Flow,
-    FlowBrandStat,
-    FlowStat,
-    Grain,
+from reporting.errors import ReportError
+from reporting.metrics import (
+    METRIC_NAMES,
+    METRICS,
+    change,
+    from_sums,
+    sum_aliases,
+    sums_minus,
+    sums_plus,
 )
-from reporting.periods import Span, cover
+from reporting.models import Grain
+from reporting.periods import cover
+from reporting.selectors import paging
 from reporting.selectors.criteria import report_criteria
+from reporting.selectors.grouping import (
+    CAMPAIGNS,
+    FLOWS,
+    Kind,
+    empty_values,
+    groups,
+    reads_per_source,
+    rows_in,
+)
+from reporting.selectors.provenance import provenance
 from reporting.selectors.visibility import reporting_db
 from reporting.windows import (
     DateWindow,
@@ -46,49 +57,6 @@ from reporting.windows import (
     comparison_window,
     resolve_window,
 )
-
-
-@dataclass(frozen=True)
-class _Kind:
-    """What differs between the campaign and the flow report."""
-
-    stats: type[Model]  # rows per campaign or flow
-    sources: type[Model]  # Campaign or Flow
-    brand_stats: type[Model]  # rows per brand
-    source: str  # "campaign" or "flow": the rows' link, and the breakdown by it
-    # Breakdowns other than by source, on per-source rows: by -> (key, name)
-    breakdowns: dict[str, tuple[str, object]]
-
-
-_CAMPAIGNS = _Kind(
-    stats=CampaignStat,
-    sources=Campaign,
-    brand_stats=CampaignBrandStat,
-    source="campaign",
-    breakdowns={
-        "folder": (
-            "campaign__folder__name",
-            Coalesce(F("campaign__folder__name"), Value(schemas.NO_FOLDER)),
-        ),
-        "brand": ("campaign__brand__name", F("campaign__brand__name")),
-        "channel": ("channel", F("channel")),
-    },
-)
-_FLOWS = _Kind(
-    stats=FlowStat,
-    sources=Flow,
-    brand_stats=FlowBrandStat,
-    source="flow",
-    breakdowns={
-        "brand": ("flow__brand__name", F("flow__brand__name")),
-        "channel": ("channel", F("channel")),
-    },
-)
-# Breakdowns the per-brand rows answer: by -> (key, name)
-_BRAND_ROW_BREAKDOWNS = {
-    "brand": ("brand__name", F("brand__name")),
-    "channel": ("channel", F("channel")),
-}
 
 
 def campaign_report(
@@ -105,7 +73,7 @@ def campaign_report(
     account-local current day (tests); by default it is read from the clock in
     the account's time zone.
     """
-    return _report(_CAMPAIGNS, schemas.CampaignReport, account, allowed_brands, params, today)
+    return _report(CAMPAIGNS, schemas.CampaignReport, account, allowed_brands, params, today)
 
 
 def flow_report(
@@ -116,32 +84,7 @@ def flow_report(
     today: date | None = None,
 ) -> schemas.FlowReport:
     """Flow performance for ``account``, limited to ``allowed_brands`` (None = every brand)."""
-    return _report(_FLOWS, schemas.FlowReport, account, allowed_brands, params, today)
-
-
-def _in(spans: list[Span]) -> Q:
-    """The rows of ``spans``: each (grain, first, last) selects that grain's rows starting
-    between first and last."""
-    condition = Q()
-    for grain, first, last in spans:
-        condition |= Q(grain=grain, period_start__range=(first, last))
-    return condition
-
-
-def _metric_aliases(where: Q | None = None, prefix: str = "m_") -> dict[str, object]:
-    # Prefixed: annotations may not reuse the model's field names (sends, opens, …).
-    return {f"{prefix}{name}": METRICS[name].expression(where) for name in METRIC_NAMES}
-
-
-def _metric_values(values: dict, prefix: str = "m_") -> dict:
-    return {name: values[f"{prefix}{name}"] for name in METRIC_NAMES}
-
-
-def _empty_values() -> dict:
-    """Metrics over no rows: zero counts, null opens/clicks (nothing tracked), null rates."""
-    values = {name: None for name in METRIC_NAMES}
-    values |= {name: 0 for name in ADDITIVE_METRICS if name not in ("opens", "clicks")}
-    return values | {"revenue": Decimal("0.00")}
+    return _report(FLOWS, schemas.FlowReport, account, allowed_brands, params, today)
 
 
 _TRUNCATE = {
@@ -155,13 +98,13 @@ def _timeline(rows: QuerySet, window: DateWindow, granularity: str) -> schemas.T
     # Each row lies inside one bucket (see reporting.periods.cover): truncating its
     # start gives the bucket's.
     grouped = (
-        rows.filter(_in(cover(window.date_from, window.date_to, granularity)))
+        rows.filter(rows_in(cover(window.date_from, window.date_to, granularity)))
         .values(bucket=_TRUNCATE[granularity])
-        .annotate(**_metric_aliases())
+        .annotate(**sum_aliases())
         .order_by("bucket")
     )
-    found = {row["bucket"]: _metric_values(row) for row in grouped}
-    empty = _empty_values()
+    found = {row["bucket"]: from_sums(row, "s_") for row in grouped}
+    empty = empty_values()
     return schemas.Timeline(
         granularity=granularity,
         buckets=[
@@ -176,64 +119,102 @@ def _timeline(rows: QuerySet, window: DateWindow, granularity: str) -> schemas.T
 
 
 def _breakdown(
-    kind: _Kind, account: Account, rows: QuerySet, per_source: bool, window: DateWindow, params
+    kind: Kind,
+    account: Account,
+    rows: QuerySet,
+    per_source: bool,
+    window: DateWindow,
+    params,
+    query: str,
+    totals: dict | None,
 ) -> schemas.Breakdown:
+    """One page of the breakdown (``params.limit`` groups from ``params.cursor`` on), with
+    the cursor of the next page and the groups not shown aggregated as ``others``.
+
+    ``totals``: the base sums of the whole window (the summary's). The others row is
+    those minus the page's groups: the page and the others add up to the summary
+    without reading the window's rows a second time.
+    """
     by = params.breakdown
-    names = {}
-    if by == kind.source:
-        # Grouped by the campaign's or flow's id, its external id and name looked up per
-        # group: joined to every row before grouping, they made a 3-year breakdown
-        # hash ~100,000 rows on two text columns. Same-name ties go by that id.
-        grouped = rows.values(kind.source)
-        source = kind.sources.objects.for_account(account).filter(pk=OuterRef(kind.source))
-        names = {
-            "key": Subquery(source.values("external_id")),
-            "name": Subquery(source.values("name")),
-        }
-        tie = F(kind.source).asc()
-    else:
-        key, name = (kind.breakdowns if per_source else _BRAND_ROW_BREAKDOWNS)[by]
-        grouped = rows.values(key=F(key), name=name)
-        tie = F("key").asc(nulls_first=True)
-    metric = F(f"m_{params.sort_by}")
-    ordering = (
-        metric.asc(nulls_last=True) if params.order == "asc" else metric.desc(nulls_last=True)
+    grouped = groups(kind, account, rows, per_source, by)
+    keys = [
+        paging.SortKey(f"m_{params.sort_by}", descending=params.order == "desc"),
+        paging.SortKey("name"),
+        # The unique end of the ordering: the source's id, or the key (null first).
+        paging.SortKey(grouped.tie, nulls_last=grouped.tie != "key"),
+    ]
+    in_window = rows_in(cover(window.date_from, window.date_to, Grain.MONTH))
+    page = (
+        grouped.values.filter(in_window)
+        # The sort metric's expression for ORDER BY; every metric from the sums.
+        .annotate(**{f"m_{params.sort_by}": METRICS[params.sort_by].expression()}, **sum_aliases())
+        .annotate(**grouped.names)
     )
+    shown_before = 0
+    if params.cursor:
+        shown_before, last = paging.cursor_loads(params.cursor, query=query)
+        condition = paging.after(keys, last)
+        page = page.filter(condition) if condition is not None else page.none()
     found = list(
-        grouped.filter(_in(cover(window.date_from, window.date_to, Grain.MONTH)))
-        .annotate(**_metric_aliases())
-        .annotate(**names)
-        # Counted over the groups, before the limit cuts them.
-        .annotate(total_groups=Window(Count("*")))
-        .order_by(ordering, F("name").asc(), tie)[: params.limit]
+        # Counted over the groups after the cursor, before the limit cuts them.
+        page.annotate(remaining=Window(Count("*"))).order_by(*paging.order_by(keys))[: params.limit]
     )
-    total = found[0]["total_groups"] if found else 0
+    total = shown_before + (found[0]["remaining"] if found else 0)
+    more = total > shown_before + len(found)
+    next_cursor = None
+    if more:
+        last_row = found[-1]
+        next_cursor = paging.cursor_dumps(
+            query=query,
+            position=shown_before + len(found),
+            last=[last_row[key.alias] for key in keys],
+        )
+    others = None
+    if total > len(found):
+        others = schemas.BreakdownOthers(
+            groups=total - len(found),
+            metrics=from_sums(sums_minus(totals, found)),
+        )
     return schemas.Breakdown(
         by=by,
         sort_by=params.sort_by,
         order=params.order,
         limit=params.limit,
         total_groups=total,
-        truncated=total > len(found),
+        truncated=more,
         rows=[
-            {"key": row["key"], "name": row["name"], "metrics": _metric_values(row)}
+            {"key": row["key"], "name": row["name"], "metrics": from_sums(row, "s_")}
             for row in found
         ],
+        next_cursor=next_cursor,
+        others=others,
     )
 
 
 def _summary(rows: QuerySet, window: DateWindow, compare_to: str | None):
-    """The window's metrics and, with ``compare_to``, the comparison: in one query."""
-    current = _in(cover(window.date_from, window.date_to, Grain.MONTH))
+    """The window's metrics, its base sums (see ``metrics.sum_aliases``) and, with
+    ``compare_to``, the comparison: in one query."""
+    current = rows_in(cover(window.date_from, window.date_to, Grain.MONTH))
     if compare_to is None:
-        values = rows.filter(current).aggregate(**_metric_aliases())
-        return _metric_values(values), None
+        sums = rows.filter(current).aggregate(**sum_aliases())
+        return from_sums(sums, "s_"), sums, None
     other = comparison_window(window, compare_to)
-    previous = _in(cover(other.date_from, other.date_to, Grain.MONTH))
-    values = rows.filter(current | previous).aggregate(
-        **_metric_aliases(current), **_metric_aliases(previous, prefix="p_")
+    previous = rows_in(cover(other.date_from, other.date_to, Grain.MONTH))
+    # Both windows in one grouped query of the base sums, each row tagged with the
+    # windows it is in (they overlap for previous_year of a window over a year); each
+    # window's metrics from its tags' sums. Written as filtered aggregates instead,
+    # every metric's filter resolved both windows' conditions: 6x the Python of a summary.
+    tag = Case(
+        When(current & previous, then=Value("both")),
+        When(current, then=Value("current")),
+        default=Value("previous"),
     )
-    return _metric_values(values), (other, _metric_values(values, "p_"))
+    tagged = rows.filter(current | previous).values(tag=tag).annotate(**sum_aliases()).order_by()
+    found = {row["tag"]: row for row in tagged}
+    empty = dict.fromkeys(sum_aliases(), 0)
+    sums = sums_plus([found.get("current", empty), found.get("both", empty)])
+    before = sums_plus([found.get("previous", empty), found.get("both", empty)])
+    return from_sums(sums, "s_"), sums, (other, from_sums(before, "s_"))
 
 
 def _comparison(summary: dict, compared, compare_to: str) -> schemas.Comparison:
@@ -241,7 +222,7 @@ def _comparison(summary: dict, compared, compare_to: str) -> schemas.Comparison:
     changes = {name: change(name, summary[name], before[name]) for name in METRIC_NAMES}
     return schemas.Comparison(
         compare_to=compare_to,
-        window=_window(other),
+        window=window_model(other),
         summary=before,
         change={
             name: {"absolute": absolute, "relative": relative}
@@ -250,18 +231,20 @@ def _comparison(summary: dict, compared, compare_to: str) -> schemas.Comparison:
     )
 
 
-def _window(window: DateWindow) -> schemas.Window:
+def window_model(window: DateWindow) -> schemas.Window:
     return schemas.Window(
         date_from=window.date_from, date_to=window.date_to, days=window.days, period=window.period
     )
 
 
-def _report(kind: _Kind, result_type, account, allowed, params, today):
+# Arguments a breakdown page does not depend on: a cursor may come back with other values.
+_NOT_PAGED = {"cursor", "timeline", "compare_to", "limit"}
+
+
+def _report(kind: Kind, result_type, account, allowed, params, today):
+    today = today or account_today(account.timezone)
     window = resolve_window(
-        period=params.period,
-        date_from=params.date_from,
-        date_to=params.date_to,
-        today=today or account_today(account.timezone),
+        period=params.period, date_from=params.date_from, date_to=params.date_to, today=today
     )
     filters = report_criteria(source=kind.source, account=account, allowed=allowed, params=params)
     db = reporting_db()
@@ -271,25 +254,38 @@ def _report(kind: _Kind, result_type, account, allowed, params, today):
         stats = kind.stats if per_source else kind.brand_stats
         return filters.rows(stats, per_source, db, account)
 
-    breakdown = None
-    if params.breakdown != "none":
-        per_source = by_source or params.breakdown not in _BRAND_ROW_BREAKDOWNS
-        breakdown = _breakdown(kind, account, rows(per_source), per_source, window, params)
     if filters.brands == set():  # a member who sees no brand: no row can match
-        summary, compared = _empty_values(), None
+        summary, sums, compared = empty_values(), None, None
         if params.compare_to:
             other = comparison_window(window, params.compare_to)
-            compared = (other, _empty_values())
+            compared = (other, empty_values())
     else:
-        summary, compared = _summary(rows(by_source), window, params.compare_to)
+        summary, sums, compared = _summary(rows(by_source), window, params.compare_to)
+    breakdown = None
+    if params.breakdown != "none":
+        # What a cursor must be replayed with: everything but the cursor, and the
+        # resolved window (a preset moves with the days).
+        query = paging.fingerprint(
+            account=account.pk,
+            kind=kind.source,
+            params=params.model_dump(mode="json", exclude=_NOT_PAGED),
+            window=[window.date_from, window.date_to],
+        )
+        per_source = reads_per_source(by_source, params.breakdown)
+        breakdown = _breakdown(
+            kind, account, rows(per_source), per_source, window, params, query, sums
+        )
+    elif params.cursor:
+        raise ReportError("cursor pages a breakdown: it needs the breakdown it came from.")
     return result_type(
         account=account.system_name,
         currency=account.currency,
         timezone=account.timezone,
-        window=_window(window),
+        window=window_model(window),
         brand_restricted=allowed is not None,
         summary=summary,
         timeline=_timeline(rows(by_source), window, params.timeline) if params.timeline else None,
         breakdown=breakdown,
         comparison=_comparison(summary, compared, params.compare_to) if compared else None,
+        provenance=provenance(account=account, window=window, today=today),
     )

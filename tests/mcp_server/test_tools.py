@@ -19,14 +19,16 @@ from mcp.shared.exceptions import MCPError
 
 from maestra_mcp.mcp_server import server
 from maestra_mcp.mcp_server.server import MESSAGE_INTERNAL_ERROR
-from maestra_mcp.mcp_server.tools._reports import MAX_RESULT_CHARS
+from maestra_mcp.mcp_server.tools.base import MAX_RESULT_CHARS
 from reporting.errors import ReportError
 from reporting.metrics import METRIC_DEFINITIONS
-from reporting.schemas import CampaignReportParams, FlowReportParams
+from reporting.schemas import CampaignReportParams, FlowReportParams, ReportFiltersParams
+from reporting.schemas_explain import METHOD, ExplainChangeParams
 from tests.support.mcp import ASGI_ORIGIN, asgi_http_client, running_app, sdk_client, uvicorn_server
 from tests.support.reports import (
     WINDOW,
     campaign_report_as,
+    explain_change_as,
     flow_report_as,
     import_rows,
     report_filters_as,
@@ -36,11 +38,12 @@ from tests.support.reports import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ANALYST = "analyst@acme.test"
-TOOLS = ("campaign_report", "flow_report", "list_report_filters")
+TOOLS = ("campaign_report", "flow_report", "explain_change", "list_report_filters")
 CALLS = {
     "campaign_report": {**WINDOW, "breakdown": "campaign", "timeline": "day"},
     "flow_report": {**WINDOW, "breakdown": "channel", "compare_to": "previous_period"},
-    "list_report_filters": {},
+    "explain_change": {**WINDOW, "kind": "campaigns", "metric": "open_rate", "by": "channel"},
+    "list_report_filters": {"query": "sale", "limit": 5},
 }
 
 
@@ -70,8 +73,12 @@ def expected(tool: str, account, user) -> dict:
         )
     elif tool == "flow_report":
         report = flow_report_as(account=account, user=user, params=FlowReportParams(**CALLS[tool]))
+    elif tool == "explain_change":
+        params = ExplainChangeParams(**CALLS[tool])
+        report = explain_change_as(account=account, user=user, params=params)
     else:
-        report = report_filters_as(account=account, user=user)
+        params = ReportFiltersParams(**CALLS[tool])
+        report = report_filters_as(account=account, user=user, params=params)
     return report.model_dump(mode="json")
 
 
@@ -128,8 +135,11 @@ def test_published_tool_definitions(cast, token_for):
         return {tool.name: tool for tool in (await client.list_tools()).tools}
 
     tools = anyio.run(session, "asgi", token, "legacy", work)
+    assert len(tools) <= 6  # the connector directories' limit
     for tool in tools.values():
         assert tool.title
+        # The server's own size budget, so a client never cuts an answer the server sent whole.
+        assert tool.meta["anthropic/maxResultSizeChars"] == MAX_RESULT_CHARS
         assert tool.annotations.read_only_hint is True
         assert tool.annotations.destructive_hint is False
         assert tool.annotations.idempotent_hint is True
@@ -150,7 +160,16 @@ def test_published_tool_definitions(cast, token_for):
         description = tools[name].description
         assert METRIC_DEFINITIONS in description  # drawn from reporting.metrics, never drifts
         assert "Example calls" in description
-    assert tools["list_report_filters"].input_schema["properties"] == {}
+    assert set(tools["list_report_filters"].input_schema["properties"]) == {
+        "query",
+        "limit",
+        "campaigns_cursor",
+        "flows_cursor",
+    }
+    explain = tools["explain_change"]
+    assert explain.input_schema["required"] == ["kind", "metric"]
+    assert METHOD in explain.description  # the decomposition, as the reporting core states it
+    assert METRIC_DEFINITIONS in explain.description
 
 
 # --- Errors the assistant can correct, and errors it cannot ---------------------------
@@ -239,7 +258,7 @@ def test_a_crash_is_logged_but_never_shown(cast, report_data, token_for, monkeyp
 # --- Size budget -----------------------------------------------------------------------
 
 
-def test_large_breakdown_is_cut_to_the_size_budget_and_says_so(cast, token_for):
+def test_large_breakdown_is_cut_to_the_size_budget_and_pages_on(cast, token_for):
     rows = [
         week_row(
             "2026-01-05",
@@ -248,26 +267,66 @@ def test_large_breakdown_is_cut_to_the_size_budget_and_says_so(cast, token_for):
             f"Campaign number {n}",
             "Acme Home",
             "email",
-            100 + n,
-            0,
+            100 + n % 50,  # ties on revenue: the cursor must still continue exactly
+            n % 3,
         )
         for n in range(400)
     ]
     import_rows(cast.acme, rows)
-    result = call(token_for(ANALYST), "campaign_report", {**WINDOW, "limit": 500})
-    assert result.is_error is False
-    breakdown = result.structured_content["breakdown"]
+    token = token_for(ANALYST)
+    arguments = {**WINDOW, "limit": 500}
+    first = call(token, "campaign_report", arguments)
+    assert first.is_error is False
+    report = first.structured_content
+    breakdown = report["breakdown"]
     assert breakdown["total_groups"] == 400
     assert breakdown["truncated"] is True
     assert 0 < len(breakdown["rows"]) < 400
-    assert len(result.content[0].text) <= MAX_RESULT_CHARS
+    assert len(first.content[0].text) <= MAX_RESULT_CHARS
     # The top rows by revenue are the ones kept.
     direct = campaign_report_as(
         account=cast.acme,
         user=cast.user(ANALYST),
-        params=CampaignReportParams(**WINDOW, limit=500),
+        params=CampaignReportParams(**arguments),
     ).model_dump(mode="json")["breakdown"]["rows"]
     assert breakdown["rows"] == direct[: len(breakdown["rows"])]
+    # The page the budget allowed is a page of its own: others holds every group not on
+    # it (page + others = summary) and the cursor continues right after its last row.
+    others = breakdown["others"]
+    assert others["groups"] == 400 - len(breakdown["rows"])
+    page_sends = sum(row["metrics"]["sends"] for row in breakdown["rows"])
+    assert page_sends + others["metrics"]["sends"] == report["summary"]["sends"]
+
+    async def follow(client):
+        pages, cursor = [breakdown], breakdown["next_cursor"]
+        while cursor:
+            result = await client.call_tool("campaign_report", {**arguments, "cursor": cursor})
+            assert result.is_error is False, result.content
+            assert len(result.content[0].text) <= MAX_RESULT_CHARS
+            pages.append(result.structured_content["breakdown"])
+            cursor = pages[-1]["next_cursor"]
+        return pages
+
+    pages = anyio.run(session, "asgi", token, "legacy", follow)
+    assert len(pages) > 1
+    assert [row for page in pages for row in page["rows"]] == direct  # each once, in order
+    assert pages[-1]["truncated"] is False
+    for page in pages:  # others: every group not on the page, earlier pages' too
+        page_sends = sum(row["metrics"]["sends"] for row in page["rows"])
+        assert page_sends + page["others"]["metrics"]["sends"] == report["summary"]["sends"]
+
+
+def test_a_replayed_cursor_with_other_arguments_tells_what_to_do(cast, report_data, token_for):
+    token = token_for(ANALYST)
+    first = call(token, "campaign_report", {**WINDOW, "limit": 1}).structured_content
+    cursor = first["breakdown"]["next_cursor"]
+    assert cursor
+    other_sort = call(token, "campaign_report", {**WINDOW, "sort_by": "sends", "cursor": cursor})
+    assert other_sort.is_error is True
+    assert "exactly the arguments of the call" in other_sort.content[0].text
+    edited = call(token, "campaign_report", {**WINDOW, "cursor": cursor[:-3] + "abc"})
+    assert edited.is_error is True
+    assert "without cursor" in edited.content[0].text
 
 
 def test_report_too_large_even_without_breakdown_explains_how_to_narrow(
@@ -282,3 +341,21 @@ def test_report_too_large_even_without_breakdown_explains_how_to_narrow(
     result = call(token_for(ANALYST), "campaign_report", arguments)
     assert result.is_error is True
     assert "coarser timeline" in result.content[0].text
+
+
+def test_a_filter_listing_over_the_budget_is_refused_with_advice(cast, token_for):
+    long_name = "Seasonal promotion with a rather long descriptive campaign name number " * 2
+    rows = [
+        week_row("2026-01-05", "campaign", f"c{n}", f"{long_name} {n}", "Acme Home", "email", 10, 0)
+        for n in range(500)
+    ]
+    import_rows(cast.acme, rows)
+    token = token_for(ANALYST)
+    refused = call(token, "list_report_filters", {"limit": 500})
+    assert refused.is_error is True
+    assert f"the limit is {MAX_RESULT_CHARS}" in refused.content[0].text
+    assert "smaller limit" in refused.content[0].text
+    # ...and the advice works.
+    smaller = call(token, "list_report_filters", {"limit": 100})
+    assert smaller.is_error is False
+    assert smaller.structured_content["campaigns_total"] == 500

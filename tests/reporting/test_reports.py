@@ -182,7 +182,17 @@ def test_fixed_vocabularies_are_case_insensitive_and_unknown_values_list_the_val
     [
         (
             {"brands": ["Acme Garden"]},
-            "Unknown brands: 'Acme Garden'. Valid brands: Acme Home, Acme Outdoor.",
+            "Unknown brands: 'Acme Garden' (did you mean 'Acme Home'?). "
+            "Valid brands: Acme Home, Acme Outdoor.",
+        ),
+        (
+            {"brands": ["acme outdor", "Zzz"]},
+            "Unknown brands: 'acme outdor' (did you mean 'Acme Outdoor' or 'Acme Home'?), 'Zzz'. "
+            "Valid brands: Acme Home, Acme Outdoor.",
+        ),
+        (
+            {"folders": ["Promotion"]},
+            "Unknown folders: 'Promotion' (did you mean 'Promotions'?). Valid folders: Promotions.",
         ),
         ({"goals": ["Fun"]}, "Unknown goals: 'Fun'. Valid goals: Sales."),
         ({"folders": ["Nope"]}, "Unknown folders: 'Nope'. Valid folders: Promotions."),
@@ -402,7 +412,8 @@ def test_report_filters_lists_what_exists(data, acme, analyst):
 
 def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_assert_num_queries):
     """A report is one query per name filter, the summary (with its comparison), the
-    timeline and the breakdown; the member's brand scope is the caller's (one more)."""
+    timeline, the breakdown (its others row is the summary's sums minus the page's) and the
+    provenance (the account's import record); the member's brand scope is the caller's."""
     full = {
         "period": "last_90_days",
         "timeline": "day",
@@ -421,8 +432,8 @@ def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_as
             account=acme, allowed_brands=allowed, params=CampaignReportParams(**params), today=TODAY
         )
 
-    # brands + goals + folders + summary (with comparison) + timeline + breakdown
-    with django_assert_num_queries(6):
+    # brands + goals + folders + summary (with comparison) + timeline + breakdown + provenance
+    with django_assert_num_queries(7):
         small = campaigns(**full)
     import_rows(
         acme,
@@ -433,21 +444,24 @@ def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_as
             for n in range(5)
         ],
     )
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         large = campaigns(**full)
     assert large.summary.sends > small.summary.sends
-    with django_assert_num_queries(2):  # summary + breakdown
+    with django_assert_num_queries(3):  # summary + breakdown + provenance
         campaigns()
-    with django_assert_num_queries(4):  # flows + summary + timeline + breakdown
+    with django_assert_num_queries(3):  # a cut breakdown's others: the summary minus the page
+        cut = campaigns(limit=2)
+    assert cut.breakdown.others is not None
+    with django_assert_num_queries(5):  # flows + summary + timeline + breakdown + provenance
         flow_report(
             account=acme,
             allowed_brands=allowed,
             params=FlowReportParams(flows=["f1"], timeline="month"),
             today=TODAY,
         )
-    # A member who sees no brand: nothing can match, and nothing is asked of the database
-    # (Django answers a filter on an empty set of ids without a query).
-    with django_assert_num_queries(0):
+    # A member who sees no brand: nothing can match, and nothing but the provenance is asked
+    # of the database (Django answers a filter on an empty set of ids without a query).
+    with django_assert_num_queries(1):
         nothing = campaign_report(
             account=acme,
             allowed_brands=set(),

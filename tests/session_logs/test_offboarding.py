@@ -5,6 +5,7 @@ The same flows against a real broker and worker are in test_worker.py.
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -150,11 +151,11 @@ def test_sweeper_enqueues_every_offboarded_account_not_fully_purged(cast):
 def test_offboard_command(cast, django_capture_on_commit_callbacks, capsys):
     make_logs(cast.acme, 3)
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("offboard_account", "acme", acting_user="csm@maestra.test")
+        call_command("offboard_account", "acme", acting_user="csm@maestra.test", interactive=False)
     assert "Offboarded acme" in capsys.readouterr().out
     assert log_count(cast.acme) == 0
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("offboard_account", "acme", acting_user="csm@maestra.test")
+        call_command("offboard_account", "acme", acting_user="csm@maestra.test", interactive=False)
     assert "already offboarded" in capsys.readouterr().out
 
 
@@ -168,5 +169,32 @@ def test_offboard_command(cast, django_capture_on_commit_callbacks, capsys):
 )
 def test_offboard_command_refuses_bad_input(cast, system_name, acting_user, message):
     with pytest.raises(CommandError, match=message):
-        call_command("offboard_account", system_name, acting_user=acting_user)
+        call_command("offboard_account", system_name, acting_user=acting_user, interactive=False)
     assert Account.objects.get(pk=cast.acme.pk).offboarded_at is None
+
+
+def test_offboard_command_shows_the_plan_and_offboards_on_yes(
+    cast, monkeypatch, capsys, caplog, django_capture_on_commit_callbacks
+):
+    make_logs(cast.acme, 3)
+    monkeypatch.setattr("sys.stdin", io.StringIO("yes\n"))
+    with django_capture_on_commit_callbacks(execute=True):  # the purge is enqueued on commit
+        call_command("offboard_account", "acme", acting_user="csm@maestra.test")
+    out = capsys.readouterr().out
+    assert "Offboard acme (" in out
+    assert "switch MCP off (now on)" in out
+    assert "purge its 3 MCP session log(s)" in out
+    assert "Offboarded acme" in out
+    assert Account.objects.get(pk=cast.acme.pk).offboarded_at is not None
+    assert log_count(cast.acme) == 0
+    # The eager purge enqueue no longer makes kombu warn about a broker without a host.
+    assert not [r for r in caplog.records if "No hostname" in r.getMessage()]
+
+
+@pytest.mark.parametrize("answer", ["no\n", "\n", ""])  # "" is a closed stdin
+def test_offboard_command_changes_nothing_unless_confirmed(cast, monkeypatch, answer):
+    monkeypatch.setattr("sys.stdin", io.StringIO(answer))
+    with pytest.raises(CommandError, match="cancelled"):
+        call_command("offboard_account", "acme", acting_user="csm@maestra.test")
+    assert Account.objects.get(pk=cast.acme.pk).offboarded_at is None
+    assert Account.objects.get(pk=cast.acme.pk).mcp_enabled

@@ -39,7 +39,9 @@ def chromium_executable() -> str:
     try:
         import playwright  # noqa: F401
     except ImportError:
-        browser_unavailable("the playwright package is missing (pip install -r requirements.txt)")
+        browser_unavailable(
+            "the playwright package is missing (pip install -r requirements-dev.txt)"
+        )
     return executable
 
 

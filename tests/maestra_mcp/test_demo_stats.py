@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from reporting.demo import DEMO_PROFILES, HISTORY_DAYS, demo_csv_lines, seed_demo_stats
+from maestra_mcp.demo_stats import DEMO_PROFILES, HISTORY_DAYS, demo_csv_lines, seed_demo_stats
 from reporting.models import Campaign, CampaignStat, Channel, Flow, FlowStat, Grain
 from reporting.schemas import CampaignReportParams, FlowReportParams
 from tests.support.reports import campaign_report_as, flow_report_as

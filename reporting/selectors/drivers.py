@@ -1,0 +1,335 @@
+"""explain_change: which groups drove a metric's change between two windows.
+
+One grouped query reads, for every group (campaign, flow, folder, channel or
+brand), the metric's numerator and denominator in both windows (``Sum`` with a
+filter per window, each window read through :func:`reporting.periods.cover`)
+and whether the group has rows in each. The decomposition is arithmetic on
+those few numbers per group, done here in exact rationals (``Fraction``) so the
+contributions add up to the total change; the formulas are
+:data:`reporting.schemas_explain.METHOD`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+
+from django.db.models import Count, Sum
+
+from accounts.models import Account
+from reporting.errors import ReportError
+from reporting.metrics import FRACTIONS, METRICS, change
+from reporting.models import Grain
+from reporting.periods import cover
+from reporting.schemas_explain import EXPLAIN_BY, ExplainChangeParams, Explanation
+from reporting.selectors.criteria import report_criteria
+from reporting.selectors.grouping import CAMPAIGNS, FLOWS, groups, reads_per_source, rows_in
+from reporting.selectors.provenance import provenance
+from reporting.selectors.reports import window_model
+from reporting.selectors.visibility import reporting_db
+from reporting.windows import DateWindow, account_today, comparison_window, resolve_window
+
+NOT_EXPLAINED = (
+    "The metric is null in one window (nothing to divide by, or not tracked there), so its "
+    "change is null and is not decomposed. Try a wider window or another metric."
+)
+_KINDS = {"campaigns": CAMPAIGNS, "flows": FLOWS}
+_ONLY_FOR = {"activation_types": "campaigns", "folders": "campaigns", "flows": "flows"}
+
+
+@dataclass
+class _Group:
+    key: str | None
+    name: str
+    numerator: tuple  # (previous, current): sums, None when no row of the window has one
+    denominator: tuple  # (previous, current); (0, 0) for sum metrics
+    rows: tuple  # (previous, current) row counts
+
+
+def explain_change(
+    *,
+    account: Account,
+    allowed_brands: set[int] | None,
+    params: ExplainChangeParams,
+    today: date | None = None,
+) -> Explanation:
+    """Why ``params.metric`` changed between the current and the comparison window, for
+    the groups ``allowed_brands`` lets the member see (None = every brand)."""
+    kind = _KINDS[params.kind]
+    by = params.by or kind.source
+    _check(params, by)
+    today = today or account_today(account.timezone)
+    window = resolve_window(
+        period=params.period, date_from=params.date_from, date_to=params.date_to, today=today
+    )
+    other = _comparison(params, window, today)
+    filters = report_criteria(
+        source=kind.source, account=account, allowed=allowed_brands, params=params
+    )
+    per_source = reads_per_source(bool(filters.of_source), by)
+    stats = kind.stats if per_source else kind.brand_stats
+    rows = filters.rows(stats, per_source, reporting_db(), account)
+    found = _groups(kind, account, rows, per_source, by, params.metric, window, other)
+    ratio = params.metric in FRACTIONS
+    result = (_shift_share if ratio else _differences)(params.metric, found)
+    return Explanation(
+        account=account.system_name,
+        kind=params.kind,
+        metric=params.metric,
+        definition=METRICS[params.metric].definition,
+        method="shift_share" if ratio else "difference",
+        window=window_model(window),
+        comparison_window=window_model(other),
+        by=by,
+        limit=params.limit,
+        total_groups=len(found),
+        new_groups=sum(1 for g in found if _status(g) == "new"),
+        gone_groups=sum(1 for g in found if _status(g) == "gone"),
+        brand_restricted=allowed_brands is not None,
+        provenance=provenance(account=account, window=window, today=today),
+        **_drivers(result, params.limit),
+    )
+
+
+def _check(params: ExplainChangeParams, by: str) -> None:
+    if by not in EXPLAIN_BY[params.kind]:
+        raise ReportError(
+            f"by={by!r} is not available for {params.kind}: use one of "
+            f"{', '.join(EXPLAIN_BY[params.kind])}."
+        )
+    for name, kind in _ONLY_FOR.items():
+        if getattr(params, name) and params.kind != kind:
+            raise ReportError(
+                f"The {name} filter applies to {kind} only; drop it for {params.kind}."
+            )
+
+
+def _comparison(params: ExplainChangeParams, window: DateWindow, today: date) -> DateWindow:
+    explicit = params.compare_date_from is not None or params.compare_date_to is not None
+    if explicit and params.compare_to is not None:
+        raise ReportError("Give either compare_to or compare_date_from/compare_date_to, not both.")
+    if not explicit:
+        return comparison_window(window, params.compare_to or "previous_period")
+    try:
+        return resolve_window(
+            period=None,
+            date_from=params.compare_date_from,
+            date_to=params.compare_date_to,
+            today=today,
+        )
+    except ReportError as error:
+        raise ReportError(f"Comparison window: {error.message}") from None
+
+
+def _groups(kind, account, rows, per_source, by, metric, window, other) -> list[_Group]:
+    """Each group's numerator, denominator and row count in both windows: one query."""
+    windows = {
+        "p": rows_in(cover(other.date_from, other.date_to, Grain.MONTH)),
+        "c": rows_in(cover(window.date_from, window.date_to, Grain.MONTH)),
+    }
+    numerator, denominator = FRACTIONS.get(metric, (metric, None))
+    sums = {}
+    for prefix, where in windows.items():
+        sums[f"{prefix}_n"] = Sum(numerator, filter=where)
+        if denominator:
+            sums[f"{prefix}_d"] = Sum(denominator, filter=where)
+        sums[f"{prefix}_rows"] = Count("pk", filter=where)
+    grouped = groups(kind, account, rows, per_source, by)
+    found = (
+        grouped.values.filter(windows["p"] | windows["c"])
+        .annotate(**sums)
+        .annotate(**grouped.names)
+        .order_by()
+    )
+    money = numerator == "revenue"
+
+    def number(value):  # PostgreSQL sums bigints as numeric
+        return value if value is None or money else int(value)
+
+    return [
+        _Group(
+            key=row["key"],
+            name=row["name"],
+            numerator=(number(row["p_n"]), number(row["c_n"])),
+            denominator=(int(row.get("p_d") or 0), int(row.get("c_d") or 0)),
+            rows=(row["p_rows"], row["c_rows"]),
+        )
+        for row in found
+    ]
+
+
+def _status(group: _Group) -> str:
+    if not group.rows[0]:
+        return "new"
+    return "gone" if not group.rows[1] else "continuing"
+
+
+def _total(values: list, metric: str):
+    """The sum metric over groups, with its null rule (opens/clicks: null if none tracked)."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return (
+            None
+            if metric in ("opens", "clicks")
+            else (Decimal("0.00") if metric == "revenue" else 0)
+        )
+    return sum(present[1:], present[0])
+
+
+def _differences(metric: str, found: list[_Group]) -> dict:
+    """Sums: each group's contribution is its own change."""
+    previous = _total([g.numerator[0] for g in found], metric)
+    current = _total([g.numerator[1] for g in found], metric)
+    absolute, relative = change(metric, current, previous)
+    entries = []
+    if absolute is not None:
+        for g in found:
+            before, now = g.numerator
+            entries.append(
+                (
+                    g,
+                    {
+                        "current": now,
+                        "previous": before,
+                        "contribution": (now or 0) - (before or 0),
+                    },
+                )
+            )
+    return {
+        "current": current,
+        "previous": previous,
+        "absolute": absolute,
+        "relative": relative,
+        "entries": entries,
+    }
+
+
+def _fraction(value) -> Fraction:
+    return Fraction(value or 0)
+
+
+def _shift_share(metric: str, found: list[_Group]) -> dict:
+    """Rates: each group's contribution split into rate and mix effects (exact rationals)."""
+    totals = [
+        (sum(_fraction(g.numerator[i]) for g in found), sum(g.denominator[i] for g in found))
+        for i in (0, 1)
+    ]
+    levels = [n / d if d else None for n, d in totals]
+    previous, current = levels
+    if previous is None or current is None:
+        return {
+            "current": _float(current),
+            "previous": _float(previous),
+            "absolute": None,
+            "relative": None,
+            "entries": [],
+        }
+    entries = []
+    for g in found:
+        shares = [Fraction(g.denominator[i], totals[i][1]) for i in (0, 1)]
+        rates = [
+            _fraction(g.numerator[i]) / g.denominator[i] if g.denominator[i] else None
+            for i in (0, 1)
+        ]
+        # A window without denominator borrows the other window's rate: all mix.
+        before, now = (
+            rates[0] if rates[0] is not None else rates[1],
+            rates[1] if rates[1] is not None else rates[0],
+        )
+        contribution = (
+            _fraction(g.numerator[1]) / totals[1][1] - _fraction(g.numerator[0]) / totals[0][1]
+        )
+        mix = ((before or 0) + (now or 0)) / 2 * (shares[1] - shares[0])
+        entries.append(
+            (
+                g,
+                {
+                    "current": _float(rates[1]),
+                    "previous": _float(rates[0]),
+                    "contribution": contribution,
+                    "rate_effect": contribution - mix,
+                    "mix_effect": mix,
+                    "share_current": float(shares[1]),
+                    "share_previous": float(shares[0]),
+                },
+            )
+        )
+    absolute = current - previous
+    return {
+        "current": float(current),
+        "previous": float(previous),
+        "absolute": absolute,
+        "relative": float(absolute / previous) if previous else None,
+        "entries": entries,
+    }
+
+
+def _float(value):
+    return None if value is None else float(value)
+
+
+def _drivers(result: dict, limit: int) -> dict:
+    """The top movers each way, everything else as one row, and the change itself."""
+    entries = result["entries"]
+
+    def order(entry):
+        group, values = entry
+        return (-abs(values["contribution"]), group.name, group.key or "")
+
+    up = sorted((e for e in entries if e[1]["contribution"] > 0), key=order)[:limit]
+    down = sorted((e for e in entries if e[1]["contribution"] < 0), key=order)[:limit]
+    listed = {id(e[0]) for e in up + down}
+    rest = [e for e in entries if id(e[0]) not in listed]
+    absolute = result["absolute"]
+    explained = absolute is not None
+    return {
+        "current": result["current"],
+        "previous": result["previous"],
+        "change": {"absolute": _plain(absolute), "relative": result["relative"]},
+        "explained": explained,
+        "note": None if explained else NOT_EXPLAINED,
+        "drivers_up": [_driver(e) for e in up],
+        "drivers_down": [_driver(e) for e in down],
+        "others": _others(rest) if explained and rest else None,
+    }
+
+
+def _plain(value):
+    """Exact rationals become floats (the last step); ints and Decimals stay exact."""
+    return float(value) if isinstance(value, Fraction) else value
+
+
+def _driver(entry) -> dict:
+    group, values = entry
+    return {"key": group.key, "name": group.name, "status": _status(group)} | {
+        name: _plain(value) for name, value in values.items()
+    }
+
+
+def _others(rest: list) -> dict:
+    groups_ = [group for group, _ in rest]
+    values = [v for _, v in rest]
+    summed = {
+        name: _plain(sum((v[name] for v in values[1:]), values[0][name]))
+        for name in ("contribution", "rate_effect", "mix_effect")
+        if name in values[0]
+    }
+    if "rate_effect" in values[0]:  # a ratio: recompute the level from the group sums
+        levels = []
+        for i in (0, 1):
+            n = sum(_fraction(g.numerator[i]) for g in groups_)
+            d = sum(g.denominator[i] for g in groups_)
+            levels.append(_float(n / d) if d else None)
+        previous, current = levels
+    else:
+        metric_values = [(g.numerator[0], g.numerator[1]) for g in groups_]
+        previous = _sum_or_none([p for p, _ in metric_values])
+        current = _sum_or_none([c for _, c in metric_values])
+    return {"groups": len(rest), "previous": previous, "current": current, **summed}
+
+
+def _sum_or_none(values: list):
+    present = [v for v in values if v is not None]
+    return sum(present[1:], present[0]) if present else None
