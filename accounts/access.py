@@ -52,6 +52,11 @@ class AccountAccess:
         return self.is_owner or self.is_csm
 
 
+def is_csm(user) -> bool:
+    """A Customer Success Manager: staff holding :data:`CSM_PERMISSION`."""
+    return user.is_active and user.is_staff and user.has_perm(CSM_PERMISSION)
+
+
 def account_access_resolve(*, user, system_name: str) -> AccountAccess:
     """Who ``user`` is to the account named ``system_name``; Http404 when it is not theirs.
 
@@ -66,11 +71,11 @@ def account_access_resolve(*, user, system_name: str) -> AccountAccess:
         .select_related("user")
         .first()
     )
-    is_csm = user.is_staff and user.has_perm(CSM_PERMISSION)
-    if membership is None and not is_csm:
+    csm = is_csm(user)
+    if membership is None and not csm:
         # Same answer as for an unknown account: don't reveal that it exists.
         raise Http404
-    return AccountAccess(account=account, membership=membership, is_csm=is_csm)
+    return AccountAccess(account=account, membership=membership, is_csm=csm)
 
 
 def _account_view(view: Callable[..., HttpResponse], *, owners_only: bool):

@@ -19,6 +19,11 @@ def account_served(*, system_name: str) -> Account | None:
         return None
 
 
+def accounts_served() -> QuerySet[Account]:
+    """Every account still served (not offboarded), by name: what a CSM manages."""
+    return Account.objects.filter(offboarded_at__isnull=True).order_by("name")
+
+
 def memberships_of_user(*, user: AbstractBaseUser) -> QuerySet[Membership]:
     """The user's active memberships in accounts that are still served."""
     return (

@@ -230,6 +230,28 @@ OAUTH_LOGIN_FAILURE_WINDOW_SECONDS = env_int("OAUTH_LOGIN_FAILURE_WINDOW_SECONDS
 # are deleted by the periodic task oauth.remove_stale_clients.
 OAUTH_STALE_CLIENT_DAYS = env_int("OAUTH_STALE_CLIENT_DAYS", 30, minimum=1)
 
+# Assistants Maestra recognises by where their OAuth answers go (each vendor's
+# documented callback), badged "verified" on the consent and connections pages
+# (maestra_mcp/oauth/clients.py). A client is recognised only when every redirect
+# URI it registered matches one entry: an exact URI or a prefix. A client that
+# merely calls itself "Claude" with another redirect stays unverified.
+MCP_KNOWN_CLIENTS = [
+    {
+        "name": "Claude",
+        "redirect_uris": [
+            "https://claude.ai/api/mcp/auth_callback",
+            "https://claude.com/api/mcp/auth_callback",
+        ],
+    },
+    {
+        "name": "ChatGPT",
+        "redirect_uris": ["https://chatgpt.com/connector_platform_oauth_redirect"],
+        # Newer connectors get a callback per connector under this path.
+        "redirect_uri_prefixes": ["https://chatgpt.com/connector/oauth/"],
+    },
+    {"name": "Cursor", "redirect_uri_prefixes": ["cursor://anysphere.cursor-mcp/"]},
+]
+
 # The one scope: every token Maestra issues carries it and the MCP endpoint requires it.
 MCP_SCOPE = "reports:read"
 OAUTH2_PROVIDER = {

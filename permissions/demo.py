@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.db import transaction
 
 from accounts.models import Account, Membership, Role
+from permissions.groups import csm_group_ensure
 from permissions.services import membership_create
 
 DEMO_PASSWORD = "maestra-demo"  # noqa: S105 - documented, public demo password
-CSM_GROUP = "Customer Success Managers"
 
 
 @dataclass(frozen=True)
@@ -58,26 +58,6 @@ def _user(username: str, **flags):
     return user
 
 
-def _csm_group() -> Group:
-    group, _ = Group.objects.get_or_create(name=CSM_GROUP)
-    group.permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="accounts",
-            codename__in=[
-                "change_mcp_feature",
-                "offboard_account",
-                "view_account",
-                "change_account",
-                "view_membership",
-            ],
-        ),
-        *Permission.objects.filter(
-            content_type__app_label="maestra_mcp", codename="view_mcp_session_logs"
-        ),
-    )
-    return group
-
-
 @transaction.atomic
 def seed_demo_accounts() -> list[DemoLogin]:
     accounts = {}
@@ -98,7 +78,7 @@ def seed_demo_accounts() -> list[DemoLogin]:
         DemoLogin("staff@maestra.test", "other staff: sees accounts, cannot switch MCP (/admin/)"),
     ]
     _user("admin@maestra.test", is_staff=True, is_superuser=True)
-    _user("csm@maestra.test", is_staff=True).groups.add(_csm_group())
+    _user("csm@maestra.test", is_staff=True).groups.add(csm_group_ensure())
     staff = _user("staff@maestra.test", is_staff=True)
     staff.user_permissions.add(
         *Permission.objects.filter(

@@ -27,10 +27,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from guardian.admin import GuardedModelAdmin
 
+from accounts.access import is_csm
 from accounts.models import Account, Membership
 from accounts.services import account_mcp_feature_switch
 from maestra_mcp.offboarding import account_offboard
-from maestra_mcp.session_logs.models import McpSessionLog
+from maestra_mcp.session_logs.models import VIEW_PERMISSION, McpSessionLog
 from permissions.admin import MembershipInline, save_membership
 
 MCP_FEATURE_PERMISSION = "accounts.change_mcp_feature"
@@ -47,6 +48,7 @@ def _session_logs(since, *, aggregate=None, **filters) -> Coalesce | Subquery:
     rows = (
         McpSessionLog.objects.unscoped()
         .filter(account=OuterRef("pk"), created_at__gte=since, **filters)
+        .exclude(status__in=NOT_REQUESTS)
         .order_by()
         .values("account")
     )
@@ -74,6 +76,10 @@ def _mcp_usage_annotations() -> dict:
         "_mcp_last_request": _session_logs(month, aggregate=Max("created_at")),
     }
 
+
+# The 401 that starts every sign-in is how a connection begins, not a request an
+# assistant made: counted nowhere, or a healthy account shows a high error rate.
+NOT_REQUESTS = [McpSessionLog.Status.SIGN_IN]
 
 # A request "failed" when the tool or protocol answered with an error, or the
 # token, flag or permission refused it: both are what a CSM looks into.
@@ -143,7 +149,7 @@ class AccountAdmin(GuardedModelAdmin):
         if account.pk is None:
             return None
         last = account._mcp_last_request
-        summary = format_html(
+        return format_html(
             "{} requests in the last 7 days, {} in the last 30 days; error rate {} "
             "({} failed); {} distinct assistant clients in 30 days; last request {}.",
             account._mcp_requests_7d,
@@ -152,16 +158,6 @@ class AccountAdmin(GuardedModelAdmin):
             account._mcp_failed_30d,
             account._mcp_clients_30d,
             f"{last:%Y-%m-%d %H:%M} UTC" if last else "none in 30 days",
-        )
-        try:
-            logs_url = reverse("admin:maestra_mcp_mcpsessionlog_changelist")
-        except NoReverseMatch:  # the session-log admin is not registered
-            return summary
-        return format_html(
-            '{}<br><a href="{}?account__id__exact={}">View this account\'s session logs</a>',
-            summary,
-            logs_url,
-            account.pk,
         )
 
     @admin.display(description="MCP connector URL")
@@ -261,6 +257,36 @@ class AccountAdmin(GuardedModelAdmin):
             self.message_user(request, f"MCP {state} for {account.system_name}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:accounts_account_change", args=[account.pk]))
 
-    def render_change_form(self, request, context, *args, **kwargs):
+    def account_page_links(self, request: HttpRequest, account: Account) -> list[tuple[str, str]]:
+        """The account's own pages this user may open: each link's rule is its page's."""
+        if account.offboarded_at is not None or not is_csm(request.user):
+            return []  # offboarded accounts have no pages; other staff get 404 there
+        name = account.system_name
+        links = [
+            ("MCP page", reverse("accounts:mcp_settings", args=[name])),
+            ("Team access", reverse("accounts:team", args=[name])),
+            ("Connected assistants", reverse("oauth:account_connections", args=[name])),
+        ]
+        if request.user.has_perm(VIEW_PERMISSION):
+            links.append(("Session logs", reverse("session_logs:account_logs", args=[name])))
+        return links
+
+    def session_log_admin_link(self, request: HttpRequest, account: Account) -> str | None:
+        """The support view of the account's logs, for staff holding the log permission only."""
+        if not request.user.has_perm(VIEW_PERMISSION):
+            return None
+        try:
+            url = reverse("admin:maestra_mcp_mcpsessionlog_changelist")
+        except NoReverseMatch:  # the session-log admin is not registered
+            return None
+        return f"{url}?account__id__exact={account.pk}"
+
+    def render_change_form(self, request, context, *args, obj=None, **kwargs):
         context["can_switch_mcp"] = self.has_mcp_feature_permission(request)
-        return super().render_change_form(request, context, *args, **kwargs)
+        context["account_page_links"] = (
+            self.account_page_links(request, obj) if obj is not None else []
+        )
+        context["session_log_admin_link"] = (
+            self.session_log_admin_link(request, obj) if obj is not None else None
+        )
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)

@@ -8,6 +8,10 @@ resolves the account (404 for unknown, offboarded and not-yours alike) and
 passes ``access`` in; views never look the account up themselves.
 """
 
+import base64
+import json
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -16,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import AccountAccess, account_member_required, account_owner_required
 from accounts.selectors import account_membership_get, account_team
+from maestra_mcp.account_pages import help as help_page
 from maestra_mcp.oauth.selectors import oauth_connections
 from maestra_mcp.oauth.services import oauth_revoke_connection
 from maestra_mcp.session_logs.selectors import session_log_last_request_by_user
@@ -34,18 +39,42 @@ from permissions.services import mcp_access_grant, mcp_access_revoke
 from reporting.models import Brand
 
 
+def _cursor_config(*, server_name: str, url: str) -> tuple[str, str]:
+    """Cursor's ``mcp.json`` snippet and its documented one-click install deeplink."""
+    server = {"url": url}
+    snippet = json.dumps({"mcpServers": {server_name: server}}, indent=2)
+    config = base64.b64encode(json.dumps(server).encode()).decode()
+    query = urlencode({"name": server_name, "config": config})
+    return snippet, f"cursor://anysphere.cursor-deeplink/mcp/install?{query}"
+
+
 @account_member_required
 def mcp_settings(request: HttpRequest, *, access: AccountAccess) -> HttpResponse:
-    """The member's MCP page: status, connector URL, client instructions, privacy."""
+    """The connect page: the help page's steps with this account's URL, status, privacy."""
+    account = access.account
+    decision = mcp_access_decision(user=request.user, account=account)
+    answered, troubleshooting = help_page.troubleshooting_for(decision.reason)
+    server_name = help_page.claude_code_server_name(account.system_name)
+    cursor_snippet, cursor_deeplink = _cursor_config(server_name=server_name, url=account.mcp_url)
     return render(
         request,
         "accounts/mcp_settings.html",
         {
             "access": access,
-            "account": access.account,
-            "decision": mcp_access_decision(user=request.user, account=access.account),
+            "account": account,
+            "decision": decision,
             "retention_days": settings.MCP_SESSION_LOG_RETENTION_DAYS,
-            "connections": oauth_connections(account=access.account, user=request.user),
+            "connections": oauth_connections(account=account, user=request.user),
+            "server_name": server_name,
+            "claude_code_command": f"claude mcp add --transport http {server_name} "
+            f"{account.mcp_url}",
+            "cursor_snippet": cursor_snippet,
+            "cursor_deeplink": cursor_deeplink,
+            "troubleshooting": troubleshooting,
+            "troubleshooting_answered": answered,
+            "anthropic_guide_url": help_page.ANTHROPIC_GUIDE_URL,
+            "openai_docs_url": help_page.OPENAI_DOCS_URL,
+            "cursor_docs_url": help_page.CURSOR_DOCS_URL,
         },
     )
 

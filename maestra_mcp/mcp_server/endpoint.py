@@ -6,7 +6,9 @@ Django's request signals. For ``POST /mcp/<system_name>``, in this order:
 1. transport security, by the SDK's own check (``TransportSecuritySettings``):
    Host, a present ``Origin``, ``Content-Type: application/json`` → 421/403/400;
 2. exactly ``/mcp/<system_name>`` → 404; POST only (this server keeps no sessions,
-   so GET streams and DELETE have nothing to serve) → 405;
+   so GET streams and DELETE have nothing to serve) → 405, except a browser's GET
+   (asks for HTML, not an event stream): a short page saying the URL goes into an
+   assistant, linking the account's connect page (``mcp_server/connector.html``);
 3. the account of the URL — unknown or offboarded → 404;
 4. the bearer token, through DOT's validator (``OAUTH2_VALIDATOR_CLASS``) with the
    account's MCP URL as the audience → 401 with a ``WWW-Authenticate`` challenge
@@ -37,6 +39,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import InterfaceError, OperationalError
+from django.template.loader import render_to_string
+from django.urls import reverse
 from mcp.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecurityMiddleware, TransportSecuritySettings
@@ -53,7 +57,7 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthRequest
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 
 from accounts.models import Account
@@ -90,6 +94,10 @@ NOTIFICATION_LOG_WAIT_SECONDS = 1
 # on the status). -32001/-32003 sit in the implementation-defined server range.
 AUTHENTICATION_REQUIRED = -32001
 ACCESS_DENIED = -32003
+
+# The log reason of the 401 to a request without a token: how every connection
+# starts (the client reads the challenge and signs in), logged as a sign-in, not a refusal.
+SIGN_IN_CHALLENGE = "no_token"
 
 MESSAGE_NOT_FOUND = "There is no MCP server at this URL."
 MESSAGE_METHOD_NOT_ALLOWED = "This MCP server is stateless: send JSON-RPC messages with POST."
@@ -219,7 +227,10 @@ class McpEndpoint:
                 outcome = body
         exchange = Exchange()
         if isinstance(outcome, Refusal):
-            exchange.refused(outcome.message)
+            if outcome.log_reason == SIGN_IN_CHALLENGE:
+                exchange.challenged(outcome.message)
+            else:
+                exchange.refused(outcome.message)
             await outcome.response(scope, receive, send_noting_status)
         else:
             # The SDK hands this scope to the tool as ``ctx.request.scope``.
@@ -373,6 +384,9 @@ async def _admit(request: Request) -> McpPrincipal | Refusal:
     match = _MCP_PATH.match(request.scope["path"])
     if match is None:
         return _refusal(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_path")
+    if request.method == "GET" and _wants_html(request):
+        page = await sync_to_async(_browser_page)(match["system_name"])
+        return Refusal(page, "browser", "")
     if request.method != "POST":
         return _refusal(
             405, INVALID_REQUEST, MESSAGE_METHOD_NOT_ALLOWED, "method", {"Allow": "POST"}
@@ -400,6 +414,27 @@ async def _admit(request: Request) -> McpPrincipal | Refusal:
     except Exception:
         logger.exception("MCP request failed before reaching the SDK")
         return _refusal(500, INTERNAL_ERROR, MESSAGE_INTERNAL_ERROR, "error")
+
+
+def _wants_html(request: Request) -> bool:
+    """A person's browser opening the URL; MCP clients ask for JSON or an event stream."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "text/event-stream" not in accept
+
+
+def _browser_page(system_name: str) -> HTMLResponse:
+    """What a person who pasted the connector URL into a browser should read instead.
+
+    Anonymous and not logged: it names no account beyond the URL's own system
+    name (the connect page behind the link checks who may see it).
+    """
+    account = account_served(system_name=system_name)
+    context = {
+        "mcp_url": account.mcp_url if account else "",
+        "connect_url": reverse("accounts:mcp_settings", args=[system_name]) if account else "",
+    }
+    html = render_to_string("mcp_server/connector.html", context)
+    return HTMLResponse(html, status_code=200 if account else 404)
 
 
 def _bearer_token(request: Request) -> str | None:
@@ -431,7 +466,7 @@ def _authorize(system_name: str, raw_token: str | None) -> McpPrincipal | Refusa
             401,
             AUTHENTICATION_REQUIRED,
             MESSAGE_UNAUTHENTICATED,
-            "no_token",
+            SIGN_IN_CHALLENGE,
             {"WWW-Authenticate": challenge},
             account=account,
         )

@@ -47,6 +47,10 @@ class Exchange:
     def refused(self, message: str) -> None:
         self.status, self.error = Status.REFUSED, message
 
+    def challenged(self, message: str) -> None:
+        """The 401 without a token that sends a client to sign in: expected, not a failure."""
+        self.status, self.error = Status.SIGN_IN, message
+
     def failed(self, error: ErrorData) -> None:
         self.status, self.error = Status.ERROR, error.message
         self.result = error.model_dump(mode="json", exclude_none=True)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from accounts.models import Account
+from maestra_mcp.oauth.clients import ClientIdentity, client_identity
 
 
 def bound_to(queryset: QuerySet, url: str) -> list[Model]:
@@ -27,8 +28,8 @@ class Connection:
     """One assistant connected by one member to one account."""
 
     application_id: int
-    client_name: str
-    unverified: bool  # registered itself (DCR), nobody checked who runs it
+    client_name: str  # the name to show (a known assistant's own, else the one it gave)
+    client: ClientIdentity  # verified, an app on the member's computer, or unverified
     user_id: int
     username: str
     created: datetime
@@ -70,11 +71,12 @@ def oauth_connections(
     connections = []
     for (user_id, application_id), tokens in grouped.items():
         application, member = tokens[0].application, tokens[0].user
+        identity = client_identity(application)
         connections.append(
             Connection(
                 application_id=application_id,
-                client_name=application.name or application.client_id,
-                unverified=application.registration_source != application.RegistrationSource.MANUAL,
+                client_name=identity.name,
+                client=identity,
                 user_id=user_id,
                 username=member.get_username(),
                 created=min(t.created for t in tokens),

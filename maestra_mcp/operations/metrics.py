@@ -57,7 +57,7 @@ MCP_METHODS = {
 
 MCP_REQUESTS = Counter(
     "maestra_mcp_requests",
-    "MCP requests by JSON-RPC method, tool and outcome (success, error, refused).",
+    "MCP requests by JSON-RPC method, tool and outcome (success, error, refused, sign_in).",
     ["method", "tool", "status"],
 )
 MCP_REFUSALS = Counter(

@@ -30,6 +30,9 @@ class McpSessionLog(models.Model):
         SUCCESS = "success", "Success"
         ERROR = "error", "Error"  # the tool or protocol answered with an error
         REFUSED = "refused", "Refused"  # token, account, flag or permission said no
+        # The unauthenticated 401 every connection starts with: the client learns
+        # where to sign in. Not an error, so no error rate or "last request" counts it.
+        SIGN_IN = "sign_in", "Sign-in requested"
 
     # The composite (account, created_at) index below serves the per-account
     # admin list and the offboarding purge, so the FK needs no index of its own.

@@ -27,6 +27,8 @@ def session_log_last_request_by_user(*, account: Account) -> dict[int, datetime]
     rows = (
         McpSessionLog.objects.for_account(account)
         .filter(user__isnull=False)
+        # A sign-in challenge carries no user anyway; said outright, it is not a request.
+        .exclude(status=McpSessionLog.Status.SIGN_IN)
         .order_by()
         .values("user_id")
         .annotate(last=Max("created_at"))

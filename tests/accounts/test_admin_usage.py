@@ -110,3 +110,26 @@ def test_change_page_summarises_usage(cast, usage):
         "3 requests in the last 7 days, 5 in the last 30 days; error rate 40.0% (2 failed)" in page
     )
     assert "3 distinct assistant clients in 30 days" in page
+
+
+def test_sign_in_challenges_are_not_requests_errors_or_the_last_request(cast):
+    """The unauthenticated 401 that starts every connection counts nowhere."""
+    _log(cast.acme, days_ago=2, status=OK, client_id="claude")
+    _log(cast.acme, days_ago=1, status=ERROR, client_id="claude")
+    for days_ago in (0.1, 0.2, 0.3, 5):
+        _log(cast.acme, days_ago=days_ago, status=McpSessionLog.Status.SIGN_IN)
+
+    response = _admin().get("/admin/accounts/account/")
+    acme = next(a for a in response.context["cl"].result_list if a.system_name == "acme")
+    assert (acme._mcp_requests_7d, acme._mcp_requests_30d, acme._mcp_failed_30d) == (2, 2, 1)
+    assert response.context["cl"].model_admin.mcp_error_rate(acme) == "50.0%"
+    # The last request is the error a day ago, not the challenges since.
+    assert timezone.now() - acme._mcp_last_request > timedelta(hours=23)
+
+
+def test_only_challenges_give_no_rate_at_all(cast):
+    _log(cast.acme, days_ago=1, status=McpSessionLog.Status.SIGN_IN)
+    response = _admin().get("/admin/accounts/account/")
+    acme = next(a for a in response.context["cl"].result_list if a.system_name == "acme")
+    assert acme._mcp_requests_30d == 0
+    assert response.context["cl"].model_admin.mcp_error_rate(acme) is None

@@ -119,12 +119,12 @@ def test_mcp_page_shows_the_url_instructions_and_privacy(cast, settings):
     page = _client("analyst@acme.test").get("/accounts/acme/mcp/").content.decode()
     url = "http://127.0.0.1:8000/mcp/acme"
     assert f'data-copy="{url}"' in page
-    assert f"claude mcp add --transport http maestra {url}" in page
-    assert "Settings → Connectors" in page and "Add custom connector" in page
-    assert "only the organization's Owner can add custom connectors" in page
-    assert "Developer mode" in page
-    assert "No customer personal data" in page
-    assert "for 17 days" in page
+    # The server name is the account's own: a member of two accounts adds both.
+    assert f"claude mcp add --transport http maestra-acme {url}" in page
+    assert "Customize → Connectors → + → Add custom connector" in page
+    assert "Only your Claude organization Owner can add connectors" in page
+    assert "(request parameters and results)" in page
+    assert "means 17 days" in page
     assert "Granted" in page
 
 

@@ -30,6 +30,7 @@ from maestra_mcp.mcp_server.endpoint import (
     MESSAGE_TOO_LARGE,
     MESSAGE_UNAUTHENTICATED,
 )
+from maestra_mcp.session_logs.models import McpSessionLog
 from permissions.policy import (
     MESSAGE_MCP_DISABLED,
     MESSAGE_MEMBERSHIP_INACTIVE,
@@ -465,3 +466,31 @@ def test_a_refusal_costs_no_more(cast, token_for):
         response = exchange("POST", "/mcp/acme", token=token, body=LIST_TOOLS)
     assert response.status_code == 401
     assert len(statements(queries)) == 3, "\n".join(statements(queries))  # no policy query
+
+
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def test_a_browser_opening_the_url_gets_a_page_linking_the_connect_page(cast):
+    response = exchange("GET", "/mcp/acme", Accept=BROWSER_ACCEPT)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert 'href="/accounts/acme/mcp/"' in response.text
+    assert cast.acme.mcp_url in response.text
+    assert cast.acme.name not in response.text  # anonymous: the URL's own name only
+    assert not McpSessionLog.objects.for_account(cast.acme).exists()
+
+
+def test_a_browser_on_an_unknown_account_gets_a_404_page(cast):
+    response = exchange("GET", "/mcp/nope", Accept=BROWSER_ACCEPT)
+    assert response.status_code == 404
+    assert "There is no MCP server at this URL" in response.text
+    assert "/accounts/nope/" not in response.text
+
+
+@pytest.mark.parametrize(
+    "accept", ["text/event-stream", "application/json", "text/html, text/event-stream"]
+)
+def test_clients_get_json_on_get_whatever_else_they_accept(cast, accept):
+    response = exchange("GET", "/mcp/acme", Accept=accept)
+    assert_jsonrpc_error(response, 405, MESSAGE_METHOD_NOT_ALLOWED)

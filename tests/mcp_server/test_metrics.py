@@ -55,11 +55,13 @@ def test_an_invented_tool_name_is_counted_as_other(cast, token_for):
 def test_refusals_are_counted_by_reason(cast, token_for, path, token, reason):
     if token == "globex":
         token = token_for("agency@partner.test", cast.globex)
+    # The 401 without a token starts every sign-in: its outcome is sign_in, not refused.
+    status = "sign_in" if reason == "no_token" else "refused"
     before = sample("maestra_mcp_refusals_total", reason=reason)
-    refused = sample("maestra_mcp_requests_total", method="-", tool="-", status="refused")
+    refused = sample("maestra_mcp_requests_total", method="-", tool="-", status=status)
     response = exchange("POST", path, token=token)
     assert response.status_code >= 400
     assert sample("maestra_mcp_refusals_total", reason=reason) == before + 1
-    assert sample("maestra_mcp_requests_total", method="-", tool="-", status="refused") == (
+    assert sample("maestra_mcp_requests_total", method="-", tool="-", status=status) == (
         refused + 1
     )

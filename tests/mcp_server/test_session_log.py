@@ -88,12 +88,17 @@ def test_a_tool_error_is_logged_as_an_error_with_its_message(cast, report_data, 
 def test_refusals_are_logged_for_the_account(cast, token_for):
     token = token_for(ANALYST)
     exchange("POST", "/mcp/acme")
+    exchange("POST", "/mcp/acme", token=token + "x")
     mcp_access_revoke(account=cast.acme, user=cast.user(ANALYST), acting_user=None)
     exchange("POST", "/mcp/acme", token=token)
-    unauthenticated, forbidden = rows(cast.acme)
-    assert (unauthenticated.status, unauthenticated.http_status) == ("refused", 401)
-    assert unauthenticated.error == MESSAGE_UNAUTHENTICATED
-    assert unauthenticated.user is None
+    challenge, bad_token, forbidden = rows(cast.acme)
+    # The 401 without a token starts every sign-in: its own status, not a refusal.
+    assert (challenge.status, challenge.http_status) == ("sign_in", 401)
+    assert challenge.get_status_display() == "Sign-in requested"
+    assert challenge.error == MESSAGE_UNAUTHENTICATED
+    assert challenge.user is None
+    # A token that does not validate is refused.
+    assert (bad_token.status, bad_token.http_status) == ("refused", 401)
     assert (forbidden.status, forbidden.http_status) == ("refused", 403)
     assert forbidden.error == MESSAGE_NO_PERMISSION
     assert forbidden.user == cast.user(ANALYST)

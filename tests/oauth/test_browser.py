@@ -124,7 +124,8 @@ def test_login_and_consent_in_chromium(cast, settings, chromium, tmp_path):
     assert not result.is_error
     text = user.consent_text
     assert "Connect Claude to Maestra?" in text
-    assert "Unverified" in text
+    # A loopback redirect: a program on the member's computer, whatever name it gave.
+    assert "App on your computer" in text and "Unverified" not in text
     assert "127.0.0.1" in text and "an app on this computer" in text
     assert "Acme Retail" in text
     assert "read-only" in text and "never receives customer personal data" in text

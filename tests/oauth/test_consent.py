@@ -43,7 +43,8 @@ def test_page_states_client_host_account_and_grant(cast, claude):
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="client-name">Claude<' in html
-    assert 'id="unverified"' in html  # it registered itself
+    # It registered itself, but only with Claude's own callback: recognised.
+    assert 'id="client-verified"' in html and 'id="unverified"' not in html
     assert "<strong>claude.ai</strong>" in html
     assert "Acme Retail" in html
     assert "read-only" in html and "never receives customer personal data" in html

@@ -45,6 +45,18 @@ CLIENT_SHAPES = {
     ],
     "claude-code": ["http://localhost:53682/callback"],
 }
+# Every shape registers under the name "Claude"; the consent page shows the assistant its
+# redirect URIs prove (maestra_mcp/oauth/clients.py): ChatGPT's are ChatGPT's whatever the
+# name; Cursor's mix of its scheme, an https page and loopback is not all Cursor's, so it
+# keeps the name it gave and is flagged unverified.
+CONSENT_BADGE = {
+    "claude": ("Claude", 'id="client-verified"'),
+    "claude-com": ("Claude", 'id="client-verified"'),
+    "chatgpt-legacy": ("ChatGPT", 'id="client-verified"'),
+    "chatgpt": ("ChatGPT", 'id="client-verified"'),
+    "cursor": ("Claude", 'id="unverified"'),
+    "claude-code": ("Claude", 'id="client-local"'),
+}
 
 
 def _stored(raw: str) -> AccessToken:
@@ -76,9 +88,11 @@ async def _full_flow(origin: str, transport, redirect_uris: list[str], username:
     return browser, storage, issued, tools, first, second
 
 
-def _assert_connected(cast, username, browser, storage, issued, tools, first, second):
+def _assert_connected(cast, shape, username, browser, storage, issued, tools, first, second):
     consent_page = browser.pages[0].text
-    assert 'id="client-name">Claude<' in consent_page
+    name, badge = CONSENT_BADGE[shape]
+    assert f'id="client-name">{name}<' in consent_page
+    assert badge in consent_page
     assert "Acme Retail" in consent_page
     assert {"campaign_report", "flow_report", "list_report_filters"} <= tools
     assert not first.is_error and not second.is_error
@@ -109,7 +123,7 @@ def test_sdk_client_connects_in_process(cast, shape):
                 "analyst@acme.test",
             )
 
-    _assert_connected(cast, "analyst@acme.test", *anyio.run(go))
+    _assert_connected(cast, shape, "analyst@acme.test", *anyio.run(go))
 
 
 @pytest.mark.parametrize("shape", ["claude", "claude-code"])
@@ -124,7 +138,7 @@ def test_sdk_client_connects_over_uvicorn(cast, settings, shape):
             "analyst@acme.test",
         )
         cast.acme.refresh_from_db()
-        _assert_connected(cast, "analyst@acme.test", *result)
+        _assert_connected(cast, shape, "analyst@acme.test", *result)
 
 
 async def _post_initialize(origin: str, transport, path: str, token: str) -> httpx2.Response:

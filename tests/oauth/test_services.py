@@ -38,8 +38,8 @@ def test_connections_per_account_and_member(both_on):
     agency = cast.user("agency@partner.test")
 
     mine = oauth_connections(account=cast.acme, user=analyst)
-    assert [(c.username, c.client_name, c.unverified) for c in mine] == [
-        ("analyst@acme.test", "Claude", True)
+    assert [(c.username, c.client_name, c.client.verified) for c in mine] == [
+        ("analyst@acme.test", "Claude", True)  # registered with Claude's own callback
     ]
     assert mine[0].created <= mine[0].last_used
     owners_view = oauth_connections(account=cast.acme)

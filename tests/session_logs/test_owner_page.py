@@ -87,4 +87,28 @@ def test_times_are_in_the_accounts_time_zone(client, cast):
     McpSessionLog.objects.unscoped().filter(pk=row.pk).update(created_at=LATE_EVENING_UTC)
     html = page(client, "owner@acme.test", cast.acme).content.decode()
     assert f"<th>Time ({TOKYO})</th>" in html
-    assert f"<td>{NEXT_MORNING_IN_TOKYO}:00</td>" in html
+    assert f'<td data-label="Time">{NEXT_MORNING_IN_TOKYO}:00</td>' in html
+
+
+def test_parameters_and_results_are_shown_as_json(client, cast):
+    record(
+        cast.acme,
+        method="tools/call",
+        tool_name="campaign_report",
+        params={"name": "campaign_report", "arguments": {"compare": True, "brand": None}},
+        result={"rows": [{"name": "Été", "sends": 3}]},
+    )
+    html = page(client, "owner@acme.test", cast.acme).content.decode()
+    # JSON, not Python reprs (True/None/single quotes); non-ASCII kept readable.
+    assert "&quot;compare&quot;: true" in html and "&quot;brand&quot;: null" in html
+    assert "&quot;name&quot;: &quot;Été&quot;" in html
+    assert "True" not in html and "&#x27;compare&#x27;" not in html
+
+
+def test_sign_in_challenges_have_their_own_label(client, cast):
+    record(cast.acme, status=McpSessionLog.Status.SIGN_IN, error="Authentication required")
+    html = page(client, "owner@acme.test", cast.acme).content.decode()
+    assert "status-sign_in" in html and "Sign-in requested" in html
+    assert "badge off status-sign_in" not in html  # not styled as a failure
+    filtered = page(client, "owner@acme.test", cast.acme, "?status=sign_in")
+    assert len(filtered.context["page"].object_list) == 1

@@ -17,8 +17,11 @@ from tests.support.browser import CHROMIUM_ARGS, chromium_executable
 from tests.support.mcp import uvicorn_server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Per module, not per session: Playwright's sync API keeps an asyncio loop on the
+    # main thread while it runs, and Django then refuses the synchronous ORM calls of
+    # every later test outside tests/ui/ (SynchronousOnlyOperation).
     executable = chromium_executable()
     from playwright.sync_api import sync_playwright
 

@@ -2,8 +2,10 @@
 
 What it adds to DOT's ``AuthorizationView``:
 
-* the page names the client as registered (flagged *unverified* when it
-  registered itself), the host its answer goes to, the one account the
+* the page names the client — a known assistant (Claude, ChatGPT, Cursor),
+  recognised by its registered redirect URIs, marked verified; a loopback one as
+  an app on the member's computer; anything else flagged *unverified*
+  (``oauth/clients.py``) — the host its answer goes to, the one account the
   connection is for, and what is granted;
 * the account is the request's ``resource`` (one account's MCP URL) or, when
   the client sent none (or the server's origin), the one the user picks here —
@@ -35,6 +37,7 @@ from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from accounts.models import Account
 from accounts.selectors import memberships_of_user
+from maestra_mcp.oauth.clients import client_identity
 from maestra_mcp.oauth.resources import account_for_resource, is_server_resource
 from maestra_mcp.oauth.validators import MESSAGE_ONE_RESOURCE, MESSAGE_UNKNOWN_RESOURCE
 from maestra_mcp.oauth.views.headers import deny_framing
@@ -174,11 +177,12 @@ class ConsentView(AuthorizationView):
                 for m in memberships_of_user(user=user)
             ]
             decision = None
+        client = client_identity(application)
         return {
             "form": form,
             "application": application,
-            "client_name": application.name or "An unnamed application",
-            "unverified": application.registration_source != application.RegistrationSource.MANUAL,
+            "client": client,
+            "client_name": client.name or "An unnamed application",
             "redirect_target": redirect_target(data.get("redirect_uri") or ""),
             "loopback": urlsplit(data.get("redirect_uri") or "").hostname
             in ("127.0.0.1", "::1", "localhost"),

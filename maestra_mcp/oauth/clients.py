@@ -1,0 +1,93 @@
+"""Who an OAuth client is, as the consent and connections pages tell the member.
+
+Anyone can register a client under any name (dynamic client registration), so
+the name proves nothing. What a client cannot fake is where Maestra sends its
+authorization codes: the redirect URIs it registered. Hence three kinds:
+
+* **verified**: every registered redirect URI belongs to one assistant in
+  ``settings.MCP_KNOWN_CLIENTS`` (Claude, ChatGPT, Cursor), so codes reach only
+  that vendor, and the page shows the vendor's name, not the one the client gave;
+  a client registered by Maestra staff in the admin is verified under its name;
+* **local**: every redirect URI is a loopback address, so the code stays on
+  the member's computer (Claude Code, the MCP Inspector, a script): any program
+  there could have registered it, so it is labelled "app on your computer" with
+  the name it gave, neither verified nor alarming;
+* **unverified**: anything else, including a client named "Claude" whose
+  redirect URIs are not Claude's.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from oauth2_provider.models import AbstractApplication
+
+from maestra_mcp.oauth.registration import LOOPBACK_HOSTS
+
+LOCAL_APP_LABEL = "App on your computer"
+
+
+class ClientKind(enum.Enum):
+    VERIFIED = "verified"
+    LOCAL = "local"
+    UNVERIFIED = "unverified"
+
+
+@dataclass(frozen=True)
+class ClientIdentity:
+    """How to present one OAuth client: ``label`` is the name to show."""
+
+    kind: ClientKind
+    label: str
+    given_name: str  # the name the client registered itself with
+
+    @property
+    def name(self) -> str:
+        """The name to show: the vendor's when verified, else the one it gave."""
+        return self.given_name if self.local else self.label
+
+    @property
+    def verified(self) -> bool:
+        return self.kind is ClientKind.VERIFIED
+
+    @property
+    def local(self) -> bool:
+        return self.kind is ClientKind.LOCAL
+
+    @property
+    def unverified(self) -> bool:
+        return self.kind is ClientKind.UNVERIFIED
+
+
+def known_client_name(redirect_uris: list[str]) -> str | None:
+    """The known assistant all of ``redirect_uris`` belong to, or None."""
+    if not redirect_uris:
+        return None
+    for known in settings.MCP_KNOWN_CLIENTS:
+        exact = set(known.get("redirect_uris", ()))
+        prefixes = tuple(known.get("redirect_uri_prefixes", ()))
+        if all(uri in exact or (prefixes and uri.startswith(prefixes)) for uri in redirect_uris):
+            return known["name"]
+    return None
+
+
+def _is_loopback(uri: str) -> bool:
+    parts = urlsplit(uri)
+    return parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+
+
+def client_identity(application: AbstractApplication) -> ClientIdentity:
+    """Verified, local or unverified, from the application's registered redirect URIs."""
+    given = application.name or application.client_id
+    uris = application.redirect_uris.split()
+    if (known := known_client_name(uris)) is not None:
+        return ClientIdentity(ClientKind.VERIFIED, known, given)
+    if application.registration_source == application.RegistrationSource.MANUAL:
+        # Registered by Maestra staff in the admin: someone checked who runs it.
+        return ClientIdentity(ClientKind.VERIFIED, given, given)
+    if uris and all(_is_loopback(uri) for uri in uris):
+        return ClientIdentity(ClientKind.LOCAL, LOCAL_APP_LABEL, given)
+    return ClientIdentity(ClientKind.UNVERIFIED, given, given)
