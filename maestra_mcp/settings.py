@@ -124,42 +124,57 @@ if not _database_url:
         "scripts/test (they start an embedded PostgreSQL and set it), or point "
         "DATABASE_URL at a PostgreSQL server: postgres://user:password@host:5432/name"
     )
-DATABASES = {
-    "default": dj_database_url.parse(
-        _database_url,
-        conn_health_checks=True,
-    ),
-}
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    raise ImproperlyConfigured(
-        f"DATABASE_URL must be a postgres:// URL (Maestra MCP runs on PostgreSQL only), "
-        f"got one for {DATABASES['default']['ENGINE']}"
-    )
-# Memory per sort or hash of a query (it only takes what it needs). A large
-# account's report breakdown hashes thousands of groups of 19 sums (~4 MB for
-# 4,300 campaigns); at the server's default 4MB, more groups or a larger group
-# estimate send the planner to an on-disk sort (the 90-day breakdown, when it
-# still joined names first: 45 -> 25 ms with 32MB; see the README's benchmarks).
-# JIT off: reports are many short aggregates, and above its cost threshold
-# PostgreSQL spent ~20 ms compiling a 90-day breakdown that ran in ~35 ms.
-_session = f"-c work_mem={env_memory('DATABASE_WORK_MEM', '32MB')} -c jit=off"
-_options = DATABASES["default"].setdefault("OPTIONS", {})
-_options["options"] = f"{_options['options']} {_session}" if "options" in _options else _session
-# psycopg's pool, per process: a request borrows one connection (on its first
-# query) and request_finished hands it back, so connections are reused without
-# CONN_MAX_AGE and never exceed DATABASE_POOL_SIZE per process. A request that
-# finds none free within DATABASE_POOL_TIMEOUT seconds is answered 503 by the
-# MCP endpoint. Size it so processes x size stays under PostgreSQL's
-# max_connections (default 100) with room for workers and admin sessions.
-_options["pool"] = {
-    "min_size": 1,
-    "max_size": env_int("DATABASE_POOL_SIZE", 10, minimum=1),
-    "timeout": env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1),
-}
+
+
+def _postgres(variable: str, url: str) -> dict:
+    """The DATABASES entry for ``url`` (the value of ``variable``): PostgreSQL, with the
+    session options and the connection pool every alias of the app gets."""
+    config = dj_database_url.parse(url, conn_health_checks=True)
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            f"{variable} must be a postgres:// URL (Maestra MCP runs on PostgreSQL only), "
+            f"got one for {config['ENGINE']}"
+        )
+    # Memory per sort or hash of a query (it only takes what it needs). A large
+    # account's report breakdown hashes thousands of groups of 19 sums (~4 MB for
+    # 4,300 campaigns); at the server's default 4MB, more groups or a larger group
+    # estimate send the planner to an on-disk sort (the 90-day breakdown, when it
+    # still joined names first: 45 -> 25 ms with 32MB; see the README's benchmarks).
+    # JIT off: reports are many short aggregates, and above its cost threshold
+    # PostgreSQL spent ~20 ms compiling a 90-day breakdown that ran in ~35 ms.
+    session = f"-c work_mem={env_memory('DATABASE_WORK_MEM', '32MB')} -c jit=off"
+    options = config.setdefault("OPTIONS", {})
+    options["options"] = f"{options['options']} {session}" if "options" in options else session
+    # psycopg's pool, per process and per alias: a request borrows one connection
+    # (on its first query) and request_finished hands it back, so connections are
+    # reused without CONN_MAX_AGE and never exceed DATABASE_POOL_SIZE per process
+    # and alias. A request that finds none free within DATABASE_POOL_TIMEOUT
+    # seconds is answered 503 by the MCP endpoint. Size it so processes x size
+    # stays under PostgreSQL's max_connections (default 100) with room for
+    # workers and admin sessions (README "Scaling out").
+    options["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("DATABASE_POOL_SIZE", 10, minimum=1),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 5, minimum=1),
+    }
+    return config
+
+
+DATABASES = {"default": _postgres("DATABASE_URL", _database_url)}
+# A read replica for reports (README "Scaling out"): the alias "reporting", with
+# the same options and pool as default. A test run reads the test database
+# through it (MIRROR) instead of creating one on a read-only server.
+_reporting_database_url = env_str("REPORTING_DATABASE_URL", "")
+if _reporting_database_url:
+    DATABASES["reporting"] = _postgres("REPORTING_DATABASE_URL", _reporting_database_url)
+    DATABASES["reporting"]["TEST"] = {"MIRROR": "default"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Reports read through this alias, so production can point them at a read
-# replica (add it to DATABASES); imports always write to "default".
-REPORTING_DATABASE_ALIAS = env_str("REPORTING_DATABASE_ALIAS", "default")
+# replica (REPORTING_DATABASE_URL, or an alias a settings module adds to
+# DATABASES); imports, session logs and OAuth always write to "default".
+REPORTING_DATABASE_ALIAS = env_str(
+    "REPORTING_DATABASE_ALIAS", "reporting" if _reporting_database_url else "default"
+)
 
 # --- Cache ------------------------------------------------------------------
 # Holds the login and client-registration throttle counters. The embedded

@@ -68,9 +68,12 @@ def as_user(client, cast):
 #   worker_process  `celery worker` subprocesses: tests that use the
 #                   `celery_worker_process` fixture. (Tasks run eagerly in-process
 #                   everywhere else, and those tests stay in the fast tier.)
-SLOW_TIER = ("browser", "node", "worker_process")
+#   replica         a PostgreSQL streaming replica of the test server (pg_basebackup,
+#                   pg_ctl): tests that use the `read_replica` fixture.
+SLOW_TIER = ("browser", "node", "worker_process", "replica")
 BROWSER_FIXTURES = {"browser", "chromium"}
 WORKER_PROCESS_FIXTURE = "celery_worker_process"
+REPLICA_FIXTURE = "read_replica"
 
 
 def pytest_addoption(parser):
@@ -93,6 +96,8 @@ def slow_tier_markers(item) -> list[str]:
         markers.append("node")
     if WORKER_PROCESS_FIXTURE in item.fixturenames:
         markers.append("worker_process")
+    if REPLICA_FIXTURE in item.fixturenames:
+        markers.append("replica")
     return markers
 
 

@@ -177,3 +177,37 @@ def test_work_mem_joins_the_options_of_the_database_url():
 def test_migrations_match_the_models():
     result = run_django(["makemigrations", "--check", "--dry-run"], {"DEBUG": "true"})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_reporting_database_url_adds_a_replica_alias_like_default():
+    # The server's maintenance database stands in for a replica: the alias must
+    # connect with the same session options and pool as default, and be the one
+    # reports read from unless REPORTING_DATABASE_ALIAS says otherwise.
+    replica_url = urlsplit(os.environ["DATABASE_URL"])._replace(path="/postgres").geturl()
+    result = run_django(
+        [
+            "shell",
+            "-v",
+            "0",
+            "-c",
+            "from django.conf import settings\n"
+            "from django.db import connections\n"
+            "d, r = (settings.DATABASES[a] for a in ('default', 'reporting'))\n"
+            "print(settings.REPORTING_DATABASE_ALIAS, r['OPTIONS'] == d['OPTIONS'],"
+            " r['TEST']['MIRROR'], 'pool' in r['OPTIONS'])\n"
+            "with connections['reporting'].cursor() as c:\n"
+            "    c.execute('SELECT current_database(), current_setting(%s)', ['work_mem'])\n"
+            "    print(*c.fetchone())",
+        ],
+        {"DEBUG": "true", "REPORTING_DATABASE_URL": replica_url, "DATABASE_WORK_MEM": "48MB"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["reporting", "True", "default", "True", "postgres", "48MB"]
+
+
+def test_a_reporting_database_other_than_postgresql_is_refused():
+    result = run_django(
+        ["check"], {"DEBUG": "true", "REPORTING_DATABASE_URL": "mysql://u@127.0.0.1/reports"}
+    )
+    assert result.returncode != 0
+    assert "REPORTING_DATABASE_URL must be a postgres:// URL" in result.stderr
