@@ -65,7 +65,7 @@ from maestra_mcp.session_logs.models import McpSessionLog  # noqa: E402
 from permissions.brand_scope import allowed_brand_ids  # noqa: E402
 from permissions.policy import mcp_access_decision  # noqa: E402
 from permissions.services import membership_create  # noqa: E402
-from reporting.models import CampaignDailyStat  # noqa: E402
+from reporting.models import CampaignStat, Grain  # noqa: E402
 from reporting.schemas import CampaignReportParams  # noqa: E402
 from reporting.selectors import campaign_report  # noqa: E402
 
@@ -328,11 +328,16 @@ def main() -> None:
 
     account = Account.objects.filter(system_name=LARGE_ACCOUNT).first()
     dataset = f"`seed_demo --scale large` account `{LARGE_ACCOUNT}`"
-    if account is None or not CampaignDailyStat.objects.for_account(account).exists():
+    days = (
+        None
+        if account is None
+        else CampaignStat.objects.for_account(account).filter(grain=Grain.DAY)
+    )
+    if days is None or not days.exists():
         account = Account.objects.get(system_name="acme")
         dataset = "the demo account `acme` (the `--scale large` data was not found)"
-    rows = CampaignDailyStat.objects.for_account(account).count()
-    last = CampaignDailyStat.objects.for_account(account).aggregate(last=Max("date"))["last"]
+    rows = days.count()
+    last = days.aggregate(last=Max("period_start"))["last"]
     user, token, raw = prepare(account)
     window_90 = {"date_from": str(last - timedelta(days=89)), "date_to": str(last)}
     report_90 = {**window_90, "timeline": "day", "limit": 50}
