@@ -35,6 +35,8 @@ from django.db.models import (
 from django.db.models.expressions import Combinable, Expression
 from django.db.models.functions import Cast, Coalesce, NullIf, Round
 
+from reporting.models import SUMMED_COLUMNS
+
 Kind = Literal["count", "money", "rate", "money_ratio"]
 
 _MONEY = DecimalField(max_digits=20, decimal_places=2)
@@ -240,21 +242,7 @@ def change(name: str, current, previous) -> tuple[object, float | None]:
 # The sums every metric is computed from (the counts and FRACTIONS' parts), and the
 # count of rows tracking opens, clicks and both: a sum over rows none of which
 # tracks its event is null, not zero.
-SUMS = (
-    "sends",
-    "delivered",
-    "bounces",
-    "opens",
-    "clicks",
-    "unsubscribes",
-    "spam_complaints",
-    "orders",
-    "revenue",
-    "opens_delivered",
-    "clicks_delivered",
-    "both_opens",
-    "both_clicks",
-)
+SUMS = SUMMED_COLUMNS
 _TRACKED_BY = {
     "opens": "opens",
     "opens_delivered": "opens",

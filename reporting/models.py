@@ -147,7 +147,10 @@ def _fact_key(model) -> models.ForeignKey:
     )
 
 
-_COUNTED = (
+# The counts a statistics file gives for each day (opens and clicks may be empty:
+# not tracked), then the partial sums every row also keeps (see StatBase): together,
+# the columns every statistics row sums.
+IMPORTED_COUNTS = (
     "sends",
     "delivered",
     "bounces",
@@ -157,11 +160,9 @@ _COUNTED = (
     "spam_complaints",
     "orders",
     "revenue",
-    "opens_delivered",
-    "clicks_delivered",
-    "both_opens",
-    "both_clicks",
 )
+PARTIAL_SUMS = ("opens_delivered", "clicks_delivered", "both_opens", "both_clicks")
+SUMMED_COLUMNS = (*IMPORTED_COUNTS, *PARTIAL_SUMS)
 
 
 class StatBase(AccountScopedModel):
@@ -208,7 +209,9 @@ def _unique_key(key: str, name: str) -> models.UniqueConstraint:
     # INCLUDE the counts: a report reads one account's slice of the index, never the
     # heap (an index-only scan), whichever accounts share the table.
     return models.UniqueConstraint(
-        fields=["account", "grain", "period_start", key, "channel"], include=_COUNTED, name=name
+        fields=["account", "grain", "period_start", key, "channel"],
+        include=SUMMED_COLUMNS,
+        name=name,
     )
 
 

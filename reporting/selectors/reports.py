@@ -260,7 +260,13 @@ def _report(kind: Kind, result_type, account, allowed, params, today):
             other = comparison_window(window, params.compare_to)
             compared = (other, empty_values())
     else:
-        summary, sums, compared = _summary(rows(by_source), window, params.compare_to)
+        # The summary reads the breakdown's kind of rows: its others row is the summary's
+        # sums minus the page's, and whether any other row tracks opens or clicks is a
+        # count of rows, which only rows of the same table can subtract.
+        summed_per_source = by_source or (
+            params.breakdown != "none" and reads_per_source(by_source, params.breakdown)
+        )
+        summary, sums, compared = _summary(rows(summed_per_source), window, params.compare_to)
     breakdown = None
     if params.breakdown != "none":
         # What a cursor must be replayed with: everything but the cursor, and the

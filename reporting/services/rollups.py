@@ -30,6 +30,9 @@ from django.db import connections
 
 from accounts.models import Account
 from reporting.models import (
+    IMPORTED_COUNTS,
+    PARTIAL_SUMS,
+    SUMMED_COLUMNS,
     Campaign,
     CampaignBrandStat,
     CampaignStat,
@@ -39,17 +42,7 @@ from reporting.models import (
     Grain,
 )
 
-STAT_COLUMNS = (
-    "sends",
-    "delivered",
-    "bounces",
-    "opens",
-    "clicks",
-    "unsubscribes",
-    "spam_complaints",
-    "orders",
-    "revenue",
-)
+STAT_COLUMNS = IMPORTED_COUNTS
 # A day row's partial sums (see reporting.models.StatBase), from its own counts.
 _PARTIALS = {
     "opens_delivered": "CASE WHEN s.opens IS NOT NULL THEN s.delivered END",
@@ -57,7 +50,7 @@ _PARTIALS = {
     "both_opens": "CASE WHEN s.clicks IS NOT NULL THEN s.opens END",
     "both_clicks": "CASE WHEN s.opens IS NOT NULL THEN s.clicks END",
 }
-SUMMED = (*STAT_COLUMNS, *_PARTIALS)
+SUMMED = SUMMED_COLUMNS
 _TOUCHED = "reporting_import_touched"
 # kind -> (per-source model, per-brand model, source model)
 KINDS = {
@@ -130,7 +123,7 @@ def _upsert_days(cursor, account: Account, kind: str, stats, sources, staging: s
     """
     table, source_table = _table(stats), _table(sources)
     keys = f"account_id, grain, period_start, {kind}_id, channel"
-    values = ", ".join([*(f"s.{c}" for c in STAT_COLUMNS), *_PARTIALS.values()])
+    values = ", ".join([*(f"s.{c}" for c in STAT_COLUMNS), *(_PARTIALS[c] for c in PARTIAL_SUMS)])
     updates = ", ".join(
         [f"{c} = s.{c}" for c in STAT_COLUMNS] + [f"{c} = {sql}" for c, sql in _PARTIALS.items()]
     )
