@@ -261,19 +261,36 @@ def sum_aliases(where: Q | None = None, prefix: str = "s_") -> dict[str, Express
     return aliases
 
 
-def sums_minus(total: dict, parts: list[dict], prefix: str = "s_") -> dict:
-    """The base sums of the rows in ``total`` but in none of ``parts`` (null where none of
-    those rows tracks the event)."""
-    rest = {}
-    for column in SUMS:
-        tracking = f"{prefix}tracking_{_TRACKED_BY[column]}" if column in _TRACKED_BY else None
-        if tracking and total[tracking] - sum(part[tracking] for part in parts) == 0:
-            rest[column] = None
+def sums_minus(
+    total: dict,
+    parts: list[dict],
+    tracked_elsewhere: Callable[[str], bool],
+    prefix: str = "s_",
+) -> dict:
+    """The base sums of the rows in ``total`` but in none of ``parts``, null where none of
+    those rows tracks the event.
+
+    ``total`` may come from other rows than ``parts`` (per-brand rollups, per-campaign
+    rows): sums subtract, row counts do not. So a positive remaining sum proves a
+    tracked row remains; when none does, ``tracked_elsewhere(column)`` answers whether
+    any remaining row has ``column`` (one small query, only then).
+    """
+    remaining = {
+        column: (total[f"{prefix}{column}"] or 0)
+        - sum(part[f"{prefix}{column}"] or 0 for part in parts)
+        for column in SUMS
+    }
+    tracked = {}
+    for tracker in set(_TRACKED_BY.values()):
+        if not total[f"{prefix}tracking_{tracker}"]:
+            tracked[tracker] = False  # no row at all tracks it
         else:
-            rest[column] = (total[f"{prefix}{column}"] or 0) - sum(
-                part[f"{prefix}{column}"] or 0 for part in parts
-            )
-    return rest
+            shown = [c for c, t in _TRACKED_BY.items() if t == tracker]
+            tracked[tracker] = any(remaining[c] for c in shown) or tracked_elsewhere(tracker)
+    return {
+        column: None if column in _TRACKED_BY and not tracked[_TRACKED_BY[column]] else value
+        for column, value in remaining.items()
+    }
 
 
 def sums_plus(parts: list[dict], prefix: str = "s_") -> dict:

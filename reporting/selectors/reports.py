@@ -173,7 +173,9 @@ def _breakdown(
     if total > len(found):
         others = schemas.BreakdownOthers(
             groups=total - len(found),
-            metrics=from_sums(sums_minus(totals, found)),
+            metrics=from_sums(
+                sums_minus(totals, found, _tracked_outside(grouped, rows.filter(in_window), found))
+            ),
         )
     return schemas.Breakdown(
         by=by,
@@ -189,6 +191,16 @@ def _breakdown(
         next_cursor=next_cursor,
         others=others,
     )
+
+
+def _tracked_outside(grouped, rows: QuerySet, shown: list[dict]):
+    """Whether any row outside the ``shown`` groups has a column (for ``sums_minus``)."""
+    keys = [row[grouped.tie] for row in shown]
+    named = [key for key in keys if key is not None]
+    rest = rows.exclude(**{f"{grouped.path}__in": named}) if named else rows
+    if len(named) < len(keys):  # the null group (unfiled campaigns) is on the page
+        rest = rest.filter(**{f"{grouped.path}__isnull": False})
+    return lambda column: rest.filter(**{f"{column}__isnull": False}).exists()
 
 
 def _summary(rows: QuerySet, window: DateWindow, compare_to: str | None):
@@ -260,13 +272,7 @@ def _report(kind: Kind, result_type, account, allowed, params, today):
             other = comparison_window(window, params.compare_to)
             compared = (other, empty_values())
     else:
-        # The summary reads the breakdown's kind of rows: its others row is the summary's
-        # sums minus the page's, and whether any other row tracks opens or clicks is a
-        # count of rows, which only rows of the same table can subtract.
-        summed_per_source = by_source or (
-            params.breakdown != "none" and reads_per_source(by_source, params.breakdown)
-        )
-        summary, sums, compared = _summary(rows(summed_per_source), window, params.compare_to)
+        summary, sums, compared = _summary(rows(by_source), window, params.compare_to)
     breakdown = None
     if params.breakdown != "none":
         # What a cursor must be replayed with: everything but the cursor, and the
