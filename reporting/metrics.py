@@ -239,10 +239,9 @@ def change(name: str, current, previous) -> tuple[object, float | None]:
     return absolute, relative
 
 
-# The sums every metric is computed from (the counts and FRACTIONS' parts), and the
-# count of rows tracking opens, clicks and both: a sum over rows none of which
-# tracks its event is null, not zero.
-SUMS = SUMMED_COLUMNS
+# Which rows' count says whether a summed column is tracked (models.SUMMED_COLUMNS are
+# the sums every metric is computed from): a sum over rows none of which tracks its
+# event is null, not zero.
 _TRACKED_BY = {
     "opens": "opens",
     "opens_delivered": "opens",
@@ -255,7 +254,7 @@ _TRACKED_BY = {
 
 def sum_aliases(where: Q | None = None, prefix: str = "s_") -> dict[str, Expression]:
     """The base sums and tracked-row counts of the selected rows, for :func:`from_sums`."""
-    aliases: dict[str, Expression] = {f"{prefix}{c}": Sum(c, filter=where) for c in SUMS}
+    aliases: dict[str, Expression] = {f"{prefix}{c}": Sum(c, filter=where) for c in SUMMED_COLUMNS}
     for column in set(_TRACKED_BY.values()):
         aliases[f"{prefix}tracking_{column}"] = Count(column, filter=where)
     return aliases
@@ -278,7 +277,7 @@ def sums_minus(
     remaining = {
         column: (total[f"{prefix}{column}"] or 0)
         - sum(part[f"{prefix}{column}"] or 0 for part in parts)
-        for column in SUMS
+        for column in SUMMED_COLUMNS
     }
     tracked = {}
     for tracker in set(_TRACKED_BY.values()):
@@ -296,7 +295,7 @@ def sums_minus(
 def sums_plus(parts: list[dict], prefix: str = "s_") -> dict:
     """The base sums and tracked-row counts of the rows of all ``parts`` together."""
     total = {}
-    for column in [*SUMS, *(f"tracking_{c}" for c in set(_TRACKED_BY.values()))]:
+    for column in [*SUMMED_COLUMNS, *(f"tracking_{c}" for c in set(_TRACKED_BY.values()))]:
         found = [part[f"{prefix}{column}"] for part in parts]
         total[f"{prefix}{column}"] = sum(v or 0 for v in found)
     for column, tracked_by in _TRACKED_BY.items():
@@ -309,7 +308,7 @@ def from_sums(sums: dict, prefix: str = "") -> dict:
     """Every metric from the base sums of some rows, exactly as the expressions above compute
     it in the database (a ratio's operands as floats, money ratios rounded half away from
     zero): for a row of metrics derived from others by subtraction (a breakdown's others)."""
-    sums = {column: sums[f"{prefix}{column}"] for column in SUMS}
+    sums = {column: sums[f"{prefix}{column}"] for column in SUMMED_COLUMNS}
     values = {name: int(sums[name] or 0) for name in ADDITIVE_METRICS if name != "revenue"}
     for name in ("opens", "clicks"):  # null when no row tracks them
         values[name] = None if sums[name] is None else values[name]

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 
 from reporting.errors import ImportProblem, StatsImportError
-from reporting.services.rollups import STAT_COLUMNS
+from reporting.models import IMPORTED_COUNTS
 
 STAGING = "reporting_import_staging"
 STAGING_DDL = (
@@ -22,7 +22,7 @@ STAGING_DDL = (
     "unsubscribes integer NOT NULL, spam_complaints integer NOT NULL, "
     "orders integer NOT NULL, revenue numeric(14, 2) NOT NULL) ON COMMIT DROP"
 )
-_STAGING_COLUMNS = ("line", "kind", "source_id", "date", "channel", *STAT_COLUMNS)
+_STAGING_COLUMNS = ("line", "kind", "source_id", "date", "channel", *IMPORTED_COUNTS)
 COPY_BATCH = 5_000
 _KEY = "kind, source_id, date, channel"
 

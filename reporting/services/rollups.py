@@ -42,7 +42,6 @@ from reporting.models import (
     Grain,
 )
 
-STAT_COLUMNS = IMPORTED_COUNTS
 # A day row's partial sums (see reporting.models.StatBase), from its own counts.
 _PARTIALS = {
     "opens_delivered": "CASE WHEN s.opens IS NOT NULL THEN s.delivered END",
@@ -50,7 +49,6 @@ _PARTIALS = {
     "both_opens": "CASE WHEN s.clicks IS NOT NULL THEN s.opens END",
     "both_clicks": "CASE WHEN s.opens IS NOT NULL THEN s.clicks END",
 }
-SUMMED = SUMMED_COLUMNS
 _TOUCHED = "reporting_import_touched"
 # kind -> (per-source model, per-brand model, source model)
 KINDS = {
@@ -123,9 +121,11 @@ def _upsert_days(cursor, account: Account, kind: str, stats, sources, staging: s
     """
     table, source_table = _table(stats), _table(sources)
     keys = f"account_id, grain, period_start, {kind}_id, channel"
-    values = ", ".join([*(f"s.{c}" for c in STAT_COLUMNS), *(_PARTIALS[c] for c in PARTIAL_SUMS)])
+    values = ", ".join(
+        [*(f"s.{c}" for c in IMPORTED_COUNTS), *(_PARTIALS[c] for c in PARTIAL_SUMS)]
+    )
     updates = ", ".join(
-        [f"{c} = s.{c}" for c in STAT_COLUMNS] + [f"{c} = {sql}" for c, sql in _PARTIALS.items()]
+        [f"{c} = s.{c}" for c in IMPORTED_COUNTS] + [f"{c} = {sql}" for c, sql in _PARTIALS.items()]
     )
     staged = (
         f"FROM {staging} s JOIN {source_table} src "
@@ -138,9 +138,9 @@ def _upsert_days(cursor, account: Account, kind: str, stats, sources, staging: s
     cursor.execute(
         f"WITH changed AS (UPDATE {table} t SET {updates} {staged} "  # noqa: S608 - names from models
         f"WHERE s.kind = %s AND {same_key} AND "
-        f"({', '.join(f't.{c}' for c in STAT_COLUMNS)}) IS DISTINCT FROM "
-        f"({', '.join(f's.{c}' for c in STAT_COLUMNS)}) RETURNING t.period_start), "
-        f"added AS (INSERT INTO {table} ({keys}, {', '.join(SUMMED)}) "
+        f"({', '.join(f't.{c}' for c in IMPORTED_COUNTS)}) IS DISTINCT FROM "
+        f"({', '.join(f's.{c}' for c in IMPORTED_COUNTS)}) RETURNING t.period_start), "
+        f"added AS (INSERT INTO {table} ({keys}, {', '.join(SUMMED_COLUMNS)}) "
         f"SELECT %s, %s, s.date, src.id, s.channel, {values} {staged} WHERE s.kind = %s "
         f"AND NOT EXISTS (SELECT FROM {table} t WHERE {same_key}) RETURNING period_start), "
         f"touched AS (INSERT INTO {_TOUCHED} SELECT DISTINCT period_start FROM "
@@ -176,9 +176,9 @@ def _recompute(
     period = start.format("d.period_start")
     cursor.execute(
         f"INSERT INTO {table} (account_id, grain, period_start, {target_key}, channel, "  # noqa: S608
-        f"{', '.join(SUMMED)}) "
+        f"{', '.join(SUMMED_COLUMNS)}) "
         f"SELECT d.account_id, %s, {period}, {key}, d.channel, "
-        f"{', '.join(f'SUM(d.{c})' for c in SUMMED)} FROM {_table(days)} d {join} "
+        f"{', '.join(f'SUM(d.{c})' for c in SUMMED_COLUMNS)} FROM {_table(days)} d {join} "
         "WHERE d.account_id = %s AND d.grain = %s "
         f"AND d.period_start >= (SELECT MIN({start.format('day')}) FROM {_TOUCHED}) "
         f"AND d.period_start < (SELECT MAX({after.format(start.format('day'))}) FROM {_TOUCHED}) "
