@@ -247,12 +247,16 @@ OAUTH_STALE_CLIENT_DAYS = env_int("OAUTH_STALE_CLIENT_DAYS", 30, minimum=1)
 
 # Assistants Maestra recognises by where their OAuth answers go (each vendor's
 # documented callback), badged "verified" on the consent and connections pages
-# (maestra_mcp/oauth/clients.py). A client is recognised only when every redirect
-# URI it registered matches one entry: an exact URI or a prefix. A client that
-# merely calls itself "Claude" with another redirect stays unverified.
+# (maestra_mcp/oauth/clients.py). A registered client is recognised only when every
+# redirect URI it registered matches one entry: an exact URI or a prefix; a CIMD
+# client only when its document's host is one of the entry's client_id_hosts. A
+# client that merely calls itself "Claude" from elsewhere is not Claude.
 MCP_KNOWN_CLIENTS = [
     {
         "name": "Claude",
+        # Hosts of its client ID metadata documents (CIMD): a document served from
+        # one of them is this assistant, whatever its redirect URIs.
+        "client_id_hosts": ["claude.ai", "claude.com"],
         "redirect_uris": [
             "https://claude.ai/api/mcp/auth_callback",
             "https://claude.com/api/mcp/auth_callback",
@@ -260,6 +264,7 @@ MCP_KNOWN_CLIENTS = [
     },
     {
         "name": "ChatGPT",
+        "client_id_hosts": ["chatgpt.com"],
         "redirect_uris": ["https://chatgpt.com/connector_platform_oauth_redirect"],
         # Newer connectors get a callback per connector under this path.
         "redirect_uri_prefixes": ["https://chatgpt.com/connector/oauth/"],
