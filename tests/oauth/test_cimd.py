@@ -28,6 +28,7 @@ from oauth2_provider.models import AccessToken, Application, RefreshToken
 from maestra_mcp.asgi import build_application
 from maestra_mcp.checks import check_cimd_test_server_is_unset
 from maestra_mcp.oauth.cimd import MetadataFetcher, document_unusable_message
+from maestra_mcp.oauth.tasks import oauth_clear_expired_tokens
 from permissions.services import mcp_access_revoke
 from tests.oauth.headless import HeadlessBrowser
 from tests.support.cimd import LOOPBACK, Answer, CertificateAuthority, DocumentServer
@@ -542,3 +543,16 @@ def test_the_allowance_is_an_error_for_every_command(settings, test_ca):
     settings.OAUTH_CIMD_TEST_SERVER = {"addresses": [LOOPBACK], "ca_file": str(test_ca.ca_file)}
     (error,) = check_cimd_test_server_is_unset(None)
     assert (error.id, error.level) == ("maestra_mcp.E001", logging.ERROR)
+
+
+# --- Housekeeping ---------------------------------------------------------------------------
+
+
+def test_expired_unused_cimd_clients_are_cleared_hourly(cast, documents, allowance):
+    used = _client(documents, "/used.json", cache_control="no-store")
+    unused = _client(documents, "/unused.json", cache_control="no-store")
+    connect("analyst@acme.test", cast.acme.mcp_url, redirect_uri=CALLBACK, client_id=used)
+    _authorize(unused, cast.acme.mcp_url)
+    assert Application.objects.count() == 2
+    oauth_clear_expired_tokens.apply().get()
+    assert list(Application.objects.values_list("client_id", flat=True)) == [used]
