@@ -351,6 +351,13 @@ def test_a_document_of_exactly_64_kib_is_accepted(cast, documents, allowance):
     assert Application.objects.filter(client_id=documents.url(DOC)).exists()
 
 
+def test_a_client_id_too_long_to_store_is_refused(cast, documents, allowance):
+    """Application.client_id holds 255 characters: a longer URL is fetched, then refused."""
+    path = "/" + "x" * 255 + ".json"
+    _assert_refused(cast, _client(documents, path))
+    assert documents.hits[path] == 1
+
+
 def test_http_client_id_is_refused_without_a_fetch(cast, documents, allowance):
     client_id = _client(documents).replace("https://", "http://")
     _assert_refused(cast, client_id)
