@@ -108,7 +108,8 @@ def _is_loopback(uri: str) -> bool:
 
 
 def client_identity(application: AbstractApplication) -> ClientIdentity:
-    """Verified, local or unverified, from the application's registered redirect URIs."""
+    """Verified, published, local or unverified: from the host of a CIMD client's
+    document, else from the application's registered redirect URIs."""
     given = application.name or application.client_id
     uris = application.redirect_uris.split()
     if application.registration_source == application.RegistrationSource.CIMD:

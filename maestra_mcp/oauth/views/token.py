@@ -41,8 +41,11 @@ class TokenView(DotTokenView):
         if response.status_code == 401 and looks_like_metadata_document(
             request.POST.get("client_id", "")
         ):
-            body = json.loads(response.content)
-            if body.get("error") == "invalid_client":
+            try:
+                body = json.loads(response.content)
+            except ValueError:  # not oauthlib's JSON error: leave it as it is
+                body = {}
+            if isinstance(body, dict) and body.get("error") == "invalid_client":
                 body["error_description"] = document_unusable_message()
                 response.content = json.dumps(body)
         return response
