@@ -1,5 +1,5 @@
 """System checks for configuration mistakes: connectors that would break, purges that would
-never run."""
+never run, a test-only setting outside the tests."""
 
 from django.conf import settings
 from django.core import checks
@@ -32,5 +32,22 @@ def check_periodic_tasks_have_a_broker(app_configs, **kwargs):
             hint="Set CELERY_BROKER_URL (e.g. redis://host:6379/0) and run a Celery worker "
             "and one beat process (see the README's 'Running Celery').",
             id="maestra_mcp.W002",
+        )
+    ]
+
+
+@checks.register(checks.Tags.security)
+def check_cimd_test_server_is_unset(app_configs, **kwargs):
+    # Not a deploy-only check: the setting lets the CIMD fetcher reach loopback
+    # addresses and trust a private CA, which only the test suite's local server
+    # may ever need. An Error stops migrate, runserver and check alike.
+    if not settings.OAUTH_CIMD_TEST_SERVER:
+        return []
+    return [
+        checks.Error(
+            "OAUTH_CIMD_TEST_SERVER is set: the CIMD fetcher may reach non-public "
+            "addresses and trusts an extra CA.",
+            hint="Only the test suite sets it, for its local HTTPS server; remove it.",
+            id="maestra_mcp.E001",
         )
     ]

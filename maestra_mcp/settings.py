@@ -244,15 +244,27 @@ OAUTH_LOGIN_FAILURE_WINDOW_SECONDS = env_int("OAUTH_LOGIN_FAILURE_WINDOW_SECONDS
 # Dynamically registered clients with no token, grant or use for this many days
 # are deleted by the periodic task oauth.remove_stale_clients.
 OAUTH_STALE_CLIENT_DAYS = env_int("OAUTH_STALE_CLIENT_DAYS", 30, minimum=1)
+# Client ID Metadata Documents (a client_id that is an https URL; README "OAuth"):
+# needs outbound HTTPS to the clients' hosts. Off, clients fall back to DCR.
+OAUTH_CIMD_ENABLED = env_bool("OAUTH_CIMD_ENABLED", True)
+# The CIMD tests' local HTTPS server, {"addresses": [...], "ca_file": "..."}: the
+# fetcher may then reach those loopback addresses and trusts that CA. Only the test
+# suite sets it (never from the environment); check maestra_mcp.E001 refuses every
+# manage.py command, check --deploy included, while it is set.
+OAUTH_CIMD_TEST_SERVER = None
 
 # Assistants Maestra recognises by where their OAuth answers go (each vendor's
 # documented callback), badged "verified" on the consent and connections pages
-# (maestra_mcp/oauth/clients.py). A client is recognised only when every redirect
-# URI it registered matches one entry: an exact URI or a prefix. A client that
-# merely calls itself "Claude" with another redirect stays unverified.
+# (maestra_mcp/oauth/clients.py). A registered client is recognised only when every
+# redirect URI it registered matches one entry: an exact URI or a prefix; a CIMD
+# client only when its document's host is one of the entry's client_id_hosts. A
+# client that merely calls itself "Claude" from elsewhere is not Claude.
 MCP_KNOWN_CLIENTS = [
     {
         "name": "Claude",
+        # Hosts of its client ID metadata documents (CIMD): a document served from
+        # one of them is this assistant, whatever its redirect URIs.
+        "client_id_hosts": ["claude.ai", "claude.com"],
         "redirect_uris": [
             "https://claude.ai/api/mcp/auth_callback",
             "https://claude.com/api/mcp/auth_callback",
@@ -260,6 +272,7 @@ MCP_KNOWN_CLIENTS = [
     },
     {
         "name": "ChatGPT",
+        "client_id_hosts": ["chatgpt.com"],
         "redirect_uris": ["https://chatgpt.com/connector_platform_oauth_redirect"],
         # Newer connectors get a callback per connector under this path.
         "redirect_uri_prefixes": ["https://chatgpt.com/connector/oauth/"],
@@ -307,8 +320,18 @@ OAUTH2_PROVIDER = {
     # and enforces the redirect-URI policy.
     "DCR_ENABLED": True,
     "DCR_REGISTRATION_PERMISSION_CLASSES": ("oauth2_provider.dcr.AllowAllDCRPermission",),
-    # Client ID Metadata Documents stay off: see the README's OAuth section.
-    "CIMD_ENABLED": False,
+    # Client ID Metadata Documents: DOT resolves and caches them; our fetcher adds
+    # the registration policy, a hard deadline and the test server's seams.
+    "CIMD_ENABLED": OAUTH_CIMD_ENABLED,
+    "CIMD_METADATA_FETCHER": "maestra_mcp.oauth.cimd.MetadataFetcher",
+    "CIMD_FETCH_TIMEOUT_SECONDS": 5,  # the whole fetch (DNS aside)
+    "CIMD_MAX_DOCUMENT_SIZE": 64 * 1024,
+    # Cache lifetime from the document's Cache-Control: max-age, clamped to
+    # [0, 1 day]; no-store, no-cache or max-age=0 re-fetch on the next use; none
+    # at all counts as the day. A failed re-fetch keeps the last good document
+    # (retried after DOT's 60 s failure backoff).
+    "CIMD_METADATA_MIN_AGE_SECONDS": 0,
+    "CIMD_METADATA_MAX_AGE_SECONDS": 24 * 3600,
     # The one bearer-token check: exact audience (RFC 8707 resource = the account's MCP URL).
     "OAUTH2_VALIDATOR_CLASS": "maestra_mcp.oauth.validators.MaestraOAuth2Validator",
 }

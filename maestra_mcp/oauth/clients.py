@@ -14,6 +14,20 @@ authorization codes: the redirect URIs it registered. Hence three kinds:
   the name it gave, neither verified nor alarming;
 * **unverified**: anything else, including a client named "Claude" whose
   redirect URIs are not Claude's.
+
+A client identified by a Client ID Metadata Document (CIMD: its ``client_id`` is
+the https URL of its metadata, ``oauth/cimd.py``) is who serves that document: it
+was fetched over https from that host and had to name that exact URL. So its
+host is its identity, whatever name or redirect URIs it claims:
+
+* **verified** as a known assistant when the host is one of the assistant's
+  ``client_id_hosts`` (Claude's ``claude.ai``) and no redirect URI is loopback;
+* **published** by its host otherwise: shown as the host, with a verified badge
+  for the host only;
+* **local** when every redirect URI is loopback: any program on the member's
+  computer can use a public client_id and receive the code there, so the host
+  vouches for the document, not for the program asking (the CIMD draft's
+  localhost warning); the host is still shown.
 """
 
 from __future__ import annotations
@@ -32,6 +46,7 @@ LOCAL_APP_LABEL = "App on your computer"
 
 class ClientKind(enum.Enum):
     VERIFIED = "verified"
+    PUBLISHED = "published"
     LOCAL = "local"
     UNVERIFIED = "unverified"
 
@@ -43,6 +58,7 @@ class ClientIdentity:
     kind: ClientKind
     label: str
     given_name: str  # the name the client registered itself with
+    host: str = ""  # a CIMD client's document host, as in its URL (with a port if it has one)
 
     @property
     def name(self) -> str:
@@ -52,6 +68,10 @@ class ClientIdentity:
     @property
     def verified(self) -> bool:
         return self.kind is ClientKind.VERIFIED
+
+    @property
+    def published(self) -> bool:
+        return self.kind is ClientKind.PUBLISHED
 
     @property
     def local(self) -> bool:
@@ -74,15 +94,26 @@ def known_client_name(redirect_uris: list[str]) -> str | None:
     return None
 
 
+def known_client_for_host(hostname: str | None) -> str | None:
+    """The known assistant whose CIMD documents are served from ``hostname``, or None."""
+    for known in settings.MCP_KNOWN_CLIENTS:
+        if hostname in known.get("client_id_hosts", ()):
+            return known["name"]
+    return None
+
+
 def _is_loopback(uri: str) -> bool:
     parts = urlsplit(uri)
     return parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
 
 
 def client_identity(application: AbstractApplication) -> ClientIdentity:
-    """Verified, local or unverified, from the application's registered redirect URIs."""
+    """Verified, published, local or unverified: from the host of a CIMD client's
+    document, else from the application's registered redirect URIs."""
     given = application.name or application.client_id
     uris = application.redirect_uris.split()
+    if application.registration_source == application.RegistrationSource.CIMD:
+        return _metadata_document_identity(application.client_id, given, uris)
     if (known := known_client_name(uris)) is not None:
         return ClientIdentity(ClientKind.VERIFIED, known, given)
     if application.registration_source == application.RegistrationSource.MANUAL:
@@ -91,3 +122,14 @@ def client_identity(application: AbstractApplication) -> ClientIdentity:
     if uris and all(_is_loopback(uri) for uri in uris):
         return ClientIdentity(ClientKind.LOCAL, LOCAL_APP_LABEL, given)
     return ClientIdentity(ClientKind.UNVERIFIED, given, given)
+
+
+def _metadata_document_identity(client_id: str, given: str, uris: list[str]) -> ClientIdentity:
+    url = urlsplit(client_id)
+    host = url.netloc  # DOT refuses a userinfo part: this is host[:port]
+    loopback = [uri for uri in uris if _is_loopback(uri)]
+    if uris and len(loopback) == len(uris):
+        return ClientIdentity(ClientKind.LOCAL, LOCAL_APP_LABEL, given, host)
+    if not loopback and (known := known_client_for_host(url.hostname)) is not None:
+        return ClientIdentity(ClientKind.VERIFIED, known, given, host)
+    return ClientIdentity(ClientKind.PUBLISHED, host, given, host)

@@ -1,4 +1,5 @@
-"""Known assistants recognised by their registered redirect URIs, never by their name."""
+"""Known assistants recognised by their registered redirect URIs or, for a client ID
+metadata document, by its host; never by their name."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from oauth2_provider.models import Application
 
 from maestra_mcp.oauth.clients import LOCAL_APP_LABEL, ClientKind, client_identity
 from tests.support.clients import logged_in
-from tests.support.oauth import Pkce, authorize_query, register
+from tests.support.oauth import CLAUDE_CALLBACK, Pkce, authorize_query, register
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +96,12 @@ def test_consent_page_badges(cast, name, uri, marker, shown):
     )
     assert marker in html
     assert f'id="client-name">{shown}<' in html
-    others = {'id="client-verified"', 'id="client-local"', 'id="unverified"'} - {marker}
+    others = {
+        'id="client-verified"',
+        'id="client-published"',
+        'id="client-local"',
+        'id="unverified"',
+    } - {marker}
     assert not any(other in html for other in others)
 
 
@@ -109,3 +115,73 @@ def test_a_verified_client_with_another_name_shows_both(cast):
     )
     assert 'id="client-name">Claude<' in html
     assert "registered as “Totally Claude”" in html
+
+
+# --- Client ID Metadata Documents (fetching them: test_cimd.py) ---------------------------
+
+
+def _cimd_application(client_id: str, redirect_uris: list[str], name="Claude") -> Application:
+    return Application.objects.create(
+        client_id=client_id,
+        name=name,
+        client_type=Application.CLIENT_PUBLIC,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris=" ".join(redirect_uris),
+        registration_source=Application.RegistrationSource.CIMD,
+    )
+
+
+@pytest.mark.parametrize(
+    ("client_id", "uris", "kind", "label"),
+    [
+        (
+            "https://claude.ai/oauth/mcp-oauth-client-metadata",
+            [CLAUDE_CALLBACK],
+            ClientKind.VERIFIED,
+            "Claude",
+        ),
+        (
+            "https://chatgpt.com/oauth/abc/client.json",
+            ["https://chatgpt.com/connector/oauth/Zx81"],
+            ClientKind.VERIFIED,
+            "ChatGPT",
+        ),
+        # Claude's host whatever the redirect: the host speaks for its documents.
+        (
+            "https://claude.ai/oauth/other",
+            ["https://example.com/cb"],
+            ClientKind.VERIFIED,
+            "Claude",
+        ),
+        # Look-alike hosts are their own publishers.
+        (
+            "https://claude.ai.evil.example/oauth/client",
+            [CLAUDE_CALLBACK],
+            ClientKind.PUBLISHED,
+            "claude.ai.evil.example",
+        ),
+        (
+            "https://evil.example:8443/claude",
+            [CLAUDE_CALLBACK],
+            ClientKind.PUBLISHED,
+            "evil.example:8443",
+        ),
+        # Loopback callbacks: any local program may use this public client_id.
+        (
+            "https://claude.ai/oauth/claude-code-client-metadata",
+            ["http://localhost/callback", "http://127.0.0.1/callback"],
+            ClientKind.LOCAL,
+            LOCAL_APP_LABEL,
+        ),
+        (
+            "https://claude.ai/oauth/mixed",
+            [CLAUDE_CALLBACK, "http://127.0.0.1/callback"],
+            ClientKind.PUBLISHED,
+            "claude.ai",
+        ),
+    ],
+)
+def test_identity_of_a_cimd_client_is_its_host(client_id, uris, kind, label):
+    identity = client_identity(_cimd_application(client_id, uris))
+    assert (identity.kind, identity.label, identity.given_name) == (kind, label, "Claude")
+    assert identity.host == client_id.split("/")[2]

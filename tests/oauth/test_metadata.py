@@ -26,7 +26,7 @@ def test_authorization_server_metadata(settings):
     assert "none" in doc["token_endpoint_auth_methods_supported"]
     assert doc["scopes_supported"] == ["reports:read"]
     assert doc["authorization_response_iss_parameter_supported"] is True
-    assert doc["client_id_metadata_document_supported"] is False
+    assert doc["client_id_metadata_document_supported"] is True
 
 
 def test_root_protected_resource_metadata(settings):

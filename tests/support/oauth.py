@@ -93,13 +93,23 @@ class Connected:
     body: dict
 
 
-def connect(username: str, resource: str | None, *, redirect_uri=CLAUDE_CALLBACK, account=None):
-    """The whole dance: DCR, consent as ``username``, code exchange. Returns the tokens."""
-    status, registered = register(Client(), [redirect_uri])
-    assert status == 201, registered
+def connect(
+    username: str,
+    resource: str | None,
+    *,
+    redirect_uri=CLAUDE_CALLBACK,
+    account=None,
+    client_id: str | None = None,
+):
+    """The whole dance: DCR (unless ``client_id`` is given, e.g. a CIMD URL), consent as
+    ``username``, code exchange. Returns the tokens."""
+    if client_id is None:
+        status, registered = register(Client(), [redirect_uri])
+        assert status == 201, registered
+        client_id = registered["client_id"]
     pkce = Pkce.new()
     browser = logged_in(username)
-    url = authorize_query(registered["client_id"], redirect_uri, pkce, resource=resource)
+    url = authorize_query(client_id, redirect_uri, pkce, resource=resource)
     _, answer = consent(browser, url, account=account)
     params = redirect_params(answer)
     assert "code" in params, params
@@ -108,14 +118,12 @@ def connect(username: str, resource: str | None, *, redirect_uri=CLAUDE_CALLBACK
         grant_type="authorization_code",
         code=params["code"],
         redirect_uri=redirect_uri,
-        client_id=registered["client_id"],
+        client_id=client_id,
         code_verifier=pkce.verifier,
         **({"resource": resource} if resource else {}),
     )
     assert status == 200, body
-    return Connected(
-        registered["client_id"], redirect_uri, body["access_token"], body["refresh_token"], body
-    )
+    return Connected(client_id, redirect_uri, body["access_token"], body["refresh_token"], body)
 
 
 # --- The SDK client's OAuth provider ------------------------------------------------------

@@ -3,10 +3,13 @@
 What it adds to DOT's ``AuthorizationView``:
 
 * the page names the client — a known assistant (Claude, ChatGPT, Cursor),
-  recognised by its registered redirect URIs, marked verified; a loopback one as
-  an app on the member's computer; anything else flagged *unverified*
-  (``oauth/clients.py``) — the host its answer goes to, the one account the
-  connection is for, and what is granted;
+  recognised by its registered redirect URIs or its metadata document's host,
+  marked verified; a client ID metadata document's host as its publisher; a
+  loopback one as an app on the member's computer; anything else flagged
+  *unverified* (``oauth/clients.py``) — the host its answer goes to, the one
+  account the connection is for, and what is granted;
+* a client_id URL whose metadata document DOT could not use is refused with
+  what a usable document is (DOT itself says only "invalid client_id");
 * the account is the request's ``resource`` (one account's MCP URL) or, when
   the client sent none (or the server's origin), the one the user picks here —
   never "all accounts";
@@ -33,10 +36,11 @@ from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.forms import AllowForm
 from oauth2_provider.models import get_application_model
 from oauth2_provider.views import AuthorizationView
-from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error, InvalidClientIdError
 
 from accounts.models import Account
 from accounts.selectors import memberships_of_user
+from maestra_mcp.oauth.cimd import document_unusable_message, looks_like_metadata_document
 from maestra_mcp.oauth.clients import client_identity
 from maestra_mcp.oauth.resources import account_for_resource, is_server_resource
 from maestra_mcp.oauth.validators import MESSAGE_ONE_RESOURCE, MESSAGE_UNKNOWN_RESOURCE
@@ -90,6 +94,10 @@ class ConsentView(AuthorizationView):
         try:
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
+            if isinstance(error.oauthlib_error, InvalidClientIdError) and (
+                looks_like_metadata_document(request.GET.get("client_id", ""))
+            ):
+                error.oauthlib_error.description = document_unusable_message()
             return self.error_response(error, application=None)
         if "login" in request.GET.get("prompt", "").split():
             return self.handle_prompt_login()

@@ -8,13 +8,19 @@ the error.
 Grant types other than the code flow and refresh are refused here, before DOT
 sees them: DOT routes e.g. the device grant to handlers for features Maestra
 does not mount (its models unused), which answered 500.
+
+A client_id URL whose metadata document DOT could not use gets DOT's
+``invalid_client`` with a description of what a usable document is (DOT's has none).
 """
 
 from __future__ import annotations
 
+import json
+
 from django.http import JsonResponse
 from oauth2_provider.views import TokenView as DotTokenView
 
+from maestra_mcp.oauth.cimd import document_unusable_message, looks_like_metadata_document
 from maestra_mcp.oauth.validators import ALLOWED_GRANT_TYPES
 
 MESSAGE_UNSUPPORTED_GRANT = "Only the authorization_code and refresh_token grants are supported."
@@ -31,7 +37,18 @@ class TokenView(DotTokenView):
             )
             response["Cache-Control"] = "no-store"
             return response
-        return super().post(request, *args, **kwargs)
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 401 and looks_like_metadata_document(
+            request.POST.get("client_id", "")
+        ):
+            try:
+                body = json.loads(response.content)
+            except ValueError:  # not oauthlib's JSON error: leave it as it is
+                body = {}
+            if isinstance(body, dict) and body.get("error") == "invalid_client":
+                body["error_description"] = document_unusable_message()
+                response.content = json.dumps(body)
+        return response
 
     def authorization_flow_token_response(self, request, *args, **kwargs):
         response = super().authorization_flow_token_response(request, *args, **kwargs)
