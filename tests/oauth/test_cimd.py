@@ -364,6 +364,34 @@ def test_http_client_id_is_refused_without_a_fetch(cast, documents, allowance):
     assert documents.hits[DOC] == 0
 
 
+def test_unknown_documents_at_the_token_endpoint_count_as_registrations(
+    cast, settings, documents, allowance
+):
+    """/o/token is anonymous: each new client_id URL would make the server fetch a
+    document, so new ones count against the caller's address like registrations."""
+    settings.OAUTH_DCR_RATE_LIMIT = 2
+    first = _client(documents, "/one.json")
+    second = _client(documents, "/two.json")
+    third = _client(documents, "/three.json")
+    assert _code_exchange(first)[1]["error"] == "invalid_grant"  # fetched, then a bad code
+    assert _code_exchange(second)[1]["error"] == "invalid_grant"
+    status, body = token_request(
+        Client(), grant_type="authorization_code", code="x", client_id=third
+    )
+    assert (status, body["error"]) == (429, "too_many_requests")
+    assert documents.hits["/three.json"] == 0
+    assert not Application.objects.filter(client_id=third).exists()
+    # a document already known is no new registration: its code exchange is not throttled
+    assert _code_exchange(first)[1]["error"] == "invalid_grant"
+    # nor does another address share the count
+    assert (
+        Client(REMOTE_ADDR="203.0.113.9")
+        .post("/o/token/", {"grant_type": "authorization_code", "code": "x", "client_id": third})
+        .status_code
+        == 400
+    )
+
+
 @pytest.mark.parametrize(
     "client_id",
     [

@@ -36,17 +36,28 @@ def _error(error: str, description: str, status: int = 400) -> JsonResponse:
     return JsonResponse({"error": error, "error_description": description}, status=status)
 
 
+def registration_throttled(request) -> JsonResponse | None:
+    """Count one registration from the caller's address; the 429 once it has too many.
+
+    Used by the registration endpoints and by the token endpoint for a client_id
+    metadata document it does not know yet (fetching one registers a client).
+    """
+    limit = registration_limit()
+    if limit.hit(client_address(request)) <= limit.limit:
+        return None
+    response = _error("too_many_requests", MESSAGE_TOO_MANY_REGISTRATIONS, status=429)
+    response["Retry-After"] = str(limit.window_seconds)
+    return response
+
+
 class RegistrationPolicyMixin:
     """Every request counts against the caller's address, refused ones included, so
     the endpoints cannot be used to probe the policy or fill the table at speed;
     a body (POST, PUT) must pass ``registration_problem`` before DOT reads it."""
 
     def dispatch(self, request, *args, **kwargs):
-        limit = registration_limit()
-        if limit.hit(client_address(request)) > limit.limit:
-            response = _error("too_many_requests", MESSAGE_TOO_MANY_REGISTRATIONS, status=429)
-            response["Retry-After"] = str(limit.window_seconds)
-            return response
+        if throttled := registration_throttled(request):
+            return throttled
         if request.method in ("POST", "PUT"):
             try:
                 metadata = json.loads(request.body)
