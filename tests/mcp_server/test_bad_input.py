@@ -87,6 +87,10 @@ def assert_json_rpc_error(response, status: int, code: int, message: str) -> Non
         (b"{}", -32600, MESSAGE_NOT_JSON_RPC),
         (b'{"jsonrpc":"1.0","id":1,"method":"ping"}', -32600, MESSAGE_NOT_JSON_RPC),
         (b'{"jsonrpc":"2.0","id":1,"method":"ping","params":[1]}', -32600, MESSAGE_NOT_JSON_RPC),
+        # Ids MCP does not allow: the SDK alone would take these for notifications (202)
+        (b'{"jsonrpc":"2.0","id":null,"method":"tools/list"}', -32600, MESSAGE_NOT_JSON_RPC),
+        (b'{"jsonrpc":"2.0","id":{},"method":"tools/list"}', -32600, MESSAGE_NOT_JSON_RPC),
+        (b'{"jsonrpc":"2.0","id":true,"method":"tools/list"}', -32600, MESSAGE_NOT_JSON_RPC),
         (b"{", -32700, MESSAGE_PARSE_ERROR),
         (b"\xff\xfe{}", -32700, MESSAGE_PARSE_ERROR),
         (b"", -32700, MESSAGE_PARSE_ERROR),
@@ -175,6 +179,18 @@ def test_media_type_is_case_insensitive(cast, report_data, token_for):
     )
     assert upper.status_code == params.status_code == 200
     assert_json_rpc_error(other, 415, -32600, MESSAGE_CONTENT_TYPE)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "", " application/json-rpc"])
+def test_any_other_content_type_is_a_logged_415(cast, token_for, content_type):
+    """One refusal for every wrong media type, logged with who sent it (the SDK's own
+    check answered 400 before the token was read, and left no row)."""
+    (answer,) = post_raw(
+        token_for(ANALYST), json.dumps(call(WINDOW)).encode(), content_type=content_type
+    )
+    assert_json_rpc_error(answer, 415, -32600, MESSAGE_CONTENT_TYPE)
+    (row,) = rows(cast.acme)
+    assert (row.status, row.http_status, row.user) == ("refused", 415, cast.user(ANALYST))
 
 
 @pytest.mark.parametrize("limit", [True, 5.0, "5"])
