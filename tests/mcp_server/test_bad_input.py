@@ -23,6 +23,7 @@ from maestra_mcp.mcp_server.endpoint import (
 )
 from maestra_mcp.session_logs.models import McpSessionLog
 from maestra_mcp.session_logs.services import REDACTED
+from reporting.schemas import MESSAGE_NUL
 from tests.support.mcp import MCP_HEADERS, asgi_http_client, running_app
 from tests.support.reports import WINDOW
 
@@ -191,6 +192,18 @@ def test_any_other_content_type_is_a_logged_415(cast, token_for, content_type):
     assert_json_rpc_error(answer, 415, -32600, MESSAGE_CONTENT_TYPE)
     (row,) = rows(cast.acme)
     assert (row.status, row.http_status, row.user) == ("refused", 415, cast.user(ANALYST))
+
+
+def test_a_search_with_nul_is_an_argument_error(cast, report_data, token_for):
+    """It reached the database, which refuses NUL: an internal error (found by the fuzz corpus)."""
+    body = call({"query": "Spring\u0000"})
+    body["params"]["name"] = "list_report_filters"
+    (answer,) = post_raw(token_for(ANALYST), json.dumps(body).encode())
+    result = answer.json()["result"]
+    assert result["isError"] is True
+    assert result["content"][0]["text"] == (
+        f"Invalid arguments for list_report_filters: query: Value error, {MESSAGE_NUL}"
+    )
 
 
 @pytest.mark.parametrize("limit", [True, 5.0, "5"])
