@@ -45,7 +45,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from _setup import ROOT, django_setup, machine, percentile, publish
@@ -119,7 +119,7 @@ class Instances:
     kernel most connections opened at once land on one worker.)
     """
 
-    def __init__(self, count: int, pool_size: int | None) -> None:
+    def __init__(self, count: int, pool_size: int | None, env: dict | None = None) -> None:
         sockets, port = [], 0
         for _ in range(count):
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -132,6 +132,7 @@ class Instances:
             **os.environ,
             "LOG_LEVEL": "WARNING",
             **({} if pool_size is None else {"DATABASE_POOL_SIZE": str(pool_size)}),
+            **(env or {}),
         }
         self.processes = [
             subprocess.Popen(
@@ -214,13 +215,16 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(length)
 
 
-async def drive(origin: str, path: str, token: str, body: dict, *, concurrency, duration, cap):
-    """``concurrency`` keep-alive clients sending ``body`` until time or call budget runs out.
+async def drive(origin: str, path: str, token: str, body, *, concurrency, duration, cap):
+    """``concurrency`` keep-alive clients sending ``body`` until time or call budget runs out;
+    ``body`` may be a list of bodies, which each client sends in turn (a mixed load).
 
-    Returns (latencies ms, errors, elapsed s, client CPU s).
+    Returns (latencies ms, errors, elapsed s, client CPU s); an error is ``HTTP <status>``
+    for an answer other than 200, else the JSON-RPC error or the exception.
     """
     port = int(origin.rsplit(":", 1)[1])
-    request = prepared_request(port, path, token, body)
+    bodies = body if isinstance(body, list) else [body]
+    requests = [prepared_request(port, path, token, each) for each in bodies]
     latencies: list[float] = []
     errors: list[str] = []
     deadline = time.perf_counter() + duration
@@ -238,7 +242,7 @@ async def drive(origin: str, path: str, token: str, body: dict, *, concurrency, 
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
             sent = time.perf_counter()
             try:
-                writer.write(request)
+                writer.write(requests[calls % len(requests)])
                 status, raw = await read_response(reader)
                 payload = json.loads(raw)
                 problem = (
@@ -302,6 +306,23 @@ def summary(name: str, latencies, errors, elapsed, client_cpu, peaks_kib) -> dic
     }
 
 
+def bench_account() -> tuple[Account, str, int, date]:
+    """The ``--scale large`` account when it has data, else the demo account ``acme``:
+    the account, how to name it in a result, its campaign day rows and their last day."""
+    account = Account.objects.filter(system_name=LARGE_ACCOUNT).first()
+    dataset = f"`seed_demo --scale large` account `{LARGE_ACCOUNT}`"
+    if account is None or not CampaignStat.objects.for_account(account).exists():
+        account = Account.objects.get(system_name="acme")
+        dataset = "the demo account `acme` (the `--scale large` data was not found)"
+    days = CampaignStat.objects.for_account(account).filter(grain=Grain.DAY)
+    return account, dataset, days.count(), days.aggregate(last=Max("period_start"))["last"]
+
+
+def call(name: str, arguments: dict) -> dict:
+    """The params of a tools/call."""
+    return {"name": name, "arguments": arguments}
+
+
 def counts(text: str) -> list[int]:
     return [int(part) for part in text.split(",")]
 
@@ -326,24 +347,10 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    account = Account.objects.filter(system_name=LARGE_ACCOUNT).first()
-    dataset = f"`seed_demo --scale large` account `{LARGE_ACCOUNT}`"
-    days = (
-        None
-        if account is None
-        else CampaignStat.objects.for_account(account).filter(grain=Grain.DAY)
-    )
-    if days is None or not days.exists():
-        account = Account.objects.get(system_name="acme")
-        dataset = "the demo account `acme` (the `--scale large` data was not found)"
-    rows = days.count()
-    last = days.aggregate(last=Max("period_start"))["last"]
+    account, dataset, rows, last = bench_account()
     user, token, raw = prepare(account)
     window_90 = {"date_from": str(last - timedelta(days=89)), "date_to": str(last)}
     report_90 = {**window_90, "timeline": "day", "limit": 50}
-
-    def call(name: str, arguments: dict) -> dict:
-        return {"name": name, "arguments": arguments}
 
     scenarios = [
         (f"(a) tools/list, {LEGACY}", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),

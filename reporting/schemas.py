@@ -64,6 +64,16 @@ def _bounded(value: date) -> date:
 
 ReportDate = Annotated[date, AfterValidator(_bounded)]
 
+MESSAGE_NUL = "must not contain NUL characters"
+
+
+def _without_nul(value: str) -> str:
+    # No name holds one (PostgreSQL text cannot), and the database refuses to compare.
+    if "\x00" in value:
+        raise ValueError(MESSAGE_NUL)
+    return value
+
+
 NO_FOLDER = "(no folder)"  # name of unfiled campaigns' group; also a valid `folders` value
 
 
@@ -296,9 +306,8 @@ class ReportFiltersParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str | None = Field(
+    query: Annotated[str, Field(max_length=100), AfterValidator(_without_nul)] | None = Field(
         None,
-        max_length=100,
         description="Only campaigns and flows whose name (case- and accent-insensitive) or "
         "external id contains this.",
     )

@@ -4,7 +4,7 @@
 Django's request signals. For ``POST /mcp/<system_name>``, in this order:
 
 1. transport security, by the SDK's own check (``TransportSecuritySettings``):
-   Host, a present ``Origin``, ``Content-Type: application/json`` → 421/403/400;
+   Host, a present ``Origin`` → 421/403;
 2. exactly ``/mcp/<system_name>`` → 404; POST only (this server keeps no sessions,
    so GET streams and DELETE have nothing to serve) → 405, except a browser's GET
    (asks for HTML, not an event stream): a short page saying the URL goes into an
@@ -14,8 +14,10 @@ Django's request signals. For ``POST /mcp/<system_name>``, in this order:
    account's MCP URL as the audience → 401 with a ``WWW-Authenticate`` challenge
    pointing at the account's protected resource metadata;
 5. ``permissions.policy.mcp_access_decision`` → 403 with its user-facing message;
-6. the SDK's session manager (stateless, JSON responses): body cap (413), JSON-RPC,
-   both protocol eras, then ``server.py`` → the tool's module in ``tools/``.
+6. the body, read here (``_read_message``): at most 64 KiB → 413,
+   ``Content-Type: application/json`` → 415, nesting, exactly one JSON-RPC message → 400;
+7. the SDK's session manager (stateless, JSON responses): JSON-RPC, both protocol
+   eras, then ``server.py`` → the tool's module in ``tools/``.
 
 Then the session-log row (``session_log.py``), refusals included, after the
 response went out. Nothing is cached between requests: revoking a token,
@@ -350,7 +352,15 @@ async def _read_message(scope: Scope, receive: Receive, principal: McpPrincipal)
         jsonrpc_message_adapter.validate_python(value, by_name=False)
     except ValidationError:
         return refuse(400, INVALID_REQUEST, MESSAGE_NOT_JSON_RPC, "not_json_rpc")
+    if "method" in value and "id" in value and not _is_request_id(value["id"]):
+        # The SDK's union would take it for a notification and answer 202, nothing:
+        # MCP ids are strings or integers, never null.
+        return refuse(400, INVALID_REQUEST, MESSAGE_NOT_JSON_RPC, "not_json_rpc")
     return body
+
+
+def _is_request_id(value: object) -> bool:
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -374,11 +384,13 @@ def _json_content_type(scope: Scope) -> list[tuple[bytes, bytes]]:
 
 async def _admit(request: Request) -> McpPrincipal | Refusal:
     """Steps 1 to 5: the principal the SDK serves, or the refusal to send instead."""
+    # Host and Origin only: the Content-Type is checked with the body (_read_message),
+    # after the token, so that refusal is a logged 415 like the other body refusals.
     sdk_refusal = await TransportSecurityMiddleware(transport_security(request)).validate_request(
-        request, is_post=request.method == "POST"
+        request, is_post=False
     )
     if sdk_refusal is not None:
-        # The SDK's plain-text refusal (Host, Origin, Content-Type), as a JSON-RPC error.
+        # The SDK's plain-text refusal (Host, Origin), as a JSON-RPC error.
         message = bytes(sdk_refusal.body).decode()
         return _refusal(sdk_refusal.status_code, INVALID_REQUEST, message, "transport")
     match = _MCP_PATH.match(request.scope["path"])

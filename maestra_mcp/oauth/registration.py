@@ -11,7 +11,8 @@ before DOT stores anything:
   type, so an anonymous registration can never obtain a client-credentials or
   implicit client;
 * every field Maestra or DOT stores is the right type and storable text (no
-  NUL or other control characters), so a bad field is a 400
+  NUL or other control characters, no lone surrogates, which JSON escapes can
+  carry and psycopg cannot encode), so a bad field is a 400
   ``invalid_client_metadata``, never a database error.
 
 The same policy applies to a registration (RFC 7591) and to its update
@@ -33,14 +34,17 @@ ALLOWED_GRANT_TYPES = frozenset({"authorization_code", "refresh_token"})
 ALLOWED_RESPONSE_TYPES = frozenset({"code"})
 
 
-def _has_control_characters(text: str) -> bool:
-    return any(ord(char) < 0x20 or ord(char) == 0x7F for char in text)
+def _has_unstorable_characters(text: str) -> bool:
+    """Control characters, or lone surrogates (``"\\ud800"`` in JSON)."""
+    return any(
+        ord(char) < 0x20 or ord(char) == 0x7F or 0xD800 <= ord(char) <= 0xDFFF for char in text
+    )
 
 
 def redirect_uri_problem(uri: str) -> str | None:
     """Why ``uri`` may not be registered, or None when it may."""
-    if _has_control_characters(uri) or any(char.isspace() for char in uri):
-        return f"{uri!r} contains whitespace or control characters."
+    if _has_unstorable_characters(uri) or any(char.isspace() for char in uri):
+        return f"{uri!r} contains whitespace, control characters or lone surrogates."
     try:
         parts = urlsplit(uri)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -72,8 +76,8 @@ def _shape_problem(metadata: dict) -> str | None:
         value = metadata.get(name)
         if name in metadata and not isinstance(value, str):
             return f"{name} must be a string."
-        if isinstance(value, str) and _has_control_characters(value):
-            return f"{name} contains control characters."
+        if isinstance(value, str) and _has_unstorable_characters(value):
+            return f"{name} contains control characters or lone surrogates."
     name = metadata.get("client_name", "")
     if len(name) > MAX_CLIENT_NAME:
         return f"client_name is longer than {MAX_CLIENT_NAME} characters."

@@ -25,7 +25,7 @@ def account_for_resource(uri: str) -> Account | None:
     # The URL ends with the system name; the exact comparison with the account's
     # own URL then rejects every other origin, path or normalised look-alike.
     system_name = uri.rpartition("/")[2]
-    if not system_name:
+    if not system_name or "\x00" in system_name:  # no system name holds NUL (PostgreSQL)
         return None
     account = account_served(system_name=system_name)
     if account is None or account.mcp_url != uri:

@@ -180,8 +180,19 @@ class MaestraOAuth2Validator(OAuth2Validator):
             )
         return refresh_token
 
+    def _load_application(self, client_id, request):
+        """DOT's client lookup, for client ids that can exist."""
+        if "\x00" in (client_id or ""):
+            # No client id holds NUL (PostgreSQL text cannot). DOT answers such an id
+            # with "no such client" only when the driver raises ValueError (psycopg2);
+            # psycopg 3 raises DataError, which was a 500.
+            return None
+        return super()._load_application(client_id, request)
+
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         """DOT's check; a code that was exchanged already revokes what it issued."""
+        if "\x00" in (code or ""):  # as for client ids above: no code holds one
+            return False
         if super().validate_code(client_id, code, client, request, *args, **kwargs):
             return True
         exchanged = ExchangedCode.objects.filter(

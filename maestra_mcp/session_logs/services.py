@@ -182,7 +182,9 @@ def _to_json(value: Any, known: frozenset[str] = frozenset()) -> Any:
         return None
     # Unescaped, so the search sees keys as _scrub compares them (lower-cased).
     text = json.dumps(value, cls=_Encoder, ensure_ascii=False)
-    plain = json.loads(text)
+    # NaN and ±Infinity (a client may send them: the SDK's parser reads them) are not
+    # JSON, and jsonb refuses them: kept as their names.
+    plain = json.loads(text, parse_constant=str)
     if _MAYBE_SECRET.search(text) or any(secret in text for secret in known):
         plain = _scrub(plain, known)
         text = json.dumps(plain, ensure_ascii=False)

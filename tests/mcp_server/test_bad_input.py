@@ -23,6 +23,7 @@ from maestra_mcp.mcp_server.endpoint import (
 )
 from maestra_mcp.session_logs.models import McpSessionLog
 from maestra_mcp.session_logs.services import REDACTED
+from reporting.schemas import MESSAGE_NUL
 from tests.support.mcp import MCP_HEADERS, asgi_http_client, running_app
 from tests.support.reports import WINDOW
 
@@ -87,6 +88,10 @@ def assert_json_rpc_error(response, status: int, code: int, message: str) -> Non
         (b"{}", -32600, MESSAGE_NOT_JSON_RPC),
         (b'{"jsonrpc":"1.0","id":1,"method":"ping"}', -32600, MESSAGE_NOT_JSON_RPC),
         (b'{"jsonrpc":"2.0","id":1,"method":"ping","params":[1]}', -32600, MESSAGE_NOT_JSON_RPC),
+        # Ids MCP does not allow: the SDK alone would take these for notifications (202)
+        (b'{"jsonrpc":"2.0","id":null,"method":"tools/list"}', -32600, MESSAGE_NOT_JSON_RPC),
+        (b'{"jsonrpc":"2.0","id":{},"method":"tools/list"}', -32600, MESSAGE_NOT_JSON_RPC),
+        (b'{"jsonrpc":"2.0","id":true,"method":"tools/list"}', -32600, MESSAGE_NOT_JSON_RPC),
         (b"{", -32700, MESSAGE_PARSE_ERROR),
         (b"\xff\xfe{}", -32700, MESSAGE_PARSE_ERROR),
         (b"", -32700, MESSAGE_PARSE_ERROR),
@@ -175,6 +180,30 @@ def test_media_type_is_case_insensitive(cast, report_data, token_for):
     )
     assert upper.status_code == params.status_code == 200
     assert_json_rpc_error(other, 415, -32600, MESSAGE_CONTENT_TYPE)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "", " application/json-rpc"])
+def test_any_other_content_type_is_a_logged_415(cast, token_for, content_type):
+    """One refusal for every wrong media type, logged with who sent it (the SDK's own
+    check answered 400 before the token was read, and left no row)."""
+    (answer,) = post_raw(
+        token_for(ANALYST), json.dumps(call(WINDOW)).encode(), content_type=content_type
+    )
+    assert_json_rpc_error(answer, 415, -32600, MESSAGE_CONTENT_TYPE)
+    (row,) = rows(cast.acme)
+    assert (row.status, row.http_status, row.user) == ("refused", 415, cast.user(ANALYST))
+
+
+def test_a_search_with_nul_is_an_argument_error(cast, report_data, token_for):
+    """It reached the database, which refuses NUL: an internal error (found by the fuzz corpus)."""
+    body = call({"query": "Spring\u0000"})
+    body["params"]["name"] = "list_report_filters"
+    (answer,) = post_raw(token_for(ANALYST), json.dumps(body).encode())
+    result = answer.json()["result"]
+    assert result["isError"] is True
+    assert result["content"][0]["text"] == (
+        f"Invalid arguments for list_report_filters: query: Value error, {MESSAGE_NUL}"
+    )
 
 
 @pytest.mark.parametrize("limit", [True, 5.0, "5"])

@@ -349,7 +349,7 @@ def test_non_json_body_is_a_client_error(cast, token_for):
                 "/mcp/acme", content=b"hello", headers={**MCP_HEADERS, "Content-Type": "text/plain"}
             )
 
-    assert anyio.run(go).status_code == 400
+    assert anyio.run(go).status_code == 415
 
 
 # --- Protected resource metadata (RFC 9728) -------------------------------------------

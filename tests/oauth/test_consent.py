@@ -170,6 +170,19 @@ def test_resource_that_is_not_one_of_our_accounts_is_refused(cast, claude, setti
     assert params["state"] == "st-123"
 
 
+@pytest.mark.parametrize("resource", ["\x00", "http://127.0.0.1:8000/mcp/ac\x00me"])
+def test_a_resource_with_nul_is_refused_like_any_unknown_one(cast, claude, resource):
+    url = authorize_query(claude, CLAUDE_CALLBACK, Pkce.new(), resource=resource)
+    assert redirect_params(logged_in("analyst@acme.test").get(url))["error"] == "invalid_target"
+
+
+def test_a_client_id_with_nul_gets_the_error_page(cast):
+    url = authorize_query("\x00", CLAUDE_CALLBACK, Pkce.new(), resource=cast.acme.mcp_url)
+    response = logged_in("analyst@acme.test").get(url)
+    assert response.status_code == 400
+    assert 'id="oauth-error"' in response.content.decode()
+
+
 def test_two_resources_are_refused(cast, claude):
     url = authorize_query(claude, CLAUDE_CALLBACK, Pkce.new(), resource=cast.acme.mcp_url)
     url += "&resource=" + cast.globex.mcp_url

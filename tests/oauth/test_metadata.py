@@ -70,3 +70,9 @@ def test_origin_fallbacks_reach_the_same_endpoints(settings):
     status_register = Client().post("/register", "{}", content_type="application/json")
     assert status_register.status_code == 400  # DOT's answer to empty metadata, not 404
     assert Client().post("/token", {"grant_type": "authorization_code"}).status_code in (400, 401)
+
+
+@pytest.mark.parametrize("path", ["mcp/%00", "mcp/acme%00", "%00"])
+def test_an_account_document_for_a_path_with_nul_is_not_found(cast, path):
+    response = Client().get(f"/.well-known/oauth-protected-resource/{path}")
+    assert response.status_code == 404

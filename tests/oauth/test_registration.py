@@ -135,8 +135,11 @@ def test_registration_is_rate_limited_per_client_address(settings):
         {"client_name": 5},
         {"client_name": ["Claude"]},
         {"client_name": "Cla\u0000ude"},
+        {"client_name": "Cla\ud800ude"},  # a lone surrogate: psycopg cannot encode it
+        {"scope": "\udfff"},
         {"client_name": "x" * 256},
         {"redirect_uris": ["https://claude.ai/cb\u0000"]},
+        {"redirect_uris": ["https://claude.ai/cb\udbff"]},
         {"redirect_uris": ["https://claude.ai/c b"]},
         {"redirect_uris": "https://claude.ai/cb"},
         {"redirect_uris": [None]},
@@ -198,8 +201,16 @@ def _update(registration: dict, remote_addr: str = "127.0.0.1", **metadata):
         ({"grant_types": ["implicit"]}, "invalid_client_metadata"),
         ({"response_types": ["token"]}, "invalid_client_metadata"),
         ({"client_name": None}, "invalid_client_metadata"),
+        ({"client_name": "\ud800"}, "invalid_client_metadata"),
     ],
-    ids=["http-remote", "client-credentials", "implicit", "token-response", "null-name"],
+    ids=[
+        "http-remote",
+        "client-credentials",
+        "implicit",
+        "token-response",
+        "null-name",
+        "surrogate-name",
+    ],
 )
 def test_an_update_is_held_to_the_registration_policy(metadata, error):
     """RFC 7592 PUT is no way around the policy (the adversarial run got a code

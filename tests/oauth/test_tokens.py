@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from datetime import timedelta
 
@@ -278,8 +279,6 @@ def _machine_client(name: str) -> Application:
 
 
 def _basic(user: str, password: str) -> str:
-    import base64
-
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
@@ -301,6 +300,44 @@ def test_other_grant_types_are_refused_before_dot(cast, grant_type):
     assert response["Content-Type"] == "application/json"
     assert response["Cache-Control"] == "no-store"
     assert response.json()["error"] == "unsupported_grant_type"
+
+
+@pytest.mark.parametrize(
+    ("data", "authorization", "error"),
+    [
+        ({"client_id": "\x00", "code": "x"}, None, "invalid_client"),
+        ({"code": "x"}, "\x00:\x00", "invalid_client"),  # the client id in Basic credentials
+        ({"client_id": "{client_id}", "code": "\x00"}, None, "invalid_grant"),
+    ],
+    ids=["client-id", "basic-client-id", "code"],
+)
+def test_nul_in_a_client_id_or_code_is_a_plain_oauth_error(cast, data, authorization, error):
+    """Nothing PostgreSQL could hold (the lookup was a 500 under psycopg 3)."""
+    client_id, pkce, _ = _code(cast)
+    data = {k: v.replace("{client_id}", client_id) for k, v in data.items()}
+    headers, issued = {}, AccessToken.objects.count()
+    if authorization is not None:
+        credentials = base64.b64encode(authorization.encode()).decode()
+        headers["HTTP_AUTHORIZATION"] = f"Basic {credentials}"
+    response = Client().post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "redirect_uri": CLAUDE_CALLBACK,
+            "code_verifier": pkce.verifier,
+            **data,
+        },
+        **headers,
+    )
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] == error
+    assert AccessToken.objects.count() == issued
+
+
+def test_revocation_with_nul_in_the_client_id_is_invalid_client(cast):
+    response = Client().post("/o/revoke_token/", {"token": "x", "client_id": "\x00"})
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
 
 
 def _end_access(cast, how: str, username: str) -> None:

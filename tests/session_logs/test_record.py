@@ -249,6 +249,16 @@ def test_unstorable_text_is_replaced_not_refused(cast):
     assert (row["error"], row["user_agent"]) == ("bad \ufffd value", "agent\ufffd")
 
 
+def test_numbers_json_cannot_hold_are_stored_by_name(cast):
+    """NaN and ±Infinity (the SDK's parser reads them from a request) would make
+    PostgreSQL refuse the whole row: they are stored as text."""
+    nan, infinity = float("nan"), float("inf")
+    record(cast.acme, method="ping", params={"x": nan, "y": [infinity, -infinity], "z": 1.5})
+    (row,) = rows()
+    assert row["params"] == {"x": "NaN", "y": ["Infinity", "-Infinity"], "z": 1.5}
+    assert row["error"] == ""
+
+
 def test_deep_values_are_cut_not_raised(cast):
     """Whatever a caller passes, the walks stop at MAX_DEPTH (no RecursionError)."""
     value: list = ["bearer x"]
