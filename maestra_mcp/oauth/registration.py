@@ -21,6 +21,7 @@ The same policy applies to a registration (RFC 7591) and to its update
 
 from __future__ import annotations
 
+import unicodedata
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -35,16 +36,22 @@ ALLOWED_RESPONSE_TYPES = frozenset({"code"})
 
 
 def _has_unstorable_characters(text: str) -> bool:
-    """Control characters, or lone surrogates (``"\\ud800"`` in JSON)."""
+    """Control characters, lone surrogates (``"\\ud800"`` in JSON), or invisible
+    format characters: a right-to-left override or a zero-width space would let a
+    name or URI the consent page shows read as something else (``\\u202eedualC``)."""
     return any(
-        ord(char) < 0x20 or ord(char) == 0x7F or 0xD800 <= ord(char) <= 0xDFFF for char in text
+        ord(char) < 0x20
+        or ord(char) == 0x7F
+        or 0xD800 <= ord(char) <= 0xDFFF
+        or unicodedata.category(char) == "Cf"
+        for char in text
     )
 
 
 def redirect_uri_problem(uri: str) -> str | None:
     """Why ``uri`` may not be registered, or None when it may."""
     if _has_unstorable_characters(uri) or any(char.isspace() for char in uri):
-        return f"{uri!r} contains whitespace, control characters or lone surrogates."
+        return f"{uri!r} contains whitespace, control, format characters or lone surrogates."
     try:
         parts = urlsplit(uri)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -77,7 +84,7 @@ def _shape_problem(metadata: dict) -> str | None:
         if name in metadata and not isinstance(value, str):
             return f"{name} must be a string."
         if isinstance(value, str) and _has_unstorable_characters(value):
-            return f"{name} contains control characters or lone surrogates."
+            return f"{name} contains control or invisible format characters, or lone surrogates."
     name = metadata.get("client_name", "")
     if len(name) > MAX_CLIENT_NAME:
         return f"client_name is longer than {MAX_CLIENT_NAME} characters."

@@ -137,6 +137,9 @@ def test_registration_is_rate_limited_per_client_address(settings):
         {"client_name": "Cla\u0000ude"},
         {"client_name": "Cla\ud800ude"},  # a lone surrogate: psycopg cannot encode it
         {"scope": "\udfff"},
+        {"client_name": "\u202eedualC"},  # a right-to-left override: reads "Claude"
+        {"client_name": "Cla\u200bude"},  # a zero-width space
+        {"redirect_uris": ["https://claude.ai\u2066/cb"]},
         {"client_name": "x" * 256},
         {"redirect_uris": ["https://claude.ai/cb\u0000"]},
         {"redirect_uris": ["https://claude.ai/cb\udbff"]},
