@@ -20,7 +20,7 @@ import pytest
 
 from maestra_mcp.demo_stats import DEMO_PROFILES, demo_csv_lines
 from maestra_mcp.mcp_server.tools import TOOLS
-from maestra_mcp.mcp_server.tools._reports import fit_to_budget
+from maestra_mcp.mcp_server.tools.base import MAX_RESULT_CHARS
 from reporting.schemas import CampaignReportParams, FlowReportParams
 from reporting.schemas_explain import ExplainChangeParams
 from reporting.services.stats_import import stats_import
@@ -62,12 +62,14 @@ def tool_result(result) -> dict:
 
 def report_result(selector, cast, params) -> dict:
     """A report tool's answer: the selector's report fitted to the size budget as the tool does."""
-
-    def page_of(limit: int):
-        page = params.model_copy(update={"limit": limit})
-        return selector(account=cast.acme, user=cast.user(ANALYST), params=page, today=TODAY)
-
-    return tool_result(fit_to_budget(page_of(params.limit), page_of))
+    report = selector(
+        account=cast.acme,
+        user=cast.user(ANALYST),
+        params=params,
+        today=TODAY,
+        max_chars=MAX_RESULT_CHARS,
+    )
+    return tool_result(report)
 
 
 def campaign_90_days(cast) -> dict:
