@@ -15,7 +15,7 @@ One process serves Django and the MCP endpoint. Django's ASGI handler refuses
 * everything else → Django.
 
 Request path: asgi.py → mcp_server/endpoint.py → mcp_server/server.py (+ the
-session log's middleware, mcp_server/session_log.py) → mcp_server/tools/<tool>.py.
+session log's middleware, mcp_server/session_log.py) → mcp_catalog/tools/<tool>.py.
 """
 
 import os

@@ -15,7 +15,7 @@ Django's request signals. For ``POST /mcp/<system_name>``, in this order:
    pointing at the account's protected resource metadata;
 5. ``permissions.policy.mcp_access_decision`` → 403 with its user-facing message;
 6. the SDK's session manager (stateless, JSON responses): body cap (413), JSON-RPC,
-   both protocol eras, then ``server.py`` → the tool's module in ``tools/``.
+   both protocol eras, then ``server.py`` → the tool's module in ``mcp_catalog/tools/``.
 
 Then the session-log row (``session_log.py``), refusals included, after the
 response went out. Nothing is cached between requests: revoking a token,
@@ -59,9 +59,10 @@ from starlette.types import Message, Receive, Scope, Send
 
 from accounts.models import Account
 from accounts.selectors import account_served
-from maestra_mcp.mcp_server.principal import SCOPE_KEY, McpPrincipal
+from maestra_mcp.mcp_catalog.principal import McpPrincipal
+from maestra_mcp.mcp_catalog.tools import TOOLS
+from maestra_mcp.mcp_server.server import SCOPE_KEY
 from maestra_mcp.mcp_server.session_log import Exchange, current_exchange, session_log_write
-from maestra_mcp.mcp_server.tools import TOOLS
 from maestra_mcp.operations.logs import (
     REQUEST_ID_HEADER,
     account_name,
