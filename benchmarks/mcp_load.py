@@ -8,8 +8,10 @@
 
 For each ``--workers`` count, starts that many uvicorn processes serving
 ``maestra_mcp.asgi:application`` on one port (see :class:`Instances`; the
-endpoint keeps no state, so any process answers any request) and drives them,
-for each ``--concurrency``, with that many concurrent clients, each a
+endpoint keeps no state, so any process answers any request); all counts are
+up at once and each scenario is run against one after the other, so the
+figures compared were measured minutes apart at most on a shared machine. Each
+is driven, for each ``--concurrency``, with that many concurrent clients, each a
 keep-alive HTTP/1.1 connection sending stateless JSON-RPC POSTs, every one
 with the bearer token, so each call pays the whole path: Host/Origin
 checks, token validation, access policy, the SDK, the tool, the session-log row.
@@ -39,8 +41,8 @@ contention, no lock), each process added with its own core adds its calls/s.
 
 ``--compare DIR`` also serves the code of another checkout of the project
 (e.g. ``git worktree add /tmp/mcp-previous <commit>``) on the same database,
-its processes started beside this checkout's: every scenario runs against
-one, then the other, so both see the same machine load; a table sets them side by side.
+its processes started beside this checkout's and driven in the same turn; a
+table sets the two side by side.
 ``--soak N`` adds an N-second mixed run sampling each server process's RSS every 10 s.
 ``--soak`` runs with the largest ``--workers`` count. Uses the ``--scale large``
 account when it has data, else the demo account (and says so). Writes
@@ -438,65 +440,71 @@ def main() -> None:
     pairs: list[tuple[int, list[float], list[float], int]] = []
     rss_samples: list[tuple[float, list[int]]] = []
     soak_pids: list[int] = []
-    for workers in args.workers:
-        # Both implementations' processes up at once, driven in turn: the idle ones cost nothing.
-        running = {
-            name: Instances(workers, args.pool_size, checkout, name)
-            for name, checkout in checkouts.items()
-        }
-        try:
-            for instances in running.values():
-                instances.wait_ready()
-                # Warm-up, not measured: every worker imports its code paths and fills
-                # its connection pool before the first scenario.
-                for _, body in scenarios:
-                    asyncio.run(
+    # Every process count of both implementations up at once, driven in turn, scenario
+    # by scenario: the idle ones cost nothing, and the figures compared were measured
+    # within a minute or two of each other on this shared machine.
+    running = {
+        (name, workers): Instances(workers, args.pool_size, checkout, f"{name}-{workers}")
+        for workers in args.workers
+        for name, checkout in checkouts.items()
+    }
+    try:
+        for instances in running.values():
+            instances.wait_ready()
+            # Warm-up, not measured: every worker imports its code paths and fills
+            # its connection pool before the first scenario.
+            for _, body in scenarios:
+                asyncio.run(
+                    drive(instances.origin, path, raw, body, concurrency=8, duration=2, cap=10**9)
+                )
+        for concurrency in args.concurrency:
+            for name, body in scenarios:
+                for (implementation, workers), instances in running.items():
+                    cpu_before = instances.cpu_seconds()
+                    latencies, errors, elapsed, client_cpu = asyncio.run(
                         drive(
-                            instances.origin, path, raw, body, concurrency=8, duration=2, cap=10**9
+                            instances.origin,
+                            path,
+                            raw,
+                            body,
+                            concurrency=concurrency,
+                            duration=args.duration,
+                            cap=args.max_calls,
                         )
                     )
-            for concurrency in args.concurrency:
-                for name, body in scenarios:
-                    for implementation, instances in running.items():
-                        cpu_before = instances.cpu_seconds()
-                        latencies, errors, elapsed, client_cpu = asyncio.run(
-                            drive(
-                                instances.origin,
-                                path,
-                                raw,
-                                body,
-                                concurrency=concurrency,
-                                duration=args.duration,
-                                cap=args.max_calls,
-                            )
-                        )
-                        cpu_after = instances.cpu_seconds()
-                        peaks = [memory_kib(pid)[1] for pid in instances.pids]
-                        results.append(
-                            {
-                                "implementation": implementation,
-                                "workers": workers,
-                                "concurrency": concurrency,
-                                **summary(name, latencies, errors, elapsed, client_cpu, peaks),
-                                "server_cpu_s": spent(cpu_before[0], cpu_after[0]),
-                                "database_cpu_s": spent(cpu_before[1], cpu_after[1]),
-                            }
-                        )
-                        print(json.dumps(results[-1]))
+                    cpu_after = instances.cpu_seconds()
+                    peaks = [memory_kib(pid)[1] for pid in instances.pids]
+                    results.append(
+                        {
+                            "implementation": implementation,
+                            "workers": workers,
+                            "concurrency": concurrency,
+                            **summary(name, latencies, errors, elapsed, client_cpu, peaks),
+                            "server_cpu_s": spent(cpu_before[0], cpu_after[0]),
+                            "database_cpu_s": spent(cpu_before[1], cpu_after[1]),
+                        }
+                    )
+                    print(json.dumps(results[-1]))
+        for workers in args.workers:
             # (c) from a single client, each call paired with the same report in-process,
             # alternating, so both see the same machine load (this machine is shared).
-            origin = running["now"].origin
             params = CampaignReportParams(**report_90)
-            e2e, direct, pair_errors = paired(
-                f"{origin}{path}", raw, report_body, args.in_process_runs, account, user, params
+            url = f"{running['now', workers].origin}{path}"
+            e2e, direct, errors = paired(
+                url, raw, report_body, args.in_process_runs, account, user, params
             )
-            pairs.append((workers, e2e, direct, pair_errors))
-            if args.soak and workers == max(args.workers):
-                soak_pids = running["now"].pids
-                rss_samples = asyncio.run(soak(origin, path, raw, scenarios, soak_pids, args.soak))
-        finally:
-            for instances in running.values():
-                instances.stop()
+            pairs.append((workers, e2e, direct, errors))
+        if args.soak:
+            soaked = running["now", max(args.workers)]
+            soak_pids = soaked.pids
+            rss_samples = asyncio.run(
+                soak(soaked.origin, path, raw, scenarios, soak_pids, args.soak)
+            )
+    finally:
+        for instances in running.values():
+            instances.stop()
+    # Processes, then clients, then the scenarios in their order.
+    results.sort(key=lambda r: (r["workers"], r["concurrency"]))
 
     load_after = os.getloadavg()[0]
     McpSessionLog.objects.for_account(account).filter(token_id=token.pk).delete()
