@@ -605,9 +605,15 @@ def cpu_scaling(results: list[dict], workers: list[int]) -> list[str]:
 
 def side_by_side(results: list[dict], previous: Path) -> list[str]:
     """The previous implementation's figures beside this checkout's, scenario by scenario."""
+    commit = subprocess.run(
+        ["git", "-C", str(previous), "log", "-1", "--format=%h %s"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
     lines = [
-        f"This checkout (now) against `{previous}` (previous), each scenario run against one "
-        "then the other:",
+        f"This checkout (now) against `{previous}` (previous: {commit or 'not a git checkout'}), "
+        "each scenario run against one then the other:",
         "",
         "| processes | clients | scenario | calls/s previous → now | p50 ms previous → now | "
         "server CPU ms/call previous → now | errors previous, now |",
