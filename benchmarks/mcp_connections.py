@@ -35,7 +35,7 @@ from datetime import timedelta
 from functools import partial
 
 import psycopg
-from _setup import machine, percentile, publish
+from _setup import ROOT, machine, percentile, publish
 from mcp_load import MODERN_META, Instances, bench_account, call, counts, drive, prepare
 
 APPLICATION_NAME = "maestra-connections-benchmark"
@@ -102,7 +102,10 @@ def run(url, path, raw, bodies, *, workers, pool_size, clients, duration) -> dic
     sampler = ConnectionSampler(url)
     baseline = sampler.count()[0]
     sampler.start()
-    instances = Instances(workers, pool_size, {"DATABASE_URL": with_application_name(url)})
+    # The URL's application_name (which overrides the PGAPPNAME Instances sets) is
+    # what the sampler counts.
+    env = {"DATABASE_URL": with_application_name(url)}
+    instances = Instances(workers, pool_size, ROOT, f"connections-{workers}", env)
     try:
         instances.wait_ready()
         # Not measured: every process imports its code paths before the load.

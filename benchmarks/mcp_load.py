@@ -4,12 +4,14 @@
         .venv/bin/python manage.py seed_demo --scale large        # once, a few minutes
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/maestra_bench \\
         .venv/bin/python benchmarks/mcp_load.py [--workers 1,2] [--duration 20] \
-        [--concurrency 8,50] [--soak 300]
+        [--concurrency 8,50] [--soak 300] [--compare DIR]
 
 For each ``--workers`` count, starts that many uvicorn processes serving
 ``maestra_mcp.asgi:application`` on one port (see :class:`Instances`; the
-endpoint keeps no state, so any process answers any request) and drives them,
-for each ``--concurrency``, with that many concurrent clients, each a
+endpoint keeps no state, so any process answers any request); all counts are
+up at once and each scenario is run against one after the other, so the
+figures compared were measured minutes apart at most on a shared machine. Each
+is driven, for each ``--concurrency``, with that many concurrent clients, each a
 keep-alive HTTP/1.1 connection sending stateless JSON-RPC POSTs, every one
 with the bearer token, so each call pays the whole path: Host/Origin
 checks, token validation, access policy, the SDK, the tool, the session-log row.
@@ -28,6 +30,19 @@ in the params, as the official SDK sends it); (b) a small ``campaign_report``
 Prints p50/p95/p99 latency, calls/s, errors and the peak RSS of each server
 process per scenario, and (c) end to end against the same report called
 in-process here (one client, httpx2, as an assistant back-end would call).
+
+CPU per call, which a shared machine cannot blur as it blurs calls/s: the
+server processes' CPU time (``/proc/<pid>/stat``, all their threads) and that
+of the PostgreSQL backends serving them (found by ``application_name``) over
+each scenario, divided by its calls. On a machine whose cores the load
+generator, the servers and PostgreSQL share, 2 processes cannot show 2x the
+calls/s of 1; if the CPU each call costs stays the same with 2 processes (no
+contention, no lock), each process added with its own core adds its calls/s.
+
+``--compare DIR`` also serves the code of another checkout of the project
+(e.g. ``git worktree add /tmp/mcp-previous <commit>``) on the same database,
+its processes started beside this checkout's and driven in the same turn; a
+table sets the two side by side.
 ``--soak N`` adds an N-second mixed run sampling each server process's RSS every 10 s.
 ``--soak`` runs with the largest ``--workers`` count. Uses the ``--scale large``
 account when it has data, else the demo account (and says so). Writes
@@ -54,6 +69,7 @@ django_setup()
 
 import httpx2  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.db.models import Max  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from oauth2_provider.models import AccessToken, Application, set_token_value  # noqa: E402
@@ -74,6 +90,7 @@ CALLS_PER_CONNECTION = 50
 LEGACY = "2025-11-25"
 MODERN = "2026-07-28"
 # What the official client puts in every 2026-07-28 request's params.
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MODERN_META = {
     "io.modelcontextprotocol/protocolVersion": MODERN,
     "io.modelcontextprotocol/clientInfo": {"name": "mcp-load", "version": "1"},
@@ -119,7 +136,9 @@ class Instances:
     kernel most connections opened at once land on one worker.)
     """
 
-    def __init__(self, count: int, pool_size: int | None, env: dict | None = None) -> None:
+    def __init__(
+        self, count: int, pool_size: int | None, checkout: Path, name: str, env: dict | None = None
+    ) -> None:
         sockets, port = [], 0
         for _ in range(count):
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -128,16 +147,19 @@ class Instances:
             sock.listen(1024)
             port = sock.getsockname()[1]
             sockets.append(sock)
+        # PGAPPNAME names their PostgreSQL connections, whose backends' CPU is counted.
+        self.application_name = f"mcp-load-{name}-{os.getpid()}"
         env = {
             **os.environ,
             "LOG_LEVEL": "WARNING",
+            "PGAPPNAME": self.application_name,
             **({} if pool_size is None else {"DATABASE_POOL_SIZE": str(pool_size)}),
             **(env or {}),
         }
         self.processes = [
             subprocess.Popen(
                 [sys.executable, "benchmarks/_uvicorn_instance.py", str(sock.fileno())],
-                cwd=ROOT,
+                cwd=checkout,
                 env=env,
                 pass_fds=(sock.fileno(),),
             )
@@ -169,6 +191,35 @@ class Instances:
             process.terminate()
         for process in self.processes:
             process.wait(timeout=30)
+
+    def cpu_seconds(self) -> tuple[dict[int, float], dict[int, float]]:
+        """CPU seconds so far of each server process and of each PostgreSQL backend
+        serving them (an empty dict when PostgreSQL runs on another machine)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                [self.application_name],
+            )
+            backends = [pid for (pid,) in cursor.fetchall()]
+        return (
+            {pid: cpu_seconds(pid) for pid in self.pids},
+            {pid: seconds for pid in backends if (seconds := cpu_seconds(pid)) is not None},
+        )
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process, all its threads (None if it is not here)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two readings; a process born in between counts from zero."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def memory_kib(pid: int) -> tuple[int, int]:
@@ -345,6 +396,16 @@ def main() -> None:
         default=None,
         help="DATABASE_POOL_SIZE for each server process (default: the project's, 10)",
     )
+    parser.add_argument(
+        "--scenarios", default="abc", help="which of the scenarios (a), (b), (c) to run"
+    )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        help="another checkout of the project (e.g. a git worktree of an earlier commit) "
+        "to run every scenario against too, side by side",
+    )
     args = parser.parse_args()
 
     account, dataset, rows, last = bench_account()
@@ -378,28 +439,40 @@ def main() -> None:
         ),
     ]
     report_body = scenarios[-1][1]
+    scenarios = [(name, body) for name, body in scenarios if name[1] in args.scenarios]
 
     load_before = os.getloadavg()[0]
     print(f"Dataset: {dataset}, {rows:,} campaign rows; {machine()}; load {load_before:.1f}")
     path = f"/mcp/{account.system_name}"
+    checkouts = {"now": ROOT} | ({"previous": args.compare.resolve()} if args.compare else {})
     results = []
     pairs: list[tuple[int, list[float], list[float], int]] = []
     rss_samples: list[tuple[float, list[int]]] = []
     soak_pids: list[int] = []
-    for workers in args.workers:
-        instances = Instances(workers, args.pool_size)
-        instances.wait_ready()
-        origin, pids = instances.origin, instances.pids
-        try:
+    # Every process count of both implementations up at once, driven in turn, scenario
+    # by scenario: the idle ones cost nothing, and the figures compared were measured
+    # within a minute or two of each other on this shared machine.
+    running = {
+        (name, workers): Instances(workers, args.pool_size, checkout, f"{name}-{workers}")
+        for workers in args.workers
+        for name, checkout in checkouts.items()
+    }
+    try:
+        for instances in running.values():
+            instances.wait_ready()
             # Warm-up, not measured: every worker imports its code paths and fills
             # its connection pool before the first scenario.
             for _, body in scenarios:
-                asyncio.run(drive(origin, path, raw, body, concurrency=8, duration=2, cap=10**9))
-            for concurrency in args.concurrency:
-                for name, body in scenarios:
+                asyncio.run(
+                    drive(instances.origin, path, raw, body, concurrency=8, duration=2, cap=10**9)
+                )
+        for concurrency in args.concurrency:
+            for name, body in scenarios:
+                for (implementation, workers), instances in running.items():
+                    cpu_before = instances.cpu_seconds()
                     latencies, errors, elapsed, client_cpu = asyncio.run(
                         drive(
-                            origin,
+                            instances.origin,
                             path,
                             raw,
                             body,
@@ -408,33 +481,46 @@ def main() -> None:
                             cap=args.max_calls,
                         )
                     )
-                    peaks = [memory_kib(pid)[1] for pid in pids]
+                    cpu_after = instances.cpu_seconds()
+                    peaks = [memory_kib(pid)[1] for pid in instances.pids]
                     results.append(
                         {
+                            "implementation": implementation,
                             "workers": workers,
                             "concurrency": concurrency,
                             **summary(name, latencies, errors, elapsed, client_cpu, peaks),
+                            "server_cpu_s": spent(cpu_before[0], cpu_after[0]),
+                            "database_cpu_s": spent(cpu_before[1], cpu_after[1]),
                         }
                     )
                     print(json.dumps(results[-1]))
+        for workers in args.workers:
             # (c) from a single client, each call paired with the same report in-process,
             # alternating, so both see the same machine load (this machine is shared).
             params = CampaignReportParams(**report_90)
-            e2e, direct, pair_errors = paired(
-                f"{origin}{path}", raw, report_body, args.in_process_runs, account, user, params
+            url = f"{running['now', workers].origin}{path}"
+            e2e, direct, errors = paired(
+                url, raw, report_body, args.in_process_runs, account, user, params
             )
-            pairs.append((workers, e2e, direct, pair_errors))
-            if args.soak and workers == max(args.workers):
-                soak_pids = pids
-                rss_samples = asyncio.run(soak(origin, path, raw, scenarios, pids, args.soak))
-        finally:
+            pairs.append((workers, e2e, direct, errors))
+        if args.soak:
+            soaked = running["now", max(args.workers)]
+            soak_pids = soaked.pids
+            rss_samples = asyncio.run(
+                soak(soaked.origin, path, raw, scenarios, soak_pids, args.soak)
+            )
+    finally:
+        for instances in running.values():
             instances.stop()
+    # Processes, then clients, then the scenarios in their order.
+    results.sort(key=lambda r: (r["workers"], r["concurrency"]))
 
     load_after = os.getloadavg()[0]
     McpSessionLog.objects.for_account(account).filter(token_id=token.pk).delete()
     token.delete()
 
     pool = "project default (10)" if args.pool_size is None else args.pool_size
+    now = [r for r in results if r["implementation"] == "now"]
     lines = [
         "# MCP endpoint under load",
         "",
@@ -445,16 +531,21 @@ def main() -> None:
         f"{load_before:.1f} before, {load_after:.1f} after.",
         "",
         "| processes | clients | scenario | calls | errors | p50 ms | p95 ms | p99 ms | calls/s | "
-        "client CPU ms/call | peak RSS MiB per server process |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "server CPU ms/call | PostgreSQL CPU ms/call | client CPU ms/call | "
+        "peak RSS MiB per server process |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in results:
+    for r in now:
         rss = ", ".join(f"{mib:.0f}" for mib in r["peak_rss_mib"])
         lines.append(
             f"| {r['workers']} | {r['concurrency']} | {r['scenario']} | {r['calls']:,} | "
             f"{r['errors']} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | "
-            f"{r['calls_per_s']:.0f} | {r['client_cpu_ms']:.2f} | {rss} |"
+            f"{r['calls_per_s']:.0f} | {per_call(r, 'server_cpu_s')} | "
+            f"{per_call(r, 'database_cpu_s')} | {r['client_cpu_ms']:.2f} | {rss} |"
         )
+    lines += ["", *cpu_scaling(now, args.workers)]
+    if args.compare:
+        lines += ["", *side_by_side(results, args.compare)]
     lines.append("")
     for workers, e2e, direct, pair_errors in pairs:
         e2e_p50, in_p50 = percentile(e2e, 0.5), percentile(direct, 0.5)
@@ -481,10 +572,77 @@ def main() -> None:
     for r in results:
         if r["errors"]:
             lines.append(
-                f"\nFirst error in {r['scenario']} ({r['workers']} processes, "
-                f"{r['concurrency']} clients): `{r['first_error']}`"
+                f"\nFirst error in {r['scenario']} ({r['implementation']}, {r['workers']} "
+                f"processes, {r['concurrency']} clients): `{r['first_error']}`"
             )
     publish(lines, "mcp_load.md")
+
+
+def per_call(result: dict, key: str) -> str:
+    """CPU milliseconds per answered call ("-" when nothing was measured)."""
+    if not result["calls"] or (key == "database_cpu_s" and not result[key]):
+        return "-"
+    return f"{result[key] * 1000 / result['calls']:.2f}"
+
+
+def cpu_scaling(results: list[dict], workers: list[int]) -> list[str]:
+    """Server CPU per call with the fewest and the most processes, per scenario and clients."""
+    few, most = min(workers), max(workers)
+    if few == most:
+        return []
+    lines = [
+        f"Server CPU per call, {few} vs {most} processes (same scenario and clients); "
+        "calls/s per server CPU second is what one core gives:",
+        "",
+        f"| clients | scenario | server CPU ms/call, {few} → {most} | ratio | "
+        f"calls/s per server CPU s, {few} → {most} |",
+        "|---:|---|---:|---:|---:|",
+    ]
+    by_key = {(r["workers"], r["concurrency"], r["scenario"]): r for r in results}
+    for (count, concurrency, scenario), one in by_key.items():
+        other = by_key.get((most, concurrency, scenario))
+        if count != few or other is None or not one["calls"] or not other["calls"]:
+            continue
+        cpu_few = one["server_cpu_s"] / one["calls"]
+        cpu_most = other["server_cpu_s"] / other["calls"]
+        lines.append(
+            f"| {concurrency} | {scenario} | {cpu_few * 1000:.2f} → {cpu_most * 1000:.2f} | "
+            f"{cpu_most / cpu_few:.2f} | {1 / cpu_few:.0f} → {1 / cpu_most:.0f} |"
+        )
+    return lines
+
+
+def side_by_side(results: list[dict], previous: Path) -> list[str]:
+    """The previous implementation's figures beside this checkout's, scenario by scenario."""
+    commit = subprocess.run(
+        ["git", "-C", str(previous), "log", "-1", "--format=%h %s"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    lines = [
+        f"This checkout (now) against `{previous}` (previous: {commit or 'not a git checkout'}), "
+        "each scenario run against one then the other:",
+        "",
+        "| processes | clients | scenario | calls/s previous → now | p50 ms previous → now | "
+        "server CPU ms/call previous → now | errors previous, now |",
+        "|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    by_key = {
+        (r["implementation"], r["workers"], r["concurrency"], r["scenario"]): r for r in results
+    }
+    for (implementation, workers, concurrency, scenario), now in by_key.items():
+        before = by_key.get(("previous", workers, concurrency, scenario))
+        if implementation != "now" or before is None:
+            continue
+        lines.append(
+            f"| {workers} | {concurrency} | {scenario} | "
+            f"{before['calls_per_s']:.0f} → {now['calls_per_s']:.0f} | "
+            f"{before['p50']:.1f} → {now['p50']:.1f} | "
+            f"{per_call(before, 'server_cpu_s')} → {per_call(now, 'server_cpu_s')} | "
+            f"{before['errors']}, {now['errors']} |"
+        )
+    return lines
 
 
 async def soak(origin, path, raw, scenarios, pids, seconds) -> list[tuple[float, list[int]]]:

@@ -9,14 +9,18 @@ One process serves Django and the MCP endpoint. Django's ASGI handler refuses
   request: a thread of its own (``ThreadSensitiveContext``, so concurrent requests
   run their ORM work in parallel instead of queueing on one thread) and Django's
   ``request_started``/``request_finished`` signals, whose receivers run on that
-  thread: ``request_finished`` hands its database connection back to the pool;
+  thread: ``request_finished`` hands its database connection back to the pool.
+  Unlike Django's handler, the thread is kept for a later request instead of
+  started and joined for each one (that was 14 % of a ``tools/list``'s CPU);
 * everything else → Django.
 
 Request path: asgi.py → mcp_server/endpoint.py → mcp_server/server.py (+ the
-session log's middleware, mcp_server/session_log.py) → mcp_server/tools/<tool>.py.
+session log's middleware, mcp_server/session_log.py) → mcp_catalog/tools/<tool>.py.
 """
 
 import os
+from concurrent.futures import ThreadPoolExecutor
+from queue import Empty, SimpleQueue
 
 from asgiref.sync import ThreadSensitiveContext
 from django.core import signals
@@ -24,6 +28,10 @@ from django.core.asgi import get_asgi_application
 from starlette.routing import Router
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "maestra_mcp.settings")
+
+# Request threads kept idle for the next requests; more are started while more
+# requests run at once, and those beyond this are let go when their request ends.
+MAX_IDLE_REQUEST_THREADS = 32
 
 
 def build_application():
@@ -39,17 +47,28 @@ def build_application():
 
     mcp_endpoint = McpEndpoint(build_server())
     lifespan = Router(lifespan=lambda _app: mcp_endpoint.lifespan())
+    idle_threads: SimpleQueue[ThreadPoolExecutor] = SimpleQueue()
 
     async def application(scope, receive, send):
         if scope["type"] == "lifespan":
             await lifespan(scope, receive, send)
         elif scope["type"] == "http" and McpEndpoint.handles(scope["path"]):
-            async with ThreadSensitiveContext():
-                await signals.request_started.asend(sender=McpEndpoint, scope=scope)
-                try:
-                    await mcp_endpoint(scope, receive, send)
-                finally:
-                    await signals.request_finished.asend(sender=McpEndpoint)
+            try:
+                thread = idle_threads.get_nowait()
+            except Empty:
+                thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mcp-request")
+            try:
+                async with ThreadSensitiveContext(executor=thread):
+                    await signals.request_started.asend(sender=McpEndpoint, scope=scope)
+                    try:
+                        await mcp_endpoint(scope, receive, send)
+                    finally:
+                        await signals.request_finished.asend(sender=McpEndpoint)
+            finally:
+                if idle_threads.qsize() < MAX_IDLE_REQUEST_THREADS:
+                    idle_threads.put(thread)
+                else:
+                    thread.shutdown(wait=False)
         else:
             await django_application(scope, receive, send)
 

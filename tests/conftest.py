@@ -1,4 +1,5 @@
-"""The shared cast every test draws on, and the test tiers.
+"""The shared cast every test draws on, the MCP tests' token and report data, and the
+test tiers.
 
 Cast (from the demo seed, plus an outsider): ``acme`` (MCP on) and ``globex``
 (MCP off), a user for every role, ``agency@partner.test`` in both accounts, the
@@ -15,6 +16,8 @@ from django.contrib.auth import get_user_model
 
 from accounts.models import Account
 from permissions.demo import DEMO_PASSWORD, seed_demo_accounts
+from tests.support.mcp import mint_token
+from tests.support.reports import import_rows, week_rows
 
 
 @dataclass
@@ -42,6 +45,29 @@ def cast(db) -> Cast:
         acme=Account.objects.get(system_name="acme"),
         globex=Account.objects.get(system_name="globex"),
     )
+
+
+# Shared by the MCP tests (tests/mcp_server/, tests/mcp_catalog/).
+@pytest.fixture
+def token_for(cast):
+    """``token_for(username, account=cast.acme, **kw)`` → raw bearer token for that account."""
+
+    def make(username: str, account=None, **kwargs) -> str:
+        account = account or cast.acme
+        kwargs.setdefault("resource", [account.mcp_url])
+        return mint_token(cast.user(username), **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def report_data(cast):
+    """A week of campaign and flow statistics for acme; much larger numbers for globex,
+    so anything leaking across accounts would show in acme's totals."""
+    rows = week_rows()
+    import_rows(cast.acme, rows)
+    import_rows(cast.globex, [{**row, "sends": row["sends"] * 100} for row in rows])
+    return rows
 
 
 @pytest.fixture

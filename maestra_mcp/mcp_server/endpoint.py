@@ -17,7 +17,7 @@ Django's request signals. For ``POST /mcp/<system_name>``, in this order:
 6. the body, read here (``_read_message``): at most 64 KiB → 413,
    ``Content-Type: application/json`` → 415, nesting, exactly one JSON-RPC message → 400;
 7. the SDK's session manager (stateless, JSON responses): JSON-RPC, both protocol
-   eras, then ``server.py`` → the tool's module in ``tools/``.
+   eras, then ``server.py`` → the tool's module in ``mcp_catalog/tools/``.
 
 Then the session-log row (``session_log.py``), refusals included, after the
 response went out. Nothing is cached between requests: revoking a token,
@@ -30,7 +30,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,7 +38,6 @@ import anyio
 import pydantic_core
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import InterfaceError, OperationalError
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -54,7 +52,6 @@ from mcp_types import (
     JSONRPCError,
     jsonrpc_message_adapter,
 )
-from oauth2_provider.models import AccessToken
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request as OAuthRequest
 from pydantic import ValidationError
@@ -64,9 +61,10 @@ from starlette.types import Message, Receive, Scope, Send
 
 from accounts.models import Account
 from accounts.selectors import account_served
-from maestra_mcp.mcp_server.principal import SCOPE_KEY, McpPrincipal
+from maestra_mcp.mcp_catalog.principal import McpPrincipal
+from maestra_mcp.mcp_catalog.tools import TOOLS
+from maestra_mcp.mcp_server.server import SCOPE_KEY
 from maestra_mcp.mcp_server.session_log import Exchange, current_exchange, session_log_write
-from maestra_mcp.mcp_server.tools import TOOLS
 from maestra_mcp.operations.logs import (
     REQUEST_ID_HEADER,
     account_name,
@@ -164,20 +162,16 @@ def _error_response(status: int, code: int, message: str, headers=None) -> Respo
     )
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """An answer given before the SDK; carries as much of the request as it got to."""
+class Refused(Exception):
+    """An answer given instead of the SDK's, with its reason for the logs and metrics."""
 
-    response: Response
-    log_reason: str
-    message: str
-    account: Account | None = None
-    user: AbstractBaseUser | None = None
-    access_token: AccessToken | None = None
+    def __init__(self, response: Response, reason: str, message: str = "") -> None:
+        super().__init__(reason)
+        self.response, self.reason, self.message = response, reason, message
 
 
-def _refusal(status: int, code: int, message: str, log_reason: str, headers=None, **context):
-    return Refusal(_error_response(status, code, message, headers), log_reason, message, **context)
+def _refused(status: int, code: int, message: str, reason: str, headers=None) -> Refused:
+    return Refused(_error_response(status, code, message, headers), reason, message)
 
 
 class McpEndpoint:
@@ -217,26 +211,27 @@ class McpEndpoint:
                 status = message["status"]
             await send(message)
 
-        # The log records of this request carry its id and account (LOG_FORMAT=json).
         request_id.set(new_request_id(request.headers.get(REQUEST_ID_HEADER)))
-        outcome = await _admit(request)
-        account_name.set(outcome.account.system_name if outcome.account else None)
-        if isinstance(outcome, McpPrincipal):
+        exchange = Exchange()  # who asked, what, and the answer: the session-log row
+        refusal = None
+        try:
+            principal = await _admit(request, exchange)
             # Read and checked here, before the SDK: size, depth and shape refusals
             # are JSON-RPC errors, and nothing deep reaches a parser or the log.
-            body = await _read_message(scope, receive, outcome)
-            if isinstance(body, Refusal):
-                outcome = body
-        exchange = Exchange()
-        if isinstance(outcome, Refusal):
-            if outcome.log_reason == SIGN_IN_CHALLENGE:
-                exchange.challenged(outcome.message)
+            body = await _read_message(scope, receive)
+        except Refused as refused:
+            refusal = refused
+        # The log records of this request carry its id and account (LOG_FORMAT=json).
+        account_name.set(exchange.account.system_name if exchange.account else None)
+        if refusal is not None:
+            if refusal.reason == SIGN_IN_CHALLENGE:
+                exchange.challenged(refusal.message)
             else:
-                exchange.refused(outcome.message)
-            await outcome.response(scope, receive, send_noting_status)
+                exchange.refused(refusal.message)
+            await refusal.response(scope, receive, send_noting_status)
         else:
             # The SDK hands this scope to the tool as ``ctx.request.scope``.
-            sdk_scope = {**scope, SCOPE_KEY: outcome, "headers": _json_content_type(scope)}
+            sdk_scope = {**scope, SCOPE_KEY: principal, "headers": _json_content_type(scope)}
             token = current_exchange.set(exchange)
             try:
                 await self.session_manager.handle_request(
@@ -261,7 +256,7 @@ class McpEndpoint:
             # Only this server's tools by name: a client may send any name.
             tool=exchange.tool_name if exchange.tool_name in _TOOL_NAMES else "other",
             status=exchange.status,
-            refusal_reason=outcome.log_reason if isinstance(outcome, Refusal) else None,
+            refusal_reason=refusal.reason if refusal else None,
             seconds=time.perf_counter() - started,
         )
         logger.info(
@@ -269,21 +264,18 @@ class McpEndpoint:
             request.method,
             scope["path"],
             status,
-            outcome.log_reason if isinstance(outcome, Refusal) else "served",
-            outcome.account.system_name if outcome.account else "-",
-            outcome.user.pk if outcome.user else "-",
-            outcome.access_token.pk if outcome.access_token else "-",
+            refusal.reason if refusal else "served",
+            exchange.account.system_name if exchange.account else "-",
+            exchange.user.pk if exchange.user else "-",
+            exchange.access_token.pk if exchange.access_token else "-",
             (time.perf_counter() - started) * 1000,
         )
-        if outcome.account is not None:  # a request naming no account has no log to go to
+        if exchange.account is not None:  # a request naming no account has no log to go to
             await sync_to_async(session_log_write)(
-                account=outcome.account,
-                user=outcome.user,
-                access_token=outcome.access_token,
+                exchange,
                 http_status=status,
                 duration_ms=(time.perf_counter() - started) * 1000,
                 user_agent=request.headers.get("user-agent", ""),
-                exchange=exchange,
                 secrets=(_bearer_token(request) or "",),
             )
 
@@ -304,27 +296,15 @@ def _json_depth(body: bytes) -> int:
     return deepest
 
 
-async def _read_message(scope: Scope, receive: Receive, principal: McpPrincipal) -> bytes | Refusal:
-    """The body, if it is one JSON-RPC message the SDK may parse; else the refusal."""
-
-    def refuse(status: int, code: int, message: str, reason: str) -> Refusal:
-        return _refusal(
-            status,
-            code,
-            message,
-            reason,
-            account=principal.account,
-            user=principal.user,
-            access_token=principal.access_token,
-        )
-
+async def _read_message(scope: Scope, receive: Receive) -> bytes:
+    """The body, if it is one JSON-RPC message the SDK may parse; else raises Refused."""
     headers = dict(scope["headers"])
     media_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
     if media_type != b"application/json":
-        return refuse(415, INVALID_REQUEST, MESSAGE_CONTENT_TYPE, "content_type")
+        raise _refused(415, INVALID_REQUEST, MESSAGE_CONTENT_TYPE, "content_type")
     declared = headers.get(b"content-length", b"")
     if declared.isdigit() and int(declared) > MAX_REQUEST_BODY_BYTES:
-        return refuse(413, INVALID_REQUEST, MESSAGE_TOO_LARGE, "too_large")
+        raise _refused(413, INVALID_REQUEST, MESSAGE_TOO_LARGE, "too_large")
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -333,29 +313,29 @@ async def _read_message(scope: Scope, receive: Receive, principal: McpPrincipal)
             break
         size += len(message.get("body", b""))
         if size > MAX_REQUEST_BODY_BYTES:
-            return refuse(413, INVALID_REQUEST, MESSAGE_TOO_LARGE, "too_large")
+            raise _refused(413, INVALID_REQUEST, MESSAGE_TOO_LARGE, "too_large")
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
     body = b"".join(chunks)
     if _json_depth(body) > MAX_JSON_DEPTH:
-        return refuse(400, INVALID_REQUEST, MESSAGE_TOO_DEEP, "too_deep")
+        raise _refused(400, INVALID_REQUEST, MESSAGE_TOO_DEEP, "too_deep")
     try:
         # The SDK's own parser, so what passes here parses there (it refuses lone
         # surrogates, which json.loads would let through).
         value = pydantic_core.from_json(body)
     except ValueError:
-        return refuse(400, PARSE_ERROR, MESSAGE_PARSE_ERROR, "parse_error")
+        raise _refused(400, PARSE_ERROR, MESSAGE_PARSE_ERROR, "parse_error") from None
     if not isinstance(value, dict):
-        return refuse(400, INVALID_REQUEST, MESSAGE_NOT_ONE_OBJECT, "not_one_object")
+        raise _refused(400, INVALID_REQUEST, MESSAGE_NOT_ONE_OBJECT, "not_one_object")
     try:
         jsonrpc_message_adapter.validate_python(value, by_name=False)
     except ValidationError:
-        return refuse(400, INVALID_REQUEST, MESSAGE_NOT_JSON_RPC, "not_json_rpc")
+        raise _refused(400, INVALID_REQUEST, MESSAGE_NOT_JSON_RPC, "not_json_rpc") from None
     if "method" in value and "id" in value and not _is_request_id(value["id"]):
         # The SDK's union would take it for a notification and answer 202, nothing:
         # MCP ids are strings or integers, never null.
-        return refuse(400, INVALID_REQUEST, MESSAGE_NOT_JSON_RPC, "not_json_rpc")
+        raise _refused(400, INVALID_REQUEST, MESSAGE_NOT_JSON_RPC, "not_json_rpc")
     return body
 
 
@@ -382,8 +362,8 @@ def _json_content_type(scope: Scope) -> list[tuple[bytes, bytes]]:
     ]
 
 
-async def _admit(request: Request) -> McpPrincipal | Refusal:
-    """Steps 1 to 5: the principal the SDK serves, or the refusal to send instead."""
+async def _admit(request: Request, exchange: Exchange) -> McpPrincipal:
+    """Steps 1 to 5: the principal the SDK serves; raises Refused instead."""
     # Host and Origin only: the Content-Type is checked with the body (_read_message),
     # after the token, so that refusal is a logged 415 like the other body refusals.
     sdk_refusal = await TransportSecurityMiddleware(transport_security(request)).validate_request(
@@ -392,40 +372,41 @@ async def _admit(request: Request) -> McpPrincipal | Refusal:
     if sdk_refusal is not None:
         # The SDK's plain-text refusal (Host, Origin), as a JSON-RPC error.
         message = bytes(sdk_refusal.body).decode()
-        return _refusal(sdk_refusal.status_code, INVALID_REQUEST, message, "transport")
+        raise _refused(sdk_refusal.status_code, INVALID_REQUEST, message, "transport")
     match = _MCP_PATH.match(request.scope["path"])
     if match is None:
-        return _refusal(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_path")
+        raise _refused(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_path")
     if request.method == "GET" and _wants_html(request):
-        page = await sync_to_async(_browser_page)(match["system_name"])
-        return Refusal(page, "browser", "")
+        raise Refused(await sync_to_async(_browser_page)(match["system_name"]), "browser")
     if request.method != "POST":
-        return _refusal(
-            405, INVALID_REQUEST, MESSAGE_METHOD_NOT_ALLOWED, "method", {"Allow": "POST"}
-        )
+        allow = {"Allow": "POST"}
+        raise _refused(405, INVALID_REQUEST, MESSAGE_METHOD_NOT_ALLOWED, "method", allow)
     raw_token = _bearer_token(request)
     try:
-        return await sync_to_async(_authorize)(match["system_name"], raw_token)
+        return await sync_to_async(_authorize)(match["system_name"], raw_token, exchange)
     except (OperationalError, InterfaceError):
         # No free connection in the pool within its timeout, or no database at all.
         logger.warning("MCP request refused: database unavailable", exc_info=True)
+        exchange.account = None  # unlogged: the log is in the database
         if raw_token is None:
             # The 401 needs no database: the challenge names the URL's own metadata.
-            # (Unlogged: the log is in the database. An unknown account gets the
-            # same 401 as a known one, not a 404, while the database is away.)
-            url = f"{settings.MAESTRA_PUBLIC_URL}{MCP_PATH_PREFIX}/{match['system_name']}"
-            return _refusal(
+            # (An unknown account gets the same 401 as a known one, not a 404, while
+            # the database is away.)
+            url = Account(system_name=match["system_name"]).mcp_url
+            raise _refused(
                 401,
                 AUTHENTICATION_REQUIRED,
                 MESSAGE_UNAUTHENTICATED,
                 "no_token (database unavailable)",
                 {"WWW-Authenticate": _challenge(url)},
-            )
+            ) from None
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-        return _refusal(503, INTERNAL_ERROR, MESSAGE_BUSY, "busy", headers)
+        raise _refused(503, INTERNAL_ERROR, MESSAGE_BUSY, "busy", headers) from None
+    except Refused:
+        raise
     except Exception:
         logger.exception("MCP request failed before reaching the SDK")
-        return _refusal(500, INTERNAL_ERROR, MESSAGE_INTERNAL_ERROR, "error")
+        raise _refused(500, INTERNAL_ERROR, MESSAGE_INTERNAL_ERROR, "error") from None
 
 
 def _wants_html(request: Request) -> bool:
@@ -465,51 +446,38 @@ def _challenge(mcp_url: str) -> str:
     )
 
 
-def _authorize(system_name: str, raw_token: str | None) -> McpPrincipal | Refusal:
-    """Account → bearer token → policy, in one hop to the request's thread (all ORM work)."""
-    account = account_served(system_name=system_name)
-    if account is None:
-        return _refusal(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_account")
+def _authorize(system_name: str, raw_token: str | None, exchange: Exchange) -> McpPrincipal:
+    """Account → bearer token → policy, in one hop to the request's thread (all ORM work).
 
-    scope = settings.MCP_SCOPE
-    challenge = _challenge(account.mcp_url)
+    Who asked, as far as it got, is noted on ``exchange`` for the log row.
+    """
+    account = exchange.account = account_served(system_name=system_name)
+    if account is None:
+        raise _refused(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_account")
+
+    challenge = {"WWW-Authenticate": _challenge(account.mcp_url)}
     if raw_token is None:
-        return _refusal(
-            401,
-            AUTHENTICATION_REQUIRED,
-            MESSAGE_UNAUTHENTICATED,
-            SIGN_IN_CHALLENGE,
-            {"WWW-Authenticate": challenge},
-            account=account,
+        raise _refused(
+            401, AUTHENTICATION_REQUIRED, MESSAGE_UNAUTHENTICATED, SIGN_IN_CHALLENGE, challenge
         )
 
     # The audience is the canonical public URL, not the URL this request arrived
     # at: behind a TLS-terminating proxy the latter is http:// and would never match.
     oauth_request = OAuthRequest(account.mcp_url)
     validator = oauth2_settings.OAUTH2_VALIDATOR_CLASS()
-    if not validator.validate_bearer_token(raw_token, [scope], oauth_request):
+    if not validator.validate_bearer_token(raw_token, [settings.MCP_SCOPE], oauth_request):
         dot_error: dict[str, Any] = getattr(oauth_request, "oauth2_error", None) or {}
-        return _refusal(
-            401,
-            AUTHENTICATION_REQUIRED,
-            MESSAGE_INVALID_TOKEN,
-            f"invalid_token ({dot_error.get('error_description', 'unknown or expired')})",
-            {"WWW-Authenticate": f'{challenge}, error="invalid_token"'},
-            account=account,
+        why = dot_error.get("error_description", "unknown or expired")
+        challenge["WWW-Authenticate"] += ', error="invalid_token"'
+        raise _refused(
+            401, AUTHENTICATION_REQUIRED, MESSAGE_INVALID_TOKEN, f"invalid_token ({why})", challenge
         )
 
-    user, access_token = oauth_request.user, oauth_request.access_token
+    user = exchange.user = oauth_request.user
+    access_token = exchange.access_token = oauth_request.access_token
     decision = mcp_access_decision(user=user, account=account)
     if decision.reason is Reason.ACCOUNT_UNAVAILABLE:  # offboarded since the lookup above
-        return _refusal(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_account")
+        raise _refused(404, INVALID_REQUEST, MESSAGE_NOT_FOUND, "no_account")
     if not decision.allowed:
-        return _refusal(
-            403,
-            ACCESS_DENIED,
-            decision.message,
-            f"policy:{decision.reason.value}",
-            account=account,
-            user=user,
-            access_token=access_token,
-        )
+        raise _refused(403, ACCESS_DENIED, decision.message, f"policy:{decision.reason.value}")
     return McpPrincipal(account=account, user=user, access_token=access_token)

@@ -1,5 +1,6 @@
-"""The SDK server: identity, instructions, the session log, the tools of ``tools/``, the
-prompts of ``prompts.py`` (with completions) and the resource of ``resources.py``.
+"""The SDK server: identity, instructions, the session log, and what ``mcp_catalog``
+offers (its tools, its prompts with their completions, its resources), each
+served to the request's principal only.
 
 Built on the SDK's low-level ``Server`` so each tool publishes exactly the
 reporting core's pydantic models as its ``inputSchema``/``outputSchema`` (the
@@ -24,14 +25,14 @@ from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
 from maestra_mcp import __version__
+from maestra_mcp.mcp_catalog.principal import McpPrincipal
+from maestra_mcp.mcp_catalog.prompts import PROMPTS, complete, prompt_get
+from maestra_mcp.mcp_catalog.resources import RESOURCES, resource_read
+from maestra_mcp.mcp_catalog.tools import TOOLS
+from maestra_mcp.mcp_catalog.tools.base import MAX_RESULT_CHARS, MESSAGE_TOO_LARGE, McpTool
+from maestra_mcp.mcp_catalog.views import EXTENSION_ID
 from maestra_mcp.mcp_server.listing_cache import ToolListCache
-from maestra_mcp.mcp_server.principal import McpPrincipal, request_principal
-from maestra_mcp.mcp_server.prompts import PROMPTS, complete, prompt_get
-from maestra_mcp.mcp_server.resources import RESOURCES, resource_read
 from maestra_mcp.mcp_server.session_log import SessionLogMiddleware
-from maestra_mcp.mcp_server.tools import TOOLS
-from maestra_mcp.mcp_server.tools.base import MAX_RESULT_CHARS, MESSAGE_TOO_LARGE, McpTool
-from maestra_mcp.mcp_server.views import EXTENSION_ID
 from reporting.errors import ReportError
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,23 @@ MESSAGE_INTERNAL_ERROR = (
     "The report could not be produced because of an internal error. It has been logged; "
     "try again later or narrow the request."
 )
+
+# Where the endpoint puts the request's principal in the ASGI scope; the SDK hands
+# that scope to every handler as ``ctx.request``, in both protocol eras.
+SCOPE_KEY = "maestra.mcp_principal"
+
+
+def request_principal(ctx: ServerRequestContext[Any, Any]) -> McpPrincipal:
+    """The principal the endpoint authorised for this request.
+
+    Raises ``LookupError`` when the request did not come through the endpoint
+    (e.g. an in-process client): nothing is served without an authorised principal.
+    """
+    request = ctx.request
+    principal = request.scope.get(SCOPE_KEY) if request is not None else None
+    if not isinstance(principal, McpPrincipal):
+        raise LookupError("MCP request reached a tool without an authorised principal")
+    return principal
 
 
 def build_server() -> Server:

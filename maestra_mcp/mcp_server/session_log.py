@@ -1,11 +1,12 @@
 """One session-log row per MCP request: what was asked and what came back.
 
-The endpoint sets an empty :class:`Exchange` as the request's ``current_exchange``
-(a context variable: the SDK runs each message in a copy of the request's
-context, and notifications carry no HTTP request to hang it on); the SDK
-middleware below fills it from the SDK's own values (method, params, the
-result or the error it raised), or the endpoint marks it refused when it
-answered before the SDK. After the response went out the endpoint writes it
+The endpoint notes who asked on the request's :class:`Exchange` (account, user,
+token, as far as its checks got) and sets it as ``current_exchange`` (a context
+variable: the SDK runs each message in a copy of the request's context, and
+notifications carry no HTTP request to hang it on); the SDK middleware below
+fills in what was asked from the SDK's own values (method, params, the result
+or the error it raised), or the endpoint marks it refused when it answered
+before the SDK. After the response went out the endpoint writes it
 with :func:`session_log_write`. Redaction of credentials, size caps and the
 offboarding rule live in ``maestra_mcp.session_logs.services``.
 """
@@ -19,10 +20,13 @@ from http import HTTPStatus
 from typing import Any
 
 import anyio
+from django.contrib.auth.models import AbstractBaseUser
 from mcp.server.context import CallNext, HandlerResult, ServerMiddleware, ServerRequestContext
 from mcp.shared.jsonrpc_dispatcher import handler_exception_to_error_data
 from mcp_types import INTERNAL_ERROR, ErrorData
+from oauth2_provider.models import AccessToken
 
+from accounts.models import Account
 from maestra_mcp.session_logs.models import McpSessionLog
 from maestra_mcp.session_logs.services import session_log_record
 
@@ -31,8 +35,15 @@ Status = McpSessionLog.Status
 
 @dataclass
 class Exchange:
-    """What one request asked and got; empty ``method`` if the SDK never dispatched it."""
+    """Who asked what in one request, and what they got.
 
+    ``account``, ``user`` and ``access_token`` are as far as the endpoint got before
+    it served or refused the request; ``method`` is empty if the SDK never dispatched it.
+    """
+
+    account: Account | None = None
+    user: AbstractBaseUser | None = None
+    access_token: AccessToken | None = None
     method: str = ""
     tool_name: str = ""
     params: Mapping[str, Any] | None = None
@@ -110,15 +121,13 @@ class SessionLogMiddleware(ServerMiddleware[Any]):
         return result
 
 
-def session_log_write(
-    *,
-    exchange: Exchange,
-    http_status: int,
-    **request_fields: Any,
-) -> None:
+def session_log_write(exchange: Exchange, *, http_status: int, **request_fields: Any) -> None:
     """The row of one request (``session_log_record`` never raises, and always stores one)."""
     exchange.finish(http_status)
     session_log_record(
+        account=exchange.account,
+        user=exchange.user,
+        access_token=exchange.access_token,
         method=exchange.method,
         tool_name=exchange.tool_name,
         params=exchange.params,

@@ -234,14 +234,14 @@ class MaestraOAuth2Validator(OAuth2Validator):
         and the session log read is loaded (``_TOKEN_FIELDS``); the rest of the
         user and client rows (some 40 columns) stays in the database.
         """
-        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
-        return (
-            get_access_token_model()
-            .objects.select_related("user", "application")
-            .only(*_TOKEN_FIELDS)
-            .filter(token_checksum=checksum)
-            .first()
-        )
+        model = get_access_token_model()
+        tokens = model.objects.select_related("user", "application").only(*_TOKEN_FIELDS)
+        try:
+            # get(), not first(): the checksum is unique, and first()'s ORDER BY
+            # costs a fifth more ORM work.
+            return tokens.get(token_checksum=_checksum(token))
+        except model.DoesNotExist:
+            return None
 
     def validate_bearer_token(self, token, scopes, request):
         """Accept a token only at exactly the MCP URL it is bound to.

@@ -137,14 +137,18 @@ def _scrub(value: Any, known: frozenset[str] = frozenset(), depth: int = 0) -> A
 
 
 def _strings(value: Any, depth: int = 0):
-    """Every string in ``value`` (keys included), down to ``MAX_DEPTH``."""
+    """Every string value in ``value``, down to ``MAX_DEPTH``.
+
+    Not the keys: ``_scrub`` masks values only, and every 2026-07-28 request's
+    ``_meta`` has keys of a token's alphabet and length
+    (``io.modelcontextprotocol/clientCapabilities``): two token lookups per request.
+    """
     if depth > MAX_DEPTH:
         return
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
+        for item in value.values():
             yield from _strings(item, depth + 1)
     elif isinstance(value, list):
         for item in value:

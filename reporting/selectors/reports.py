@@ -18,6 +18,7 @@ of the per-campaign ones: a handful of rows per period.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from django.db.models import Case, Count, F, QuerySet, Value, When, Window
@@ -65,15 +66,21 @@ def campaign_report(
     allowed_brands: set[int] | None,
     params: schemas.CampaignReportParams,
     today: date | None = None,
+    max_chars: int | None = None,
 ) -> schemas.CampaignReport:
     """Campaign performance for ``account``, limited to ``allowed_brands`` (None = every brand).
 
     ``allowed_brands`` is the member's brand scope, decided by the caller
     (``permissions.brand_scope.allowed_brand_ids``). ``today`` pins the
     account-local current day (tests); by default it is read from the clock in
-    the account's time zone.
+    the account's time zone. With ``max_chars``, the breakdown page is cut (top
+    rows kept) until the report's JSON fits: a shorter page of its own, whose
+    cursor continues right after its last row and whose others holds every group
+    not on it.
     """
-    return _report(CAMPAIGNS, schemas.CampaignReport, account, allowed_brands, params, today)
+    return _report(
+        CAMPAIGNS, schemas.CampaignReport, account, allowed_brands, params, today, max_chars
+    )
 
 
 def flow_report(
@@ -82,9 +89,11 @@ def flow_report(
     allowed_brands: set[int] | None,
     params: schemas.FlowReportParams,
     today: date | None = None,
+    max_chars: int | None = None,
 ) -> schemas.FlowReport:
-    """Flow performance for ``account``, limited to ``allowed_brands`` (None = every brand)."""
-    return _report(FLOWS, schemas.FlowReport, account, allowed_brands, params, today)
+    """Flow performance for ``account``, limited to ``allowed_brands`` (None = every brand);
+    ``max_chars`` as for :func:`campaign_report`."""
+    return _report(FLOWS, schemas.FlowReport, account, allowed_brands, params, today, max_chars)
 
 
 _TRUNCATE = {
@@ -127,9 +136,12 @@ def _breakdown(
     params,
     query: str,
     totals: dict | None,
-) -> schemas.Breakdown:
+) -> Callable[[int], schemas.Breakdown]:
     """One page of the breakdown (``params.limit`` groups from ``params.cursor`` on), with
-    the cursor of the next page and the groups not shown aggregated as ``others``.
+    the cursor of the next page and the groups not shown aggregated as ``others``; as a
+    function of its length, so that a shorter page is cut from the rows read (the rows,
+    cursor and others it would have if asked with that ``limit``) without reading the
+    statistics again.
 
     ``totals``: the base sums of the whole window (the summary's). The others row is
     those minus the page's groups: the page and the others add up to the summary
@@ -155,42 +167,45 @@ def _breakdown(
         shown_before, last = paging.cursor_loads(params.cursor, query=query)
         condition = paging.after(keys, last)
         page = page.filter(condition) if condition is not None else page.none()
-    found = list(
+    read = list(
         # Counted over the groups after the cursor, before the limit cuts them.
         page.annotate(remaining=Window(Count("*"))).order_by(*paging.order_by(keys))[: params.limit]
     )
-    total = shown_before + (found[0]["remaining"] if found else 0)
-    more = total > shown_before + len(found)
-    next_cursor = None
-    if more:
-        last_row = found[-1]
-        next_cursor = paging.cursor_dumps(
-            query=query,
-            position=shown_before + len(found),
-            last=[last_row[key.alias] for key in keys],
+    total = shown_before + (read[0]["remaining"] if read else 0)
+
+    def page_of(length: int) -> schemas.Breakdown:
+        found = read[:length]
+        more = total > shown_before + len(found)
+        next_cursor = None
+        if more:
+            last_row = found[-1]
+            next_cursor = paging.cursor_dumps(
+                query=query,
+                position=shown_before + len(found),
+                last=[last_row[key.alias] for key in keys],
+            )
+        others = None
+        if total > len(found):
+            tracked = _tracked_outside(grouped, rows.filter(in_window), found)
+            others = schemas.BreakdownOthers(
+                groups=total - len(found), metrics=from_sums(sums_minus(totals, found, tracked))
+            )
+        return schemas.Breakdown(
+            by=by,
+            sort_by=params.sort_by,
+            order=params.order,
+            limit=length,
+            total_groups=total,
+            truncated=more,
+            rows=[
+                {"key": row["key"], "name": row["name"], "metrics": from_sums(row, "s_")}
+                for row in found
+            ],
+            next_cursor=next_cursor,
+            others=others,
         )
-    others = None
-    if total > len(found):
-        others = schemas.BreakdownOthers(
-            groups=total - len(found),
-            metrics=from_sums(
-                sums_minus(totals, found, _tracked_outside(grouped, rows.filter(in_window), found))
-            ),
-        )
-    return schemas.Breakdown(
-        by=by,
-        sort_by=params.sort_by,
-        order=params.order,
-        limit=params.limit,
-        total_groups=total,
-        truncated=more,
-        rows=[
-            {"key": row["key"], "name": row["name"], "metrics": from_sums(row, "s_")}
-            for row in found
-        ],
-        next_cursor=next_cursor,
-        others=others,
-    )
+
+    return page_of
 
 
 def _tracked_outside(grouped, rows: QuerySet, shown: list[dict]):
@@ -253,7 +268,24 @@ def window_model(window: DateWindow) -> schemas.Window:
 _NOT_PAGED = {"cursor", "timeline", "compare_to", "limit"}
 
 
-def _report(kind: Kind, result_type, account, allowed, params, today):
+def _within(report, page_of: Callable[[int], schemas.Breakdown], max_chars: int):
+    """``report`` with its breakdown cut to the longest page whose JSON fits ``max_chars``
+    (one row at least: a report still too large is the caller's to refuse)."""
+    size = len(report.model_dump_json())
+    rows = [len(row.model_dump_json()) + 1 for row in report.breakdown.rows]  # + a comma
+    keep = len(rows)
+    while size > max_chars and keep > 1:
+        excess = size - max_chars
+        while keep > 1 and excess > 0:
+            keep -= 1
+            excess -= rows[keep]
+        # Measured again: a cut page may gain a cursor and an others row.
+        report = report.model_copy(update={"breakdown": page_of(keep)})
+        size = len(report.model_dump_json())
+    return report
+
+
+def _report(kind: Kind, result_type, account, allowed, params, today, max_chars):
     today = today or account_today(account.timezone)
     window = resolve_window(
         period=params.period, date_from=params.date_from, date_to=params.date_to, today=today
@@ -273,7 +305,7 @@ def _report(kind: Kind, result_type, account, allowed, params, today):
             compared = (other, empty_values())
     else:
         summary, sums, compared = _summary(rows(by_source), window, params.compare_to)
-    breakdown = None
+    page_of = None
     if params.breakdown != "none":
         # What a cursor must be replayed with: everything but the cursor, and the
         # resolved window (a preset moves with the days).
@@ -284,12 +316,12 @@ def _report(kind: Kind, result_type, account, allowed, params, today):
             window=[window.date_from, window.date_to],
         )
         per_source = reads_per_source(by_source, params.breakdown)
-        breakdown = _breakdown(
+        page_of = _breakdown(
             kind, account, rows(per_source), per_source, window, params, query, sums
         )
     elif params.cursor:
         raise ReportError("cursor pages a breakdown: it needs the breakdown it came from.")
-    return result_type(
+    report = result_type(
         account=account.system_name,
         currency=account.currency,
         timezone=account.timezone,
@@ -297,7 +329,8 @@ def _report(kind: Kind, result_type, account, allowed, params, today):
         brand_restricted=allowed is not None,
         summary=summary,
         timeline=_timeline(rows(by_source), window, params.timeline) if params.timeline else None,
-        breakdown=breakdown,
+        breakdown=page_of(params.limit) if page_of else None,
         comparison=_comparison(summary, compared, params.compare_to) if compared else None,
         provenance=provenance(account=account, window=window, today=today),
     )
+    return _within(report, page_of, max_chars) if page_of and max_chars else report

@@ -53,6 +53,7 @@ from mcp_types import (
 from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
 from pydantic import ValidationError
 
+from maestra_mcp.mcp_catalog.tools import TOOLS
 from maestra_mcp.mcp_server.endpoint import (
     MAX_JSON_DEPTH,
     MAX_REQUEST_BODY_BYTES,
@@ -66,7 +67,6 @@ from maestra_mcp.mcp_server.endpoint import (
     MESSAGE_TOO_LARGE,
 )
 from maestra_mcp.mcp_server.server import MESSAGE_INTERNAL_ERROR
-from maestra_mcp.mcp_server.tools import TOOLS
 from maestra_mcp.session_logs.models import McpSessionLog
 from tests.support.mcp import MCP_HEADERS, asgi_http_client, mint_token, running_app
 from tests.support.oauth import CLAUDE_CALLBACK, Pkce

@@ -105,6 +105,49 @@ def test_cursor_pages_give_every_group_once_in_order_and_add_up(
     assert [(r.key, r.name) for r in seen] == [(r.key, r.name) for r in everything.breakdown.rows]
 
 
+@PROPERTY_SETTINGS
+@given(
+    rows=rows_strategy,
+    by=st.sampled_from(["campaign", "folder", "brand", "channel"]),
+    dropped=st.integers(0, 4),
+    second_page=st.booleans(),
+)
+def test_a_page_cut_to_a_size_is_the_page_asked_with_that_limit(db, rows, by, dropped, second_page):
+    """max_chars cuts the page from the rows read; the result is exactly the page a
+    shorter limit asks for: the same rows, cursor and others (first or a later page)."""
+    account = fresh_account(rows)
+    cursor = _page(account, breakdown=by, limit=1).breakdown.next_cursor if second_page else None
+    full = _page(account, breakdown=by, limit=5, cursor=cursor)
+    # Room for about `dropped` rows fewer (a row's JSON is some 450-550 characters).
+    budget = len(full.model_dump_json()) - 450 * dropped
+    fitted = campaign_report(
+        account=account,
+        allowed_brands=None,
+        params=CampaignReportParams(**WINDOW, breakdown=by, limit=5, cursor=cursor),
+        max_chars=budget,
+    )
+    kept = len(fitted.breakdown.rows)
+    asked = (
+        full
+        if kept == len(full.breakdown.rows)
+        else _page(account, breakdown=by, limit=kept, cursor=cursor)
+    )
+    assert _without_cursor(fitted) == _without_cursor(asked)
+    # The cursors differ only in when they were signed: both continue at the same row.
+    if asked.breakdown.next_cursor is None:
+        assert fitted.breakdown.next_cursor is None
+    else:
+        after_fitted = _page(account, breakdown=by, limit=5, cursor=fitted.breakdown.next_cursor)
+        after_asked = _page(account, breakdown=by, limit=5, cursor=asked.breakdown.next_cursor)
+        assert after_fitted.breakdown.rows == after_asked.breakdown.rows
+    assert len(fitted.model_dump_json()) <= budget or kept <= 1
+
+
+def _without_cursor(report):
+    breakdown = report.breakdown.model_copy(update={"next_cursor": None})
+    return report.model_copy(update={"breakdown": breakdown})
+
+
 @pytest.fixture
 def three_campaigns(acme):
     import_rows(

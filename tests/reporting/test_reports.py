@@ -432,9 +432,13 @@ def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_as
     import_rows(acme, [row("2024-05-14"), flow_row()])
     allowed = allowed_brand_ids(user=analyst, account=acme)
 
-    def campaigns(**params):
+    def campaigns(max_chars=None, **params):
         return campaign_report(
-            account=acme, allowed_brands=allowed, params=CampaignReportParams(**params), today=TODAY
+            account=acme,
+            allowed_brands=allowed,
+            params=CampaignReportParams(**params),
+            today=TODAY,
+            max_chars=max_chars,
         )
 
     # brands + goals + folders + summary (with comparison) + timeline + breakdown + provenance
@@ -452,6 +456,12 @@ def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_as
     with django_assert_num_queries(7):
         large = campaigns(**full)
     assert large.summary.sends > small.summary.sends
+    # Fitted to a size, the breakdown is cut from the rows read: no query is repeated.
+    budget = len(large.model_dump_json()) - 1
+    with django_assert_num_queries(7):
+        fitted = campaigns(**full, max_chars=budget)
+    assert len(fitted.breakdown.rows) < len(large.breakdown.rows)
+    assert len(fitted.model_dump_json()) <= budget
     with django_assert_num_queries(3):  # summary + breakdown + provenance
         campaigns()
     with django_assert_num_queries(3):  # a cut breakdown's others: the summary minus the page

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -269,6 +270,22 @@ def test_deep_values_are_cut_not_raised(cast):
     assert row["id"] == log.pk
     assert TOO_DEEP in json.dumps(row["params"])
     assert row["error"] == ""
+
+
+def token_lookups(params) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        record(Account.objects.get(system_name="acme"), method="tools/list", params=params)
+    return sum("oauth2_provider" in query["sql"] for query in queries.captured_queries)
+
+
+def test_protocol_meta_keys_cost_no_token_lookup(cast):
+    """Every 2026-07-28 request's _meta has keys in a token's alphabet: only values are
+    looked up as live tokens (keys are never masked), and a value still is."""
+    meta = {"io.modelcontextprotocol/clientCapabilities": {}, "io.modelcontextprotocol/x": 1}
+    assert token_lookups({"_meta": meta}) == 0
+    assert token_lookups({"_meta": {"k": "x" * 40}}) == 2  # access and refresh tokens
+    stored = [row["params"]["_meta"] for row in sorted(rows(), key=lambda row: row["id"])]
+    assert stored == [meta, {"k": "x" * 40}]
 
 
 def test_token_shaped_values_are_masked_in_text(cast):

@@ -60,14 +60,14 @@ def import_rows(account, rows: Iterable[dict], columns: Iterable[str] = COLUMNS)
 # The selectors take the member's brand scope; these compute it the way the MCP tools do.
 
 
-def campaign_report_as(*, account, user, params, today=None):
+def campaign_report_as(*, account, user, params, **options):
     allowed = allowed_brand_ids(user=user, account=account)
-    return campaign_report(account=account, allowed_brands=allowed, params=params, today=today)
+    return campaign_report(account=account, allowed_brands=allowed, params=params, **options)
 
 
-def flow_report_as(*, account, user, params, today=None):
+def flow_report_as(*, account, user, params, **options):
     allowed = allowed_brand_ids(user=user, account=account)
-    return flow_report(account=account, allowed_brands=allowed, params=params, today=today)
+    return flow_report(account=account, allowed_brands=allowed, params=params, **options)
 
 
 def report_filters_as(*, account, user, params=None):

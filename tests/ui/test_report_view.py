@@ -19,15 +19,15 @@ from pathlib import Path
 import pytest
 
 from maestra_mcp.demo_stats import DEMO_PROFILES, demo_csv_lines
-from maestra_mcp.mcp_server.tools import TOOLS
-from maestra_mcp.mcp_server.tools._reports import fit_to_budget
+from maestra_mcp.mcp_catalog.tools import TOOLS
+from maestra_mcp.mcp_catalog.tools.base import MAX_RESULT_CHARS
 from reporting.schemas import CampaignReportParams, FlowReportParams
 from reporting.schemas_explain import ExplainChangeParams
 from reporting.services.stats_import import stats_import
 from tests.support.reports import campaign_report_as, explain_change_as, flow_report_as
 
 ROOT = Path(__file__).resolve().parents[2]
-VIEW_HTML = ROOT / "maestra_mcp" / "mcp_server" / "apps" / "report.html"
+VIEW_HTML = ROOT / "maestra_mcp" / "mcp_catalog" / "apps" / "report.html"
 HOST_JS = Path(__file__).with_name("report_host.js")
 HOST_URL = "http://host.test/"
 # The MCP Apps default CSP for a view that declares no domains (what a host applies).
@@ -62,12 +62,14 @@ def tool_result(result) -> dict:
 
 def report_result(selector, cast, params) -> dict:
     """A report tool's answer: the selector's report fitted to the size budget as the tool does."""
-
-    def page_of(limit: int):
-        page = params.model_copy(update={"limit": limit})
-        return selector(account=cast.acme, user=cast.user(ANALYST), params=page, today=TODAY)
-
-    return tool_result(fit_to_budget(page_of(params.limit), page_of))
+    report = selector(
+        account=cast.acme,
+        user=cast.user(ANALYST),
+        params=params,
+        today=TODAY,
+        max_chars=MAX_RESULT_CHARS,
+    )
+    return tool_result(report)
 
 
 def campaign_90_days(cast) -> dict:

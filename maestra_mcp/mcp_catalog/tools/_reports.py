@@ -1,4 +1,4 @@
-"""What the two report tools share: handler, description and fitting the result size budget."""
+"""What the two report tools share: handler and description."""
 
 from __future__ import annotations
 
@@ -7,57 +7,17 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from maestra_mcp.mcp_server.principal import McpPrincipal
-from maestra_mcp.mcp_server.tools.base import MAX_RESULT_CHARS, McpTool
-from maestra_mcp.mcp_server.views import REPORT_VIEW_URI
+from maestra_mcp.mcp_catalog.principal import McpPrincipal
+from maestra_mcp.mcp_catalog.tools.base import MAX_RESULT_CHARS, McpTool
+from maestra_mcp.mcp_catalog.views import REPORT_VIEW_URI
 from permissions.brand_scope import allowed_brand_ids
-from reporting.errors import ReportError
 from reporting.metrics import METRIC_DEFINITIONS
 from reporting.schemas import CampaignReport, FlowReport
 from reporting.windows import PERIODS
 
 ADVICE_TOO_LARGE = "Use a coarser timeline (week or month) or a shorter window, or drop compare_to."
-MESSAGE_TOO_LARGE = (
-    "This report is too large for one answer ({chars} characters, the limit is {limit}) even "
-    "after cutting the breakdown. " + ADVICE_TOO_LARGE
-)
 
 ReportT = TypeVar("ReportT", CampaignReport, FlowReport)
-
-
-# Room for what a shorter page gains when the full page had none: its next_cursor
-# (signed and compressed, a few hundred characters) and an others row.
-_CURSOR_ALLOWANCE = 1_000
-# Shorter pages asked for at most: the estimate below is off by an others row at most.
-_ATTEMPTS = 3
-
-
-def fit_to_budget(report: ReportT, page_of: Callable[[int], ReportT]) -> ReportT:
-    """The report, or a shorter breakdown page of it whose JSON fits MAX_RESULT_CHARS.
-
-    Rows are sorted, so a shorter page keeps the top groups. It is asked of the
-    selector again (``page_of(limit)``) rather than cut here, so that its
-    ``next_cursor`` continues right after its last row and ``others`` holds
-    every group not on it. A report that is still too large (a long daily
-    timeline) is refused with advice instead.
-    """
-    size = len(report.model_dump_json())
-    for _ in range(_ATTEMPTS):
-        breakdown = report.breakdown
-        if size <= MAX_RESULT_CHARS or breakdown is None or len(breakdown.rows) <= 1:
-            break
-        row_sizes = [len(row.model_dump_json()) + 1 for row in breakdown.rows]  # + comma
-        gained = 0 if breakdown.others else max(row_sizes) + _CURSOR_ALLOWANCE
-        excess = size + gained - MAX_RESULT_CHARS
-        keep = len(row_sizes)
-        while keep > 1 and excess > 0:
-            keep -= 1
-            excess -= row_sizes[keep]
-        report = page_of(keep)
-        size = len(report.model_dump_json())
-    if size > MAX_RESULT_CHARS:
-        raise ReportError(MESSAGE_TOO_LARGE.format(chars=size, limit=MAX_RESULT_CHARS))
-    return report
 
 
 def report_tool(
@@ -72,17 +32,18 @@ def report_tool(
     filters: str,
     examples: list[str],
 ) -> McpTool:
-    """A report tool: the selector's parameters in, its report (within budget) out."""
+    """A report tool: the selector's parameters in, its report out, the breakdown cut
+    to fit the result size budget (a report still too large the server refuses, with
+    ADVICE_TOO_LARGE)."""
 
     def handle(principal: McpPrincipal, arguments: BaseModel) -> ReportT:
         allowed = allowed_brand_ids(user=principal.user, account=principal.account)
-
-        def page_of(limit: int) -> ReportT:
-            params = arguments.model_copy(update={"limit": limit})
-            return selector(account=principal.account, allowed_brands=allowed, params=params)
-
-        report = selector(account=principal.account, allowed_brands=allowed, params=arguments)
-        return fit_to_budget(report, page_of)
+        return selector(
+            account=principal.account,
+            allowed_brands=allowed,
+            params=arguments,
+            max_chars=MAX_RESULT_CHARS,
+        )
 
     description = report_description(answers=answers, unit=unit, filters=filters, examples=examples)
     return McpTool(

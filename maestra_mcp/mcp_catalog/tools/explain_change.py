@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from maestra_mcp.mcp_server.principal import McpPrincipal
-from maestra_mcp.mcp_server.tools.base import McpTool
-from maestra_mcp.mcp_server.views import REPORT_VIEW_URI
+from maestra_mcp.mcp_catalog.principal import McpPrincipal
+from maestra_mcp.mcp_catalog.tools.base import McpTool
+from maestra_mcp.mcp_catalog.views import REPORT_VIEW_URI
 from permissions.brand_scope import allowed_brand_ids
 from reporting.metrics import METRIC_DEFINITIONS
 from reporting.schemas_explain import METHOD, ExplainChangeParams, Explanation

@@ -6,7 +6,7 @@ from __future__ import annotations
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
-from maestra_mcp.mcp_server.views import VIEWS, read_view
+from maestra_mcp.mcp_catalog.views import VIEWS, read_view
 from reporting.metrics import METRIC_DEFINITIONS
 from reporting.schemas_explain import METHOD
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
-from maestra_mcp.mcp_server.principal import McpPrincipal
+from maestra_mcp.mcp_catalog.principal import McpPrincipal
 from permissions.brand_scope import allowed_brand_ids
 from reporting.metrics import METRIC_NAMES
 from reporting.models import Channel

@@ -1,6 +1,6 @@
 """flow_report: performance of automated flows (triggered journeys)."""
 
-from maestra_mcp.mcp_server.tools._reports import report_tool
+from maestra_mcp.mcp_catalog.tools._reports import report_tool
 from reporting.schemas import FlowReport, FlowReportParams
 from reporting.selectors import flow_report
 

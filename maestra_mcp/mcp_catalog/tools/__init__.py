@@ -8,7 +8,7 @@ the brands its user may see (``permissions.brand_scope.allowed_brand_ids``); the
 line in ``TOOLS``. The connector directories accept at most 6 tools.
 """
 
-from maestra_mcp.mcp_server.tools import (
+from maestra_mcp.mcp_catalog.tools import (
     campaign_report,
     explain_change,
     flow_report,

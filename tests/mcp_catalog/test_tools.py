@@ -17,9 +17,9 @@ import jsonschema
 import pytest
 from mcp.shared.exceptions import MCPError
 
+from maestra_mcp.mcp_catalog.tools.base import MAX_RESULT_CHARS
 from maestra_mcp.mcp_server import server
 from maestra_mcp.mcp_server.server import MESSAGE_INTERNAL_ERROR
-from maestra_mcp.mcp_server.tools.base import MAX_RESULT_CHARS
 from reporting.errors import ReportError
 from reporting.metrics import METRIC_DEFINITIONS
 from reporting.schemas import CampaignReportParams, FlowReportParams, ReportFiltersParams

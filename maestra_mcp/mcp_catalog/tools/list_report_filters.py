@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from maestra_mcp.mcp_server.principal import McpPrincipal
-from maestra_mcp.mcp_server.tools.base import McpTool
+from maestra_mcp.mcp_catalog.principal import McpPrincipal
+from maestra_mcp.mcp_catalog.tools.base import McpTool
 from permissions.brand_scope import allowed_brand_ids
 from reporting.schemas import ReportFilters, ReportFiltersParams
 from reporting.selectors import report_filters

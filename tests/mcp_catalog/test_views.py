@@ -1,6 +1,6 @@
 """The MCP Apps view through the official SDK client, in both protocol eras, and its build.
 
-The view's HTML is a committed build output of ``maestra_mcp/mcp_server/apps/report/``;
+The view's HTML is a committed build output of ``maestra_mcp/mcp_catalog/apps/report/``;
 the freshness test recomputes the source hash the build records in it, so a source
 change committed without ``npm run build`` fails here (no Node needed). Its rendering
 is tested in a browser in tests/ui/test_report_view.py.
@@ -16,15 +16,15 @@ import anyio
 import pytest
 from mcp.shared.exceptions import MCPError
 
-from maestra_mcp.mcp_server.resources import METRICS_URI
-from maestra_mcp.mcp_server.tools.base import MAX_RESULT_CHARS
-from maestra_mcp.mcp_server.views import APP_MIME_TYPE, EXTENSION_ID, REPORT_VIEW_URI
+from maestra_mcp.mcp_catalog.resources import METRICS_URI
+from maestra_mcp.mcp_catalog.tools.base import MAX_RESULT_CHARS
+from maestra_mcp.mcp_catalog.views import APP_MIME_TYPE, EXTENSION_ID, REPORT_VIEW_URI
 from tests.support.mcp import ASGI_ORIGIN, asgi_http_client, running_app, sdk_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ANALYST = "analyst@acme.test"
-APP_DIR = Path(__file__).resolve().parents[2] / "maestra_mcp" / "mcp_server" / "apps"
+APP_DIR = Path(__file__).resolve().parents[2] / "maestra_mcp" / "mcp_catalog" / "apps"
 VIEW_HTML = APP_DIR / "report.html"
 # What build.mjs hashes (its SOURCES), in the same way.
 SOURCE_FILES = ("build.mjs", "package.json", "package-lock.json", "src", "test-host")
@@ -118,7 +118,7 @@ def test_the_committed_view_was_built_from_the_committed_sources():
     recorded = re.search(r'<meta name="maestra-source-sha256" content="([0-9a-f]{64})"', html)
     assert recorded, "report.html carries no source hash: rebuild it (npm run build)"
     assert recorded.group(1) == source_hash(), (
-        "report.html is stale: run `npm ci && npm run build` in maestra_mcp/mcp_server/apps/report"
+        "report.html is stale: run `npm ci && npm run build` in maestra_mcp/mcp_catalog/apps/report"
     )
 
 

@@ -1,6 +1,6 @@
 """campaign_report: performance of one-off and triggered campaigns."""
 
-from maestra_mcp.mcp_server.tools._reports import report_tool
+from maestra_mcp.mcp_catalog.tools._reports import report_tool
 from reporting.schemas import CampaignReport, CampaignReportParams
 from reporting.selectors import campaign_report
 

@@ -19,15 +19,15 @@ import pytest
 from mcp.shared.exceptions import MCPError
 from mcp_types import PromptReference, ResourceTemplateReference
 
-from maestra_mcp.mcp_server.prompts import PROMPTS
-from maestra_mcp.mcp_server.resources import METRICS_URI
+from maestra_mcp.mcp_catalog.prompts import PROMPTS
+from maestra_mcp.mcp_catalog.resources import METRICS_URI
 from maestra_mcp.session_logs.models import McpSessionLog
 from permissions.brand_scope import brand_restriction_set
 from permissions.policy import MESSAGE_NOT_A_MEMBER
 from reporting.metrics import METRIC_DEFINITIONS
 from reporting.models import Brand
 from reporting.schemas_explain import METHOD, ExplainChangeParams
-from tests.mcp_server.test_tools import session
+from tests.mcp_catalog.test_tools import session
 from tests.support.mcp import ASGI_ORIGIN, asgi_http_client, exchange, running_app, sdk_client
 from tests.support.reports import WINDOW, explain_change_as, import_rows, week_row
 

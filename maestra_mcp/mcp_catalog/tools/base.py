@@ -9,8 +9,8 @@ from functools import cached_property
 import mcp_types as types
 from pydantic import BaseModel
 
-from maestra_mcp.mcp_server.principal import McpPrincipal
-from maestra_mcp.mcp_server.views import ui_meta
+from maestra_mcp.mcp_catalog.principal import McpPrincipal
+from maestra_mcp.mcp_catalog.views import ui_meta
 
 # Every Maestra tool reads aggregated numbers from Maestra's own database.
 READ_ONLY = types.ToolAnnotations(
