@@ -417,8 +417,9 @@ def test_report_filters_lists_what_exists(data, acme, analyst):
 
 def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_assert_num_queries):
     """A report is one query per name filter, the summary (with its comparison), the
-    timeline, the breakdown (its others row is the summary's sums minus the page's) and the
-    provenance (the account's import record); the member's brand scope is the caller's."""
+    timeline, the breakdown (by campaign or flow: its ranking, then its page's sums; its
+    others row is the summary's sums minus the page's) and the provenance (the account's
+    import record); the member's brand scope is the caller's."""
     full = {
         "period": "last_90_days",
         "timeline": "day",
@@ -437,8 +438,9 @@ def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_as
             account=acme, allowed_brands=allowed, params=CampaignReportParams(**params), today=TODAY
         )
 
-    # brands + goals + folders + summary (with comparison) + timeline + breakdown + provenance
-    with django_assert_num_queries(7):
+    # brands + goals + folders + summary (with comparison) + timeline + ranking + page sums
+    # + provenance
+    with django_assert_num_queries(8):
         small = campaigns(**full)
     import_rows(
         acme,
@@ -449,19 +451,22 @@ def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_as
             for n in range(5)
         ],
     )
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         large = campaigns(**full)
     assert large.summary.sends > small.summary.sends
-    with django_assert_num_queries(3):  # summary + breakdown + provenance
+    with django_assert_num_queries(4):  # summary + ranking + page sums + provenance
         campaigns()
-    with django_assert_num_queries(3):  # a cut breakdown's others: the summary minus the page
+    with django_assert_num_queries(4):  # a cut breakdown's others: the summary minus the page
         cut = campaigns(limit=2)
+    with django_assert_num_queries(3):  # summary + breakdown by brand + provenance
+        campaigns(breakdown="brand")
     assert cut.breakdown.others is not None
-    with django_assert_num_queries(5):  # flows + summary + timeline + breakdown + provenance
+    # flows + summary + timeline + ranking + page sums + provenance
+    with django_assert_num_queries(6):
         flow_report(
             account=acme,
             allowed_brands=allowed,
-            params=FlowReportParams(flows=["f1"], timeline="month"),
+            params=FlowReportParams(flows=["f1"], timeline="month", period="last_90_days"),
             today=TODAY,
         )
     # A member who sees no brand: nothing can match, and nothing but the provenance is asked
