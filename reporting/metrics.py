@@ -24,7 +24,6 @@ from typing import Literal
 
 from django.db.models import (
     BigIntegerField,
-    Count,
     DecimalField,
     ExpressionWrapper,
     FloatField,
@@ -239,9 +238,8 @@ def change(name: str, current, previous) -> tuple[object, float | None]:
     return absolute, relative
 
 
-# Which rows' count says whether a summed column is tracked (models.SUMMED_COLUMNS are
-# the sums every metric is computed from): a sum over rows none of which tracks its
-# event is null, not zero.
+# The column whose sum says whether a summed column is tracked: SQL's SUM over rows none of
+# which tracks an event is null, and a difference of sums (a breakdown's others) is not.
 _TRACKED_BY = {
     "opens": "opens",
     "opens_delivered": "opens",
@@ -253,11 +251,8 @@ _TRACKED_BY = {
 
 
 def sum_aliases(where: Q | None = None, prefix: str = "s_") -> dict[str, Expression]:
-    """The base sums and tracked-row counts of the selected rows, for :func:`from_sums`."""
-    aliases: dict[str, Expression] = {f"{prefix}{c}": Sum(c, filter=where) for c in SUMMED_COLUMNS}
-    for column in set(_TRACKED_BY.values()):
-        aliases[f"{prefix}tracking_{column}"] = Count(column, filter=where)
-    return aliases
+    """The base sums of the selected rows (models.SUMMED_COLUMNS), for :func:`from_sums`."""
+    return {f"{prefix}{c}": Sum(c, filter=where) for c in SUMMED_COLUMNS}
 
 
 def sums_minus(
@@ -270,9 +265,9 @@ def sums_minus(
     those rows tracks the event.
 
     ``total`` may come from other rows than ``parts`` (per-brand rollups, per-campaign
-    rows): sums subtract, row counts do not. So a positive remaining sum proves a
-    tracked row remains; when none does, ``tracked_elsewhere(column)`` answers whether
-    any remaining row has ``column`` (one small query, only then).
+    rows): sums subtract, which rows tracked an event does not. So a positive remaining
+    sum proves a tracked row remains; when none does, ``tracked_elsewhere(column)``
+    answers whether any remaining row has ``column`` (one small query, only then).
     """
     remaining = {
         column: (total[f"{prefix}{column}"] or 0)
@@ -281,7 +276,7 @@ def sums_minus(
     }
     tracked = {}
     for tracker in set(_TRACKED_BY.values()):
-        if not total[f"{prefix}tracking_{tracker}"]:
+        if total[f"{prefix}{tracker}"] is None:
             tracked[tracker] = False  # no row at all tracks it
         else:
             shown = [c for c, t in _TRACKED_BY.items() if t == tracker]
@@ -293,14 +288,11 @@ def sums_minus(
 
 
 def sums_plus(parts: list[dict], prefix: str = "s_") -> dict:
-    """The base sums and tracked-row counts of the rows of all ``parts`` together."""
+    """The base sums of the rows of all ``parts`` together (null where every part's is)."""
     total = {}
-    for column in [*SUMMED_COLUMNS, *(f"tracking_{c}" for c in set(_TRACKED_BY.values()))]:
-        found = [part[f"{prefix}{column}"] for part in parts]
-        total[f"{prefix}{column}"] = sum(v or 0 for v in found)
-    for column, tracked_by in _TRACKED_BY.items():
-        if not total[f"{prefix}tracking_{tracked_by}"]:
-            total[f"{prefix}{column}"] = None
+    for key in (f"{prefix}{column}" for column in SUMMED_COLUMNS):
+        found = [part[key] for part in parts if part[key] is not None]
+        total[key] = sum(found) if found else None
     return total
 
 

@@ -224,7 +224,7 @@ def _summary(rows: QuerySet, window: DateWindow, compare_to: str | None):
     )
     tagged = rows.filter(current | previous).values(tag=tag).annotate(**sum_aliases()).order_by()
     found = {row["tag"]: row for row in tagged}
-    empty = dict.fromkeys(sum_aliases(), 0)
+    empty = dict.fromkeys(sum_aliases())  # a window no row is in: null sums
     sums = sums_plus([found.get("current", empty), found.get("both", empty)])
     before = sums_plus([found.get("previous", empty), found.get("both", empty)])
     return from_sums(sums, "s_"), sums, (other, from_sums(before, "s_"))
