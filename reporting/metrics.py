@@ -251,8 +251,12 @@ _TRACKED_BY = {
 
 
 def sum_aliases(where: Q | None = None, prefix: str = "s_") -> dict[str, Expression]:
-    """The base sums of the selected rows (models.SUMMED_COLUMNS), for :func:`from_sums`."""
-    return {f"{prefix}{c}": Sum(c, filter=where) for c in SUMMED_COLUMNS}
+    """The base sums of the selected rows (models.SUMMED_COLUMNS), for :func:`from_sums`:
+    counts as bigints (see ``_integer_sum``), revenue as a decimal."""
+    return {
+        f"{prefix}{c}": _sum(c, where) if c == "revenue" else _integer_sum(c, where)
+        for c in SUMMED_COLUMNS
+    }
 
 
 def sums_minus(
@@ -296,22 +300,28 @@ def sums_plus(parts: list[dict], prefix: str = "s_") -> dict:
     return total
 
 
+_COUNTS = tuple(name for name in ADDITIVE_METRICS if name != "revenue")
+_EXPONENTS = {name: Decimal(1).scaleb(-places) for name, places in MONEY_PLACES.items()}
+
+
 def from_sums(sums: dict, prefix: str = "") -> dict:
     """Every metric from the base sums of some rows, exactly as the expressions above compute
     it in the database (a ratio's operands as floats, money ratios rounded half away from
     zero): for a row of metrics derived from others by subtraction (a breakdown's others)."""
-    sums = {column: sums[f"{prefix}{column}"] for column in SUMMED_COLUMNS}
-    values = {name: int(sums[name] or 0) for name in ADDITIVE_METRICS if name != "revenue"}
+    if prefix:
+        sums = {column: sums[prefix + column] for column in SUMMED_COLUMNS}
+    values = {name: int(sums[name] or 0) for name in _COUNTS}
     for name in ("opens", "clicks"):  # null when no row tracks them
-        values[name] = None if sums[name] is None else values[name]
-    values["revenue"] = Decimal(sums["revenue"] or 0).quantize(Decimal("0.01"))
+        if sums[name] is None:
+            values[name] = None
+    values["revenue"] = Decimal(sums["revenue"] or 0).quantize(_EXPONENTS["revenue"])
     for name, (numerator, denominator) in FRACTIONS.items():
         top, bottom = sums[numerator], sums[denominator]
         if top is None or not bottom:
             values[name] = None
-        elif name in MONEY_PLACES:
-            exponent = Decimal(1).scaleb(-MONEY_PLACES[name])
-            values[name] = (Decimal(top) / Decimal(bottom)).quantize(exponent, ROUND_HALF_UP)
+        elif name in _EXPONENTS:
+            ratio = Decimal(top) / Decimal(bottom)
+            values[name] = ratio.quantize(_EXPONENTS[name], ROUND_HALF_UP)
         else:
             values[name] = float(top) / float(bottom)
     return values
