@@ -212,10 +212,11 @@ class StatBase(AccountScopedModel):
         its campaign or flow (brand, folder, goal, activation type); None if neither."""
         if name in cls.key:
             return name
-        source = next((column for column in cls.key if column in ("campaign", "flow")), None)
-        return f"{source}__{name}" if source and name in SOURCE_ATTRIBUTES else None
+        per_source = cls.key[0] in SOURCES
+        return f"{cls.key[0]}__{name}" if per_source and name in SOURCE_ATTRIBUTES else None
 
 
+SOURCES = ("campaign", "flow")  # a table per campaign or flow has it first in its key
 SOURCE_ATTRIBUTES = ("brand", "folder", "goal", "activation_type")
 
 
@@ -246,14 +247,14 @@ def _rollup_meta(table: str, key: tuple[str, ...]) -> type:
                 name=f"{table}_unique",
             )
         ]
-        indexes = [
-            models.Index(
-                fields=["account", source, "grain", "period_start"],
-                name=f"{table.removeprefix('reporting_')}_source",  # at most 30 characters
+        indexes = []
+        if key[0] in SOURCES:
+            indexes.append(
+                models.Index(
+                    fields=["account", key[0], "grain", "period_start"],
+                    name=f"{table.removeprefix('reporting_')}_source",  # at most 30 characters
+                )
             )
-            for source in key[:1]
-            if source in ("campaign", "flow")
-        ]
 
     return Meta
 

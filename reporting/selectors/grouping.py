@@ -3,16 +3,15 @@ rows a window reads, the metric annotations and the groups a breakdown forms."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db.models import F, Model, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from reporting import schemas
-from reporting.metrics import ADDITIVE_METRICS, METRIC_NAMES, METRICS
-from reporting.models import ROLLUPS, Campaign, Flow, StatBase
+from reporting.metrics import METRIC_NAMES, METRICS, from_sums
+from reporting.models import ROLLUPS, SUMMED_COLUMNS, Campaign, Flow, StatBase
 from reporting.periods import Span
 
 
@@ -24,9 +23,8 @@ class Kind:
     sources: type[Model]  # Campaign or Flow
     tables: tuple[type[StatBase], ...]  # its statistics tables, coarsest first
 
-    def table(self, needs: Iterable[str]) -> type[StatBase]:
+    def table(self, needs: Collection[str]) -> type[StatBase]:
         """The coarsest table that reaches every attribute a report filters on or groups by."""
-        needs = set(needs)
         return next(table for table in self.tables if all(map(table.reach, needs)))
 
 
@@ -54,9 +52,7 @@ def metric_values(values: dict, prefix: str = "m_") -> dict:
 
 def empty_values() -> dict:
     """Metrics over no rows: zero counts, null opens/clicks (nothing tracked), null rates."""
-    values = {name: None for name in METRIC_NAMES}
-    values |= {name: 0 for name in ADDITIVE_METRICS if name not in ("opens", "clicks")}
-    return values | {"revenue": Decimal("0.00")}
+    return from_sums(dict.fromkeys(SUMMED_COLUMNS))
 
 
 @dataclass(frozen=True)
