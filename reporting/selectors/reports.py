@@ -159,7 +159,10 @@ def _breakdown(
         shown = rows.filter(in_window, **{f"{kind.source}__in": [r[kind.source] for r in found]})
         sums = shown.values(kind.source).annotate(**sum_aliases()).order_by()
         by_source = {row[kind.source]: row for row in sums}
-        found = [row | by_source[row[kind.source]] for row in found]
+        # An import committed between the two queries may have moved a group out (its
+        # brand changed): it shows no activity, as it would a moment later.
+        nothing = dict.fromkeys(sum_aliases())
+        found = [row | by_source.get(row[kind.source], nothing) for row in found]
     total = shown_before + (found[0]["remaining"] if found else 0)
     more = total > shown_before + len(found)
     next_cursor = None

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import RestrictedError, Sum
 from pydantic import ValidationError
 
@@ -482,6 +483,32 @@ def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_as
     assert {bucket.metrics.sends for bucket in nothing.timeline.buckets} == {0}
     with django_assert_num_queries(1):  # the brand scope: one query
         allowed_brand_ids(user=analyst, account=acme)
+
+
+def test_a_campaign_moved_out_between_ranking_and_page_sums_shows_no_activity(data, acme):
+    """The ranking and the page's sums are two statements: an import committed between
+    them (here: c1 leaves the brand filtered on) leaves a ranked row without sums, shown
+    as no activity rather than failing the report."""
+    moved = []
+
+    def move_after_ranking(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "OVER ()" in sql and not moved:  # the ranking query: move c1 right after it
+            moved.append(sql)
+            import_rows(acme, [row("2024-05-14", brand="Acme Outdoor")])
+        return result
+
+    with connection.execute_wrapper(move_after_ranking):
+        report = campaign_report(
+            account=acme,
+            allowed_brands=None,
+            params=CampaignReportParams(brands=["Acme Home"], period="last_30_days"),
+            today=TODAY,
+        )
+    assert moved
+    ranked = {r.key: r.metrics for r in report.breakdown.rows}
+    assert list(ranked) == ["c1"]
+    assert (ranked["c1"].sends, ranked["c1"].revenue, ranked["c1"].opens) == (0, Decimal(0), None)
 
 
 def test_deleting_an_account_removes_its_reporting_data_only(data, acme, globex):
