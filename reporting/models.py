@@ -312,9 +312,28 @@ class CampaignFolderStat(ChannelStatBase):
     Meta = _rollup_meta("reporting_campaignfolderstat", key)
 
 
+class CampaignBrandTotalStat(StatBase):
+    """All of one brand's campaigns over all channels: a summary or a timeline without a
+    channel filter, with or without a brand restriction, reads a row per brand."""
+
+    key = ("brand",)
+    account = _fact_key("accounts.Account")
+    brand = _fact_key(Brand)
+    Meta = _rollup_meta("reporting_campaignbrandtotalstat", key)
+
+
+class FlowBrandTotalStat(StatBase):
+    """All of one brand's flows over all channels."""
+
+    key = ("brand",)
+    account = _fact_key("accounts.Account")
+    brand = _fact_key(Brand)
+    Meta = _rollup_meta("reporting_flowbrandtotalstat", key)
+
+
 class CampaignBrandStat(ChannelStatBase):
-    """All of one brand's campaigns on one channel: a summary, a timeline, a channel or
-    brand breakdown, with or without a brand restriction, reads a few rows a period."""
+    """All of one brand's campaigns on one channel: what a channel or brand breakdown, or
+    any report filtered on channels, reads."""
 
     key = ("brand", "channel")
     account = _fact_key("accounts.Account")
@@ -335,8 +354,14 @@ class FlowBrandStat(ChannelStatBase):
 # that reaches every column it filters on or groups by (StatBase.reach); the import
 # sums each table's day rows from the first later one that reaches its key.
 ROLLUPS = {
-    "campaign": (CampaignBrandStat, CampaignFolderStat, CampaignTotalStat, CampaignStat),
-    "flow": (FlowBrandStat, FlowTotalStat, FlowStat),
+    "campaign": (
+        CampaignBrandTotalStat,
+        CampaignBrandStat,
+        CampaignFolderStat,
+        CampaignTotalStat,
+        CampaignStat,
+    ),
+    "flow": (FlowBrandTotalStat, FlowBrandStat, FlowTotalStat, FlowStat),
 }
 
 

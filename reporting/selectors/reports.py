@@ -93,7 +93,7 @@ def _timeline(rows: QuerySet, window: DateWindow, granularity: str) -> schemas.T
     grouped = (
         rows.filter(rows_in(cover(window.date_from, window.date_to, granularity)))
         .values(bucket=_TRUNCATE[granularity])
-        .annotate(**sum_aliases())
+        .annotate(**sum_aliases(cast=True))
         .order_by("bucket")
     )
     found = {row["bucket"]: from_sums(row, "s_") for row in grouped}
