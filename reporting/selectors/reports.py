@@ -10,8 +10,8 @@ breakdown's others from the summary's sums minus the page's. Python also lays
 the empty timeline buckets (from the window, not from rows).
 
 Each query reads the coarsest statistics table that has every column it filters
-on or groups by (``Kind.table``: per brand and channel, per folder, per campaign
-or flow over all channels, per campaign or flow and channel) and in it the rows
+on or groups by (``Kind.table``: per brand, per brand and channel, per folder,
+per campaign or flow, per campaign or flow and channel) and in it the rows
 that cover its window with the fewest rows (:func:`reporting.periods.cover`):
 whole months as month rows, whole weeks at the edges as week rows, the
 remaining days as day rows.
