@@ -1,13 +1,16 @@
-"""Time one checkout's reports over the benchmark grid; print the samples as JSON.
+"""Time one checkout's reports, one grid cell at a time, on request.
 
 Run from the root of the checkout whose code is measured (its reporting core is
 imported from the current directory, so a worktree of an older commit can be
 measured with this file), against a database holding the ``megastore`` account:
 
-    cd <checkout> && DATABASE_URL=… python <this repo>/benchmarks/report_grid.py --runs 30
+    cd <checkout> && DATABASE_URL=… python <this repo>/benchmarks/report_grid.py
 
-Used by ``benchmarks/reports.py``, which runs it on the current and the previous
-implementation and prints them side by side.
+It prints ``{"last_day": …}``, then answers each line ``<shape> | <window><TAB><runs>``
+on standard input with one JSON line: for 0 runs the cell is warmed (3 calls) and
+``{"check": …}`` says what the answer was, otherwise ``{"samples": [ms, …]}``.
+``benchmarks/reports.py`` runs it on the current and the previous implementation
+at once and alternates between them, so both see the same load.
 """
 
 from __future__ import annotations
@@ -40,7 +43,6 @@ SHAPES = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--account", default="megastore")
     args = parser.parse_args()
     sys.path.insert(0, os.getcwd())
@@ -73,8 +75,7 @@ def main() -> None:
 
     last = _last_day(account)
     today = last + timedelta(days=1)
-    samples: dict[str, list[float]] = {}
-    checks: dict[str, list] = {}
+    calls = {}
     for window, days in WINDOWS.items():
         dates = {"date_from": today - timedelta(days=days), "date_to": last}
         for shape, (tool, params) in SHAPES.items():
@@ -88,23 +89,28 @@ def main() -> None:
                     account=account, params=model(**dates, **params), today=today, **scope()
                 )
 
+            calls[f"{shape} | {window}"] = call
+    print(json.dumps({"last_day": str(last)}), flush=True)
+    for line in sys.stdin:
+        key, runs = line.rstrip("\n").split("\t")
+        if int(runs) == 0:
             for _ in range(3):  # warm caches and the connection
-                report = call()
-            key = f"{shape} | {window}"
-            timings = []
-            for _ in range(args.runs):
-                started = time.perf_counter()
-                call()
-                timings.append((time.perf_counter() - started) * 1000)
-            samples[key] = timings
+                report = calls[key]()
             # What both implementations must agree on, checked by the caller.
-            checks[key] = [
+            check = [
                 report.summary.sends,
                 str(report.summary.revenue),
                 [row.key for row in report.breakdown.rows] if report.breakdown else None,
                 len(report.timeline.buckets) if report.timeline else None,
             ]
-    print(json.dumps({"samples": samples, "checks": checks, "last_day": str(last)}))
+            print(json.dumps({"check": check}), flush=True)
+            continue
+        timings = []
+        for _ in range(int(runs)):
+            started = time.perf_counter()
+            calls[key]()
+            timings.append((time.perf_counter() - started) * 1000)
+        print(json.dumps({"samples": timings}), flush=True)
 
 
 def _last_day(account):

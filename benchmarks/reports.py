@@ -8,10 +8,12 @@ For every window (7 days, 90 days, 1 year, 3 years, ending on the last day with
 data) and report shape, the in-process p50/p95 of the whole selector call
 (filters, queries, result models) on this checkout, and with ``--previous REV``
 the same grid for that commit's implementation: a ``git worktree`` of REV on its
-own database (``<name>_previous``) holding the same ``megastore`` rows, exported
-from this database and imported through REV's own ``import_stats``. Both run in
-one sitting, previous first, so the machine's load is comparable; their answers
-are checked equal. Writes benchmarks/results/reports.md.
+own database (``<name>_previous``; made, when missing, with the same
+``megastore`` rows, exported from this database and imported through REV's own
+``import_stats``). Both run at once, each in a process of its own
+(``report_grid.py``), taking turns five calls at a time in every cell, so a
+shared machine's load falls on both alike; their answers are checked equal.
+Writes benchmarks/results/reports.md.
 """
 
 from __future__ import annotations
@@ -40,16 +42,41 @@ SMALL_TARGET = 20
 COMPARE_FACTOR = 1.5
 
 
-def _grid(checkout: Path, database_url: str, runs: int) -> dict:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "report_grid.py"), "--runs", str(runs)],
-        cwd=checkout,
-        env={**os.environ, "DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout)
+TURN = 5  # calls a checkout makes before the other takes its turn
+
+
+class _Grid:
+    """One checkout's ``report_grid.py``, timing the cells it is asked for."""
+
+    def __init__(self, checkout: Path, database_url: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "benchmarks" / "report_grid.py")],
+            cwd=checkout,
+            env={**os.environ, "DATABASE_URL": database_url},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.last_day = self._answer()["last_day"]
+        self.samples: dict[str, list[float]] = {}
+
+    def _answer(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:
+            sys.exit(f"report_grid.py stopped (exit {self.process.wait()})")
+        return json.loads(line)
+
+    def ask(self, key: str, runs: int) -> dict:
+        self.process.stdin.write(f"{key}\t{runs}\n")
+        self.process.stdin.flush()
+        return self._answer()
+
+    def time(self, key: str, runs: int) -> None:
+        self.samples.setdefault(key, []).extend(self.ask(key, runs)["samples"])
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait()
 
 
 def _export_megastore(path: Path) -> int:
@@ -145,29 +172,38 @@ def _prepare_previous(rev: str, database_url: str) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=30, help=f"a multiple of {TURN}")
     parser.add_argument("--previous", metavar="REV", help="also measure this commit's code")
     args = parser.parse_args()
     current_url = os.environ["DATABASE_URL"]
-    previous = None
+    grids = []
     if args.previous:
         previous_url = f"{current_url}_previous"
-        checkout = _prepare_previous(args.previous, previous_url)
-        previous = _grid(checkout, previous_url, args.runs)
-    current = _grid(ROOT, current_url, args.runs)
+        grids.append(_Grid(_prepare_previous(args.previous, previous_url), previous_url))
+    grids.append(_Grid(ROOT, current_url))
+    current, previous = grids[-1], grids[0] if args.previous else None
     if previous:
-        assert previous["last_day"] == current["last_day"], "the databases hold other data"
-        for key, check in current["checks"].items():
-            assert previous["checks"][key] == check, f"{key}: the implementations disagree"
+        assert previous.last_day == current.last_day, "the databases hold other data"
+    for shape in SHAPES:
+        for window in WINDOWS:
+            key = f"{shape} | {window}"
+            checks = [grid.ask(key, 0)["check"] for grid in grids]
+            assert checks[0] == checks[-1], f"{key}: the implementations disagree"
+            for turn in range(args.runs // TURN):
+                for grid in grids if turn % 2 == 0 else grids[::-1]:
+                    grid.time(key, TURN)
+    for grid in grids:
+        grid.close()
 
-    def cell(result, key) -> str:
-        values = result["samples"][key]
+    def cell(grid, key) -> str:
+        values = grid.samples[key]
         return f"{percentile(values, 0.5):.1f} / {percentile(values, 0.95):.1f}"
 
     lines = [
-        f"# Report benchmark ({current['last_day']} is the last day with data)",
+        f"# Report benchmark ({current.last_day} is the last day with data)",
         "",
-        f"{machine()}; {args.runs} runs per cell after 3 warm-up runs, in-process.",
+        f"{machine()}; {args.runs} runs per cell after 3 warm-up runs, in-process"
+        + (", both implementations taking turns five calls at a time." if previous else "."),
         "",
         "| shape | window | "
         + (f"previous ({args.previous}) p50 / p95 ms | " if previous else "")
@@ -177,9 +213,9 @@ def main() -> None:
     for shape in SHAPES:
         for window in WINDOWS:
             key = f"{shape} | {window}"
-            p95 = percentile(current["samples"][key], 0.95)
+            p95 = percentile(current.samples[key], 0.95)
             if shape.endswith("+ compare"):
-                base = percentile(current["samples"][f"top-50 campaigns | {window}"], 0.95)
+                base = percentile(current.samples[f"top-50 campaigns | {window}"], 0.95)
                 target, met = f"≤ {COMPARE_FACTOR}x without", p95 <= COMPARE_FACTOR * base
             else:
                 limit = TARGETS.get(shape, SMALL_TARGET)

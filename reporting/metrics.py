@@ -24,7 +24,6 @@ from typing import Literal
 
 from django.db.models import (
     BigIntegerField,
-    Count,
     DecimalField,
     ExpressionWrapper,
     FloatField,
@@ -239,9 +238,8 @@ def change(name: str, current, previous) -> tuple[object, float | None]:
     return absolute, relative
 
 
-# Which rows' count says whether a summed column is tracked (models.SUMMED_COLUMNS are
-# the sums every metric is computed from): a sum over rows none of which tracks its
-# event is null, not zero.
+# The column whose sum says whether a summed column is tracked: SQL's SUM over rows none of
+# which tracks an event is null, and a difference of sums (a breakdown's others) is not.
 _TRACKED_BY = {
     "opens": "opens",
     "opens_delivered": "opens",
@@ -252,12 +250,19 @@ _TRACKED_BY = {
 }
 
 
-def sum_aliases(where: Q | None = None, prefix: str = "s_") -> dict[str, Expression]:
-    """The base sums and tracked-row counts of the selected rows, for :func:`from_sums`."""
-    aliases: dict[str, Expression] = {f"{prefix}{c}": Sum(c, filter=where) for c in SUMMED_COLUMNS}
-    for column in set(_TRACKED_BY.values()):
-        aliases[f"{prefix}tracking_{column}"] = Count(column, filter=where)
-    return aliases
+def sum_aliases(
+    where: Q | None = None, prefix: str = "s_", *, cast: bool = False
+) -> dict[str, Expression]:
+    """The base sums of the selected rows (models.SUMMED_COLUMNS), for :func:`from_sums`.
+
+    ``cast``: the counts as bigints (see ``_integer_sum``), for a query of many rows (a
+    day timeline: 1,095), where loading Decimals cost more than the casts; in a query
+    of a few rows, compiling 12 casts costs more than they save."""
+    integer_sum = _integer_sum if cast else _sum
+    return {
+        f"{prefix}{c}": _sum(c, where) if c == "revenue" else integer_sum(c, where)
+        for c in SUMMED_COLUMNS
+    }
 
 
 def sums_minus(
@@ -270,9 +275,9 @@ def sums_minus(
     those rows tracks the event.
 
     ``total`` may come from other rows than ``parts`` (per-brand rollups, per-campaign
-    rows): sums subtract, row counts do not. So a positive remaining sum proves a
-    tracked row remains; when none does, ``tracked_elsewhere(column)`` answers whether
-    any remaining row has ``column`` (one small query, only then).
+    rows): sums subtract, which rows tracked an event does not. So a positive remaining
+    sum proves a tracked row remains; when none does, ``tracked_elsewhere(column)``
+    answers whether any remaining row has ``column`` (one small query, only then).
     """
     remaining = {
         column: (total[f"{prefix}{column}"] or 0)
@@ -281,7 +286,7 @@ def sums_minus(
     }
     tracked = {}
     for tracker in set(_TRACKED_BY.values()):
-        if not total[f"{prefix}tracking_{tracker}"]:
+        if total[f"{prefix}{tracker}"] is None:
             tracked[tracker] = False  # no row at all tracks it
         else:
             shown = [c for c, t in _TRACKED_BY.items() if t == tracker]
@@ -293,33 +298,36 @@ def sums_minus(
 
 
 def sums_plus(parts: list[dict], prefix: str = "s_") -> dict:
-    """The base sums and tracked-row counts of the rows of all ``parts`` together."""
+    """The base sums of the rows of all ``parts`` together (null where every part's is)."""
     total = {}
-    for column in [*SUMMED_COLUMNS, *(f"tracking_{c}" for c in set(_TRACKED_BY.values()))]:
-        found = [part[f"{prefix}{column}"] for part in parts]
-        total[f"{prefix}{column}"] = sum(v or 0 for v in found)
-    for column, tracked_by in _TRACKED_BY.items():
-        if not total[f"{prefix}tracking_{tracked_by}"]:
-            total[f"{prefix}{column}"] = None
+    for key in (f"{prefix}{column}" for column in SUMMED_COLUMNS):
+        found = [part[key] for part in parts if part[key] is not None]
+        total[key] = sum(found) if found else None
     return total
+
+
+_COUNTS = tuple(name for name in ADDITIVE_METRICS if name != "revenue")
+_EXPONENTS = {name: Decimal(1).scaleb(-places) for name, places in MONEY_PLACES.items()}
 
 
 def from_sums(sums: dict, prefix: str = "") -> dict:
     """Every metric from the base sums of some rows, exactly as the expressions above compute
     it in the database (a ratio's operands as floats, money ratios rounded half away from
     zero): for a row of metrics derived from others by subtraction (a breakdown's others)."""
-    sums = {column: sums[f"{prefix}{column}"] for column in SUMMED_COLUMNS}
-    values = {name: int(sums[name] or 0) for name in ADDITIVE_METRICS if name != "revenue"}
+    if prefix:
+        sums = {column: sums[prefix + column] for column in SUMMED_COLUMNS}
+    values = {name: int(sums[name] or 0) for name in _COUNTS}
     for name in ("opens", "clicks"):  # null when no row tracks them
-        values[name] = None if sums[name] is None else values[name]
-    values["revenue"] = Decimal(sums["revenue"] or 0).quantize(Decimal("0.01"))
+        if sums[name] is None:
+            values[name] = None
+    values["revenue"] = Decimal(sums["revenue"] or 0).quantize(_EXPONENTS["revenue"])
     for name, (numerator, denominator) in FRACTIONS.items():
         top, bottom = sums[numerator], sums[denominator]
         if top is None or not bottom:
             values[name] = None
-        elif name in MONEY_PLACES:
-            exponent = Decimal(1).scaleb(-MONEY_PLACES[name])
-            values[name] = (Decimal(top) / Decimal(bottom)).quantize(exponent, ROUND_HALF_UP)
+        elif name in _EXPONENTS:
+            ratio = Decimal(top) / Decimal(bottom)
+            values[name] = ratio.quantize(_EXPONENTS[name], ROUND_HALF_UP)
         else:
             values[name] = float(top) / float(bottom)
     return values

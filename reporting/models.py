@@ -166,13 +166,14 @@ SUMMED_COLUMNS = (*IMPORTED_COUNTS, *PARTIAL_SUMS)
 
 
 class StatBase(AccountScopedModel):
-    """Counts of one channel over one day, ISO week or month (``grain``).
+    """Counts over one day, ISO week or month (``grain``) from ``period_start``, per ``key``.
 
-    Day rows are the imported statistics; week and month rows are their sums,
-    recomputed by the import (:mod:`reporting.services.rollups`) in the same
-    transaction. A report reads, for each part of its window, the coarsest rows
-    that fit (:func:`reporting.periods.cover`): about (buckets x groups) rows,
-    however long the window.
+    Day rows of :class:`CampaignStat` and :class:`FlowStat` are the imported
+    statistics; every other row is a sum of them, recomputed by the import
+    (:mod:`reporting.services.rollups`) in the same transaction. A report reads
+    the coarsest table that has every column it filters on or groups by
+    (:data:`ROLLUPS`) and, for each part of its window, the coarsest rows that fit
+    (:func:`reporting.periods.cover`): about (buckets x groups) rows.
 
     ``opens`` and ``clicks`` are NULL where the channel does not track them (SMS
     has no opens): "not tracked" is not zero. The partial sums make the
@@ -181,9 +182,10 @@ class StatBase(AccountScopedModel):
     ``both_opens`` / ``both_clicks`` the opens and clicks of rows tracking both.
     """
 
+    key: tuple[str, ...] = ()  # what a row counts, besides account, grain and period
+
     grain = models.CharField(max_length=5, choices=Grain.choices)
     period_start = models.DateField()
-    channel = models.CharField(max_length=16, choices=Channel.choices)
     sends = models.BigIntegerField()
     delivered = models.BigIntegerField()
     bounces = models.BigIntegerField()
@@ -202,62 +204,165 @@ class StatBase(AccountScopedModel):
         abstract = True
 
     def __str__(self) -> str:
-        return f"{self.grain} {self.period_start} {self.channel}"
+        return f"{self.grain} {self.period_start}"
+
+    @classmethod
+    def reach(cls, name: str) -> str | None:
+        """The lookup from a row to ``name``: one of its key columns, or an attribute of
+        its campaign or flow (brand, folder, goal, activation type); None if neither."""
+        if name in cls.key:
+            return name
+        per_source = cls.key[0] in SOURCES
+        return f"{cls.key[0]}__{name}" if per_source and name in SOURCE_ATTRIBUTES else None
 
 
-def _unique_key(key: str, name: str) -> models.UniqueConstraint:
-    # INCLUDE the counts: a report reads one account's slice of the index, never the
-    # heap (an index-only scan), whichever accounts share the table.
-    return models.UniqueConstraint(
-        fields=["account", "grain", "period_start", key, "channel"],
-        include=SUMMED_COLUMNS,
-        name=name,
-    )
+SOURCES = ("campaign", "flow")  # a table per campaign or flow has it first in its key
+SOURCE_ATTRIBUTES = ("brand", "folder", "goal", "activation_type")
 
 
-class CampaignStat(StatBase):
-    """One campaign on one channel over a day, week or month."""
+class ChannelStatBase(StatBase):
+    channel = models.CharField(max_length=16, choices=Channel.choices)
 
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{super().__str__()} {self.channel}"
+
+
+def _rollup_meta(table: str, key: tuple[str, ...]) -> type:
+    """A statistics table's one unique key, leading with the account and the period (every
+    report reads it); a table per campaign or flow also has an index by that, for the
+    sums of a breakdown's page."""
+
+    class Meta:
+        # INCLUDE the counts: a report of one range of periods reads one account's slice
+        # of the index, never the heap (an index-only scan).
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "grain", "period_start", *key],
+                include=SUMMED_COLUMNS,
+                # The unfiled campaigns (folder NULL) are one row, not one per import.
+                nulls_distinct=False if "folder" in key else None,
+                name=f"{table}_unique",
+            )
+        ]
+        indexes = []
+        if key[0] in SOURCES:
+            indexes.append(
+                models.Index(
+                    fields=["account", key[0], "grain", "period_start"],
+                    name=f"{table.removeprefix('reporting_')}_source",  # at most 30 characters
+                )
+            )
+
+    return Meta
+
+
+class CampaignStat(ChannelStatBase):
+    """One campaign on one channel over a day (the imported rows), week or month."""
+
+    key = ("campaign", "channel")
     account = _fact_key("accounts.Account")
     campaign = _fact_key(Campaign)
-
-    class Meta:
-        constraints = [_unique_key("campaign", "reporting_campaignstat_unique")]
+    Meta = _rollup_meta("reporting_campaignstat", key)
 
 
-class FlowStat(StatBase):
-    """One flow on one channel over a day, week or month."""
+class FlowStat(ChannelStatBase):
+    """One flow on one channel over a day (the imported rows), week or month."""
 
+    key = ("flow", "channel")
     account = _fact_key("accounts.Account")
     flow = _fact_key(Flow)
-
-    class Meta:
-        constraints = [_unique_key("flow", "reporting_flowstat_unique")]
+    Meta = _rollup_meta("reporting_flowstat", key)
 
 
-class CampaignBrandStat(StatBase):
-    """All of one brand's campaigns on one channel over a day, week or month.
+class CampaignTotalStat(StatBase):
+    """One campaign over all its channels: half the rows of a top-campaigns report."""
 
-    Answers every campaign report that neither filters on nor breaks down by a
-    campaign's own attributes (goal, folder, activation type, the campaign):
-    a brand-restricted member's summary and timeline included.
-    """
+    key = ("campaign",)
+    account = _fact_key("accounts.Account")
+    campaign = _fact_key(Campaign)
+    Meta = _rollup_meta("reporting_campaigntotalstat", key)
 
+
+class FlowTotalStat(StatBase):
+    """One flow over all its channels."""
+
+    key = ("flow",)
+    account = _fact_key("accounts.Account")
+    flow = _fact_key(Flow)
+    Meta = _rollup_meta("reporting_flowtotalstat", key)
+
+
+class CampaignFolderStat(ChannelStatBase):
+    """All of one brand's campaigns in one folder (or unfiled) on one channel."""
+
+    key = ("brand", "folder", "channel")
     account = _fact_key("accounts.Account")
     brand = _fact_key(Brand)
+    folder = models.ForeignKey(
+        CampaignFolder,
+        on_delete=models.CASCADE,
+        null=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    Meta = _rollup_meta("reporting_campaignfolderstat", key)
 
-    class Meta:
-        constraints = [_unique_key("brand", "reporting_campaignbrandstat_unique")]
 
+class CampaignBrandTotalStat(StatBase):
+    """All of one brand's campaigns over all channels: a summary or a timeline without a
+    channel filter, with or without a brand restriction, reads a row per brand."""
 
-class FlowBrandStat(StatBase):
-    """All of one brand's flows on one channel over a day, week or month."""
-
+    key = ("brand",)
     account = _fact_key("accounts.Account")
     brand = _fact_key(Brand)
+    Meta = _rollup_meta("reporting_campaignbrandtotalstat", key)
 
-    class Meta:
-        constraints = [_unique_key("brand", "reporting_flowbrandstat_unique")]
+
+class FlowBrandTotalStat(StatBase):
+    """All of one brand's flows over all channels."""
+
+    key = ("brand",)
+    account = _fact_key("accounts.Account")
+    brand = _fact_key(Brand)
+    Meta = _rollup_meta("reporting_flowbrandtotalstat", key)
+
+
+class CampaignBrandStat(ChannelStatBase):
+    """All of one brand's campaigns on one channel: what a channel or brand breakdown, or
+    any report filtered on channels, reads."""
+
+    key = ("brand", "channel")
+    account = _fact_key("accounts.Account")
+    brand = _fact_key(Brand)
+    Meta = _rollup_meta("reporting_campaignbrandstat", key)
+
+
+class FlowBrandStat(ChannelStatBase):
+    """All of one brand's flows on one channel."""
+
+    key = ("brand", "channel")
+    account = _fact_key("accounts.Account")
+    brand = _fact_key(Brand)
+    Meta = _rollup_meta("reporting_flowbrandstat", key)
+
+
+# Each kind's tables, coarsest first, the imported rows last. A report reads the first
+# that reaches every column it filters on or groups by (StatBase.reach); the import
+# sums each table's day rows from the first later one that reaches its key.
+ROLLUPS = {
+    "campaign": (
+        CampaignBrandTotalStat,
+        CampaignBrandStat,
+        CampaignFolderStat,
+        CampaignTotalStat,
+        CampaignStat,
+    ),
+    "flow": (FlowBrandTotalStat, FlowBrandStat, FlowTotalStat, FlowStat),
+}
 
 
 class StatsImport(AccountScopedModel):

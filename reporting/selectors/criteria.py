@@ -9,7 +9,7 @@ valid names.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.db.models import Model, Q, QuerySet
@@ -17,7 +17,7 @@ from django.db.models import Model, Q, QuerySet
 from accounts.models import Account
 from reporting import schemas
 from reporting.errors import ReportError
-from reporting.models import Brand, CampaignFolder, Flow, Goal
+from reporting.models import Brand, CampaignFolder, Flow, Goal, StatBase
 from reporting.selectors.visibility import visible
 
 _MAX_LISTED = 40  # valid values listed in an error message before "… and N more"
@@ -99,53 +99,44 @@ class Criteria:
     """A report's filters, names resolved to the ids the member may see.
 
     ``brands``: the brand scope (None = every brand; the member's restriction
-    and the ``brands`` filter combined). ``of_source``: conditions on the
-    campaign's or flow's own attributes, which only per-source rows can answer.
+    and the ``brands`` filter combined). ``kept``: for each attribute filtered
+    on (brand, channel, goal, folder, activation_type, flow), the values a row
+    must have; ``unfiled``: the folder filter also keeps unfiled campaigns.
     """
 
-    source: str
     brands: set[int] | None
-    channels: tuple[str, ...]
-    of_source: Q
+    kept: dict[str, Collection]
+    unfiled: bool = False
 
-    def rows(self, stats: type[Model], per_source: bool, db: str, account: Account) -> QuerySet:
-        """``stats``' rows of ``account`` these filters select (per-source or per-brand rows)."""
+    def rows(self, stats: type[StatBase], db: str, account: Account) -> QuerySet:
+        """The rows of ``stats`` (which reaches every filtered attribute) these filters keep."""
         rows = stats.objects.for_account(account).using(db)
-        if self.brands is not None:
-            brand = f"{self.source}__brand_id__in" if per_source else "brand_id__in"
-            rows = rows.filter(**{brand: self.brands})
-        if self.channels:
-            rows = rows.filter(channel__in=self.channels)
-        return rows.filter(self.of_source) if per_source else rows
+        for name, values in self.kept.items():
+            path = stats.reach(name)
+            condition = Q(**{f"{path}__in": values})
+            if name == "folder" and self.unfiled:
+                condition |= Q(**{f"{path}__isnull": True})
+            rows = rows.filter(condition)
+        return rows
 
 
-def report_criteria(*, source: str, account: Account, allowed: set[int] | None, params) -> Criteria:
+def report_criteria(*, account: Account, allowed: set[int] | None, params) -> Criteria:
     """The report's filters (``params``) resolved to what the member may see; unknown or
     hidden names raise :class:`ReportError` listing the valid ones."""
     brands = allowed
     if params.brands:
         brands = _resolve_names(Brand, account, allowed, params.brands, "brands")
-    of_source = Q()
+    kept: dict[str, Collection] = {} if brands is None else {"brand": brands}
+    if params.channels:
+        kept["channel"] = sorted(set(params.channels))
     if params.goals:
-        goals = _resolve_names(Goal, account, allowed, params.goals, "goals")
-        of_source &= Q(**{f"{source}__goal_id__in": goals})
+        kept["goal"] = _resolve_names(Goal, account, allowed, params.goals, "goals")
     if getattr(params, "activation_types", None):
-        of_source &= Q(campaign__activation_type__in=params.activation_types)
-    if getattr(params, "folders", None):
-        named = [f for f in params.folders if f.strip().lower() != schemas.NO_FOLDER]
-        folders = Q(
-            campaign__folder_id__in=_resolve_names(
-                CampaignFolder, account, allowed, named, "folders"
-            )
-        )
-        if len(named) < len(params.folders):
-            folders |= Q(campaign__folder__isnull=True)
-        of_source &= folders
+        kept["activation_type"] = params.activation_types
+    folders = getattr(params, "folders", None) or []
+    named = [f for f in folders if f.strip().lower() != schemas.NO_FOLDER]
+    if folders:
+        kept["folder"] = _resolve_names(CampaignFolder, account, allowed, named, "folders")
     if getattr(params, "flows", None):
-        of_source &= Q(flow_id__in=_resolve_flows(account, allowed, params.flows))
-    return Criteria(
-        source=source,
-        brands=brands,
-        channels=tuple(sorted(set(params.channels or ()))),
-        of_source=of_source,
-    )
+        kept["flow"] = _resolve_flows(account, allowed, params.flows)
+    return Criteria(brands=brands, kept=kept, unfiled=len(named) < len(folders))

@@ -25,7 +25,7 @@ from reporting.models import Grain
 from reporting.periods import cover
 from reporting.schemas_explain import EXPLAIN_BY, ExplainChangeParams, Explanation
 from reporting.selectors.criteria import report_criteria
-from reporting.selectors.grouping import CAMPAIGNS, FLOWS, groups, reads_per_source, rows_in
+from reporting.selectors.grouping import CAMPAIGNS, FLOWS, groups, rows_in
 from reporting.selectors.provenance import provenance
 from reporting.selectors.reports import window_model
 from reporting.selectors.visibility import reporting_db
@@ -65,13 +65,9 @@ def explain_change(
         period=params.period, date_from=params.date_from, date_to=params.date_to, today=today
     )
     other = _comparison(params, window, today)
-    filters = report_criteria(
-        source=kind.source, account=account, allowed=allowed_brands, params=params
-    )
-    per_source = reads_per_source(bool(filters.of_source), by)
-    stats = kind.stats if per_source else kind.brand_stats
-    rows = filters.rows(stats, per_source, reporting_db(), account)
-    found = _groups(kind, account, rows, per_source, by, params.metric, window, other)
+    filters = report_criteria(account=account, allowed=allowed_brands, params=params)
+    rows = filters.rows(kind.table([*filters.kept, by]), reporting_db(), account)
+    found = _groups(kind, account, rows, by, params.metric, window, other)
     ratio = params.metric in FRACTIONS
     result = (_shift_share if ratio else _differences)(params.metric, found)
     return Explanation(
@@ -123,7 +119,7 @@ def _comparison(params: ExplainChangeParams, window: DateWindow, today: date) ->
         raise ReportError(f"Comparison window: {error.message}") from None
 
 
-def _groups(kind, account, rows, per_source, by, metric, window, other) -> list[_Group]:
+def _groups(kind, account, rows, by, metric, window, other) -> list[_Group]:
     """Each group's numerator, denominator and row count in both windows: one query."""
     windows = {
         "p": rows_in(cover(other.date_from, other.date_to, Grain.MONTH)),
@@ -136,7 +132,7 @@ def _groups(kind, account, rows, per_source, by, metric, window, other) -> list[
         if denominator:
             sums[f"{prefix}_d"] = Sum(denominator, filter=where)
         sums[f"{prefix}_rows"] = Count("pk", filter=where)
-    grouped = groups(kind, account, rows, per_source, by)
+    grouped = groups(kind, account, rows, by)
     found = (
         grouped.values.filter(windows["p"] | windows["c"])
         .annotate(**sums)

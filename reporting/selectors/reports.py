@@ -1,19 +1,20 @@
 """campaign_report and flow_report: plain ORM aggregation in a constant number of queries.
 
 One report = one lookup per name filter used, one summary query (both windows
-in one pass with ``compare_to``), one timeline query and one breakdown query.
-The database sums the rows, sorts the breakdown by its metric (that metric's
-expression), cuts it and counts its groups; every metric is then derived from
-the sums (``metrics.from_sums``), the comparison's changes from the two
-summaries, a cut breakdown's others from the summary's sums minus the page's.
-Python also lays the empty timeline buckets (from the window, not from rows).
+in one pass with ``compare_to``), one timeline query and one breakdown query
+(two by campaign or flow: the ranking, then the page's sums). The database sums
+the rows, sorts the breakdown by its metric (that metric's expression), cuts it
+and counts its groups; every metric is then derived from the sums
+(``metrics.from_sums``), the comparison's changes from the two summaries, a cut
+breakdown's others from the summary's sums minus the page's. Python also lays
+the empty timeline buckets (from the window, not from rows).
 
-Each query reads the statistics rows that cover its window with the fewest
-rows (:func:`reporting.periods.cover`): whole months as month rows, whole weeks
-at the edges as week rows, the remaining days as day rows. Reports that neither
-filter on nor break down by a campaign's or flow's own attributes (goal, folder,
-activation type, the campaign or flow itself) read the per-brand rows instead
-of the per-campaign ones: a handful of rows per period.
+Each query reads the coarsest statistics table that has every column it filters
+on or groups by (``Kind.table``: per brand, per brand and channel, per folder,
+per campaign or flow, per campaign or flow and channel) and in it the rows
+that cover its window with the fewest rows (:func:`reporting.periods.cover`):
+whole months as month rows, whole weeks at the edges as week rows, the
+remaining days as day rows.
 """
 
 from __future__ import annotations
@@ -40,15 +41,7 @@ from reporting.models import Grain
 from reporting.periods import cover
 from reporting.selectors import paging
 from reporting.selectors.criteria import report_criteria
-from reporting.selectors.grouping import (
-    CAMPAIGNS,
-    FLOWS,
-    Kind,
-    empty_values,
-    groups,
-    reads_per_source,
-    rows_in,
-)
+from reporting.selectors.grouping import CAMPAIGNS, FLOWS, Kind, empty_values, groups, rows_in
 from reporting.selectors.provenance import provenance
 from reporting.selectors.visibility import reporting_db
 from reporting.windows import (
@@ -109,7 +102,7 @@ def _timeline(rows: QuerySet, window: DateWindow, granularity: str) -> schemas.T
     grouped = (
         rows.filter(rows_in(cover(window.date_from, window.date_to, granularity)))
         .values(bucket=_TRUNCATE[granularity])
-        .annotate(**sum_aliases())
+        .annotate(**sum_aliases(cast=True))
         .order_by("bucket")
     )
     found = {row["bucket"]: from_sums(row, "s_") for row in grouped}
@@ -131,7 +124,6 @@ def _breakdown(
     kind: Kind,
     account: Account,
     rows: QuerySet,
-    per_source: bool,
     window: DateWindow,
     params,
     query: str,
@@ -143,12 +135,16 @@ def _breakdown(
     cursor and others it would have if asked with that ``limit``) without reading the
     statistics again.
 
-    ``totals``: the base sums of the whole window (the summary's). The others row is
-    those minus the page's groups: the page and the others add up to the summary
-    without reading the window's rows a second time.
+    A breakdown by campaign or flow ranks its thousands of groups by the sort metric
+    alone, then sums the page's groups (read by the source's index): summing every
+    group cost four times the ranking. A handful of brands, folders or channels are
+    summed as they are ranked. ``totals``: the base sums of the whole window (the
+    summary's). The others row is those minus the page's groups: the page and the
+    others add up to the summary without reading the window's rows a second time.
     """
     by = params.breakdown
-    grouped = groups(kind, account, rows, per_source, by)
+    ranked_first = by == kind.source
+    grouped = groups(kind, account, rows, by)
     keys = [
         paging.SortKey(f"m_{params.sort_by}", descending=params.order == "desc"),
         paging.SortKey("name"),
@@ -156,12 +152,12 @@ def _breakdown(
         paging.SortKey(grouped.tie, nulls_last=grouped.tie != "key"),
     ]
     in_window = rows_in(cover(window.date_from, window.date_to, Grain.MONTH))
-    page = (
-        grouped.values.filter(in_window)
-        # The sort metric's expression for ORDER BY; every metric from the sums.
-        .annotate(**{f"m_{params.sort_by}": METRICS[params.sort_by].expression()}, **sum_aliases())
-        .annotate(**grouped.names)
+    # The sort metric's expression for ORDER BY; every metric from the sums.
+    page = grouped.values.filter(in_window).annotate(
+        **{f"m_{params.sort_by}": METRICS[params.sort_by].expression()},
+        **({} if ranked_first else sum_aliases()),
     )
+    page = page.annotate(**grouped.names)
     shown_before = 0
     if params.cursor:
         shown_before, last = paging.cursor_loads(params.cursor, query=query)
@@ -171,6 +167,14 @@ def _breakdown(
         # Counted over the groups after the cursor, before the limit cuts them.
         page.annotate(remaining=Window(Count("*"))).order_by(*paging.order_by(keys))[: params.limit]
     )
+    if ranked_first and read:
+        shown = rows.filter(in_window, **{f"{kind.source}__in": [r[kind.source] for r in read]})
+        sums = shown.values(kind.source).annotate(**sum_aliases()).order_by()
+        by_source = {row[kind.source]: row for row in sums}
+        # An import committed between the two queries may have moved a group out (its
+        # brand changed): it shows no activity, as it would a moment later.
+        nothing = dict.fromkeys(sum_aliases())
+        read = [row | by_source.get(row[kind.source], nothing) for row in read]
     total = shown_before + (read[0]["remaining"] if read else 0)
 
     def page_of(length: int) -> schemas.Breakdown:
@@ -238,7 +242,7 @@ def _summary(rows: QuerySet, window: DateWindow, compare_to: str | None):
     )
     tagged = rows.filter(current | previous).values(tag=tag).annotate(**sum_aliases()).order_by()
     found = {row["tag"]: row for row in tagged}
-    empty = dict.fromkeys(sum_aliases(), 0)
+    empty = dict.fromkeys(sum_aliases())  # a window no row is in: null sums
     sums = sums_plus([found.get("current", empty), found.get("both", empty)])
     before = sums_plus([found.get("previous", empty), found.get("both", empty)])
     return from_sums(sums, "s_"), sums, (other, from_sums(before, "s_"))
@@ -290,13 +294,11 @@ def _report(kind: Kind, result_type, account, allowed, params, today, max_chars)
     window = resolve_window(
         period=params.period, date_from=params.date_from, date_to=params.date_to, today=today
     )
-    filters = report_criteria(source=kind.source, account=account, allowed=allowed, params=params)
+    filters = report_criteria(account=account, allowed=allowed, params=params)
     db = reporting_db()
-    by_source = bool(filters.of_source)
 
-    def rows(per_source: bool) -> QuerySet:
-        stats = kind.stats if per_source else kind.brand_stats
-        return filters.rows(stats, per_source, db, account)
+    def rows(*grouped_by: str) -> QuerySet:
+        return filters.rows(kind.table([*filters.kept, *grouped_by]), db, account)
 
     if filters.brands == set():  # a member who sees no brand: no row can match
         summary, sums, compared = empty_values(), None, None
@@ -304,7 +306,7 @@ def _report(kind: Kind, result_type, account, allowed, params, today, max_chars)
             other = comparison_window(window, params.compare_to)
             compared = (other, empty_values())
     else:
-        summary, sums, compared = _summary(rows(by_source), window, params.compare_to)
+        summary, sums, compared = _summary(rows(), window, params.compare_to)
     page_of = None
     if params.breakdown != "none":
         # What a cursor must be replayed with: everything but the cursor, and the
@@ -315,10 +317,8 @@ def _report(kind: Kind, result_type, account, allowed, params, today, max_chars)
             params=params.model_dump(mode="json", exclude=_NOT_PAGED),
             window=[window.date_from, window.date_to],
         )
-        per_source = reads_per_source(by_source, params.breakdown)
-        page_of = _breakdown(
-            kind, account, rows(per_source), per_source, window, params, query, sums
-        )
+        by = params.breakdown
+        page_of = _breakdown(kind, account, rows(by), window, params, query, sums)
     elif params.cursor:
         raise ReportError("cursor pages a breakdown: it needs the breakdown it came from.")
     report = result_type(
@@ -328,7 +328,7 @@ def _report(kind: Kind, result_type, account, allowed, params, today, max_chars)
         window=window_model(window),
         brand_restricted=allowed is not None,
         summary=summary,
-        timeline=_timeline(rows(by_source), window, params.timeline) if params.timeline else None,
+        timeline=_timeline(rows(), window, params.timeline) if params.timeline else None,
         breakdown=page_of(params.limit) if page_of else None,
         comparison=_comparison(summary, compared, params.compare_to) if compared else None,
         provenance=provenance(account=account, window=window, today=today),

@@ -7,6 +7,9 @@ from collections.abc import Iterable
 from accounts.models import Account
 from reporting.models import Brand, Campaign, CampaignFolder, Flow, Goal
 
+# A campaign's or flow's attributes that rollup tables are keyed by (reporting.models.ROLLUPS).
+_ROLLUP_KEYS = ("brand_id", "folder_id")
+
 
 def _dimension_ids(model, account: Account, names: Iterable[str]) -> dict[str, int]:
     """Ids by lower-cased name, creating the missing ones (first spelling seen wins)."""
@@ -29,7 +32,7 @@ def dimensions_upsert(
     """Create or update brands, goals, folders, campaigns and flows; latest row wins.
 
     Returns the campaigns and flows created, and per kind the ids of those whose
-    brand changed (their per-brand rollups must move).
+    brand or folder changed (their per-brand and per-folder rollups must move).
     """
     attrs = sources.values()
     brands = _dimension_ids(Brand, account, (a[2] for a in attrs))
@@ -70,7 +73,7 @@ def dimensions_upsert(
         for source_id, values in wanted.items():
             obj = existing.get(source_id)
             if obj is not None and any(getattr(obj, f) != v for f, v in values.items()):
-                if obj.brand_id != values["brand_id"]:
+                if any(getattr(obj, f) != values[f] for f in _ROLLUP_KEYS if f in fields):
                     moved[kind].add(obj.pk)
                 for field, value in values.items():
                     setattr(obj, field, value)

@@ -1,20 +1,21 @@
 """Write an import's staged rows into the statistics tables and keep the rollups exact.
 
-One algorithm for every rollup, in the import's transaction:
+One algorithm for every rollup (``reporting.models.ROLLUPS``), in the import's
+transaction:
 
 1. Upsert the staged rows as day rows of each campaign or flow. Rows equal to
    the stored ones are left alone, so re-importing a file writes nothing; the
    days of the rows that were inserted or changed are noted as *touched*.
-2. A campaign or flow whose brand changed touches every day it has rows on:
-   those days' per-brand rows must move to the new brand.
-3. For every touched period (the week and month of each touched day, and the
-   day itself for the per-brand rows), delete the rollup rows and recompute them
-   from the day rows, grouped in the database: per-source weeks and months and
-   per-brand days from the per-source day rows, per-brand weeks and months from
-   the per-brand day rows.
+2. A campaign or flow whose brand or folder changed touches every day it has
+   rows on: those days' per-brand and per-folder rows must move with it.
+3. For every table, finest first, and every touched period (the day itself, its
+   week and its month), delete the table's rows and recompute them, grouped in
+   the database: day rows from the day rows of the first finer table that has
+   the table's key (joined to the campaign or flow for a brand or folder), week
+   and month rows from the table's own day rows.
 
 After the commit, every week and month row is exactly the sum of its day rows,
-and every per-brand row the sum of its brand's per-source rows.
+and every row of a coarser table the sum of the imported rows it covers.
 
 Raw SQL because the ORM cannot express ``INSERT … SELECT``, ``ON CONFLICT … DO
 UPDATE … WHERE`` or data-modifying CTEs; Python never sees a statistics row.
@@ -29,18 +30,7 @@ from collections.abc import Iterable
 from django.db import connections
 
 from accounts.models import Account
-from reporting.models import (
-    IMPORTED_COUNTS,
-    PARTIAL_SUMS,
-    SUMMED_COLUMNS,
-    Campaign,
-    CampaignBrandStat,
-    CampaignStat,
-    Flow,
-    FlowBrandStat,
-    FlowStat,
-    Grain,
-)
+from reporting.models import IMPORTED_COUNTS, PARTIAL_SUMS, ROLLUPS, SUMMED_COLUMNS, Grain
 
 # A day row's partial sums (see reporting.models.StatBase), from its own counts.
 _PARTIALS = {
@@ -50,11 +40,6 @@ _PARTIALS = {
     "both_clicks": "CASE WHEN s.opens IS NOT NULL THEN s.clicks END",
 }
 _TOUCHED = "reporting_import_touched"
-# kind -> (per-source model, per-brand model, source model)
-KINDS = {
-    "campaign": (CampaignStat, CampaignBrandStat, Campaign),
-    "flow": (FlowStat, FlowBrandStat, Flow),
-}
 # The first day of the period holding day ``{}``, and the first day after it.
 _PERIOD = {
     Grain.DAY: ("{}", "{} + 1"),
@@ -77,41 +62,40 @@ def stats_write(cursor, *, account: Account, staging: str, moved: dict[str, Iter
     """Upsert the staged rows of ``account`` and recompute the touched rollups.
 
     ``staging``: the import's temporary table; ``moved``: per kind, the ids of
-    the campaigns or flows whose brand this import changed. Returns the number
-    of day rows inserted or changed.
+    the campaigns or flows whose brand or folder this import changed. Returns
+    the number of day rows inserted or changed.
     """
     cursor.execute(f"DROP TABLE IF EXISTS {_TOUCHED}")
     cursor.execute(f"CREATE TEMPORARY TABLE {_TOUCHED} (day date NOT NULL) ON COMMIT DROP")
     written = 0
-    for kind, (stats, brand_stats, sources) in KINDS.items():
+    for kind, tables in ROLLUPS.items():
+        imported = tables[-1]
         cursor.execute(f"TRUNCATE {_TOUCHED}")
-        written += _upsert_days(cursor, account, kind, stats, sources, staging)
+        written += _upsert_days(cursor, account, kind, imported, staging)
         # The planner's statistics must see this transaction's rows (ANALYZE counts
         # them): estimated from an empty or small table, the recompute below joined
         # each touched period to a sequential scan of the whole table.
-        cursor.execute(f"ANALYZE {_table(stats)}")
+        cursor.execute(f"ANALYZE {_table(imported)}")
         moved_ids = sorted(moved.get(kind, ()))
         if moved_ids:
             cursor.execute(
-                f"INSERT INTO {_TOUCHED} SELECT DISTINCT period_start FROM {_table(stats)} "  # noqa: S608
+                f"INSERT INTO {_TOUCHED} SELECT DISTINCT period_start FROM {_table(imported)} "  # noqa: S608
                 f"WHERE account_id = %s AND grain = %s AND {kind}_id = ANY(%s)",
                 [account.pk, Grain.DAY, moved_ids],
             )
         cursor.execute(f"ANALYZE {_TOUCHED}")
-        for grain in (Grain.WEEK, Grain.MONTH):
-            _recompute(cursor, account, grain, stats, f"{kind}_id", stats, f"d.{kind}_id")
-        brand = f"JOIN {_table(sources)} src ON src.id = d.{kind}_id"
-        _recompute(
-            cursor, account, Grain.DAY, brand_stats, "brand_id", stats, "src.brand_id", brand
-        )
-        # A brand's weeks and months from its days: a few rows a day, not one per source.
-        for grain in (Grain.WEEK, Grain.MONTH):
-            _recompute(cursor, account, grain, brand_stats, "brand_id", brand_stats, "d.brand_id")
+        for at in reversed(range(len(tables))):  # finest first: coarser days sum finer ones
+            target = tables[at]
+            if target is not imported:
+                finer = next(t for t in tables[at + 1 :] if all(map(t.reach, target.key)))
+                _recompute(cursor, account, Grain.DAY, target, finer, kind)
+            for grain in (Grain.WEEK, Grain.MONTH):
+                _recompute(cursor, account, grain, target, target, kind)
     cursor.execute(f"DROP TABLE {_TOUCHED}")
     return written
 
 
-def _upsert_days(cursor, account: Account, kind: str, stats, sources, staging: str) -> int:
+def _upsert_days(cursor, account: Account, kind: str, stats, staging: str) -> int:
     """Update the stored day rows whose counts differ and insert the new ones; note the days.
 
     An UPDATE of the changed rows beside an INSERT of the missing keys (the
@@ -119,7 +103,7 @@ def _upsert_days(cursor, account: Account, kind: str, stats, sources, staging: s
     CONFLICT``: that one locks every conflicting row, unchanged or not, and
     inserts speculatively, which made an unchanged re-import as slow as a first.
     """
-    table, source_table = _table(stats), _table(sources)
+    table, source_table = _table(stats), _table(_source_model(stats, kind))
     keys = f"account_id, grain, period_start, {kind}_id, channel"
     values = ", ".join(
         [*(f"s.{c}" for c in IMPORTED_COUNTS), *(_PARTIALS[c] for c in PARTIAL_SUMS)]
@@ -154,11 +138,14 @@ def _upsert_days(cursor, account: Account, kind: str, stats, sources, staging: s
     return cursor.fetchone()[0]
 
 
-def _recompute(
-    cursor, account: Account, grain: str, target, target_key: str, days, key: str, join: str = ""
-) -> None:
+def _source_model(stats, kind: str):
+    return stats._meta.get_field(kind).related_model
+
+
+def _recompute(cursor, account: Account, grain: str, target, days, kind: str) -> None:
     """Delete ``target``'s ``grain`` rows of every touched period and rebuild them from the
-    day rows of ``days``, grouped by ``key`` (the target's ``target_key``) and channel.
+    day rows of ``days`` (a finer table, or ``target`` itself for weeks and months),
+    grouped by the target's key; a brand or folder is read from the campaign or flow.
 
     The day rows of the touched periods are found by equality on their period's
     start (a hash semi-join) within the range the periods span (an index range):
@@ -173,17 +160,27 @@ def _recompute(
         f"AND period_start IN ({touched})",
         [account.pk, grain],
     )
+    columns, keys, join = [], [], ""
+    for name in target.key:
+        columns.append(target._meta.get_field(name).column)
+        path = days.reach(name)
+        if path == name:
+            keys.append(f"d.{days._meta.get_field(name).column}")
+        else:  # an attribute of the campaign or flow
+            source = _source_model(days, kind)
+            keys.append(f"src.{source._meta.get_field(name).column}")
+            join = f"JOIN {_table(source)} src ON src.id = d.{kind}_id"
     period = start.format("d.period_start")
     cursor.execute(
-        f"INSERT INTO {table} (account_id, grain, period_start, {target_key}, channel, "  # noqa: S608
+        f"INSERT INTO {table} (account_id, grain, period_start, {', '.join(columns)}, "  # noqa: S608
         f"{', '.join(SUMMED_COLUMNS)}) "
-        f"SELECT d.account_id, %s, {period}, {key}, d.channel, "
+        f"SELECT d.account_id, %s, {period}, {', '.join(keys)}, "
         f"{', '.join(f'SUM(d.{c})' for c in SUMMED_COLUMNS)} FROM {_table(days)} d {join} "
         "WHERE d.account_id = %s AND d.grain = %s "
         f"AND d.period_start >= (SELECT MIN({start.format('day')}) FROM {_TOUCHED}) "
         f"AND d.period_start < (SELECT MAX({after.format(start.format('day'))}) FROM {_TOUCHED}) "
         f"AND {period} IN ({touched}) "
-        f"GROUP BY d.account_id, {period}, {key}, d.channel",
+        f"GROUP BY d.account_id, {period}, {', '.join(keys)}",
         [grain, account.pk, Grain.DAY],
     )
 
@@ -200,7 +197,7 @@ def stats_vacuum() -> bool:
     if connection.in_atomic_block:
         return False
     with connection.cursor() as cursor:
-        for models in KINDS.values():
-            for model in models[:2]:
+        for tables in ROLLUPS.values():
+            for model in tables:
                 cursor.execute(f"VACUUM (ANALYZE) {_table(model)}")
     return True

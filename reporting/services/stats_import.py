@@ -62,7 +62,6 @@ COLUMNS = (
     "revenue",
 )
 COUNT_COLUMNS = ("sends", "delivered", "bounces", "unsubscribes", "spam_complaints", "orders")
-TRACKED_COLUMNS = ("opens", "clicks")  # empty = not tracked on this channel
 KINDS = ("campaign", "flow")
 MAX_COUNT = 2_147_483_647  # the columns are 32-bit
 MAX_NAME = 100

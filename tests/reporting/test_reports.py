@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import RestrictedError, Sum
 from pydantic import ValidationError
 
@@ -417,8 +418,9 @@ def test_report_filters_lists_what_exists(data, acme, analyst):
 
 def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_assert_num_queries):
     """A report is one query per name filter, the summary (with its comparison), the
-    timeline, the breakdown (its others row is the summary's sums minus the page's) and the
-    provenance (the account's import record); the member's brand scope is the caller's."""
+    timeline, the breakdown (by campaign or flow: its ranking, then its page's sums; its
+    others row is the summary's sums minus the page's) and the provenance (the account's
+    import record); the member's brand scope is the caller's."""
     full = {
         "period": "last_90_days",
         "timeline": "day",
@@ -441,8 +443,9 @@ def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_as
             max_chars=max_chars,
         )
 
-    # brands + goals + folders + summary (with comparison) + timeline + breakdown + provenance
-    with django_assert_num_queries(7):
+    # brands + goals + folders + summary (with comparison) + timeline + ranking + page sums
+    # + provenance
+    with django_assert_num_queries(8):
         small = campaigns(**full)
     import_rows(
         acme,
@@ -453,25 +456,28 @@ def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_as
             for n in range(5)
         ],
     )
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         large = campaigns(**full)
     assert large.summary.sends > small.summary.sends
     # Fitted to a size, the breakdown is cut from the rows read: no query is repeated.
     budget = len(large.model_dump_json()) - 1
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         fitted = campaigns(**full, max_chars=budget)
     assert len(fitted.breakdown.rows) < len(large.breakdown.rows)
     assert len(fitted.model_dump_json()) <= budget
-    with django_assert_num_queries(3):  # summary + breakdown + provenance
+    with django_assert_num_queries(4):  # summary + ranking + page sums + provenance
         campaigns()
-    with django_assert_num_queries(3):  # a cut breakdown's others: the summary minus the page
+    with django_assert_num_queries(4):  # a cut breakdown's others: the summary minus the page
         cut = campaigns(limit=2)
+    with django_assert_num_queries(3):  # summary + breakdown by brand + provenance
+        campaigns(breakdown="brand")
     assert cut.breakdown.others is not None
-    with django_assert_num_queries(5):  # flows + summary + timeline + breakdown + provenance
+    # flows + summary + timeline + ranking + page sums + provenance
+    with django_assert_num_queries(6):
         flow_report(
             account=acme,
             allowed_brands=allowed,
-            params=FlowReportParams(flows=["f1"], timeline="month"),
+            params=FlowReportParams(flows=["f1"], timeline="month", period="last_90_days"),
             today=TODAY,
         )
     # A member who sees no brand: nothing can match, and nothing but the provenance is asked
@@ -487,6 +493,32 @@ def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_as
     assert {bucket.metrics.sends for bucket in nothing.timeline.buckets} == {0}
     with django_assert_num_queries(1):  # the brand scope: one query
         allowed_brand_ids(user=analyst, account=acme)
+
+
+def test_a_campaign_moved_out_between_ranking_and_page_sums_shows_no_activity(data, acme):
+    """The ranking and the page's sums are two statements: an import committed between
+    them (here: c1 leaves the brand filtered on) leaves a ranked row without sums, shown
+    as no activity rather than failing the report."""
+    moved = []
+
+    def move_after_ranking(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "OVER ()" in sql and not moved:  # the ranking query: move c1 right after it
+            moved.append(sql)
+            import_rows(acme, [row("2024-05-14", brand="Acme Outdoor")])
+        return result
+
+    with connection.execute_wrapper(move_after_ranking):
+        report = campaign_report(
+            account=acme,
+            allowed_brands=None,
+            params=CampaignReportParams(brands=["Acme Home"], period="last_30_days"),
+            today=TODAY,
+        )
+    assert moved
+    ranked = {r.key: r.metrics for r in report.breakdown.rows}
+    assert list(ranked) == ["c1"]
+    assert (ranked["c1"].sends, ranked["c1"].revenue, ranked["c1"].opens) == (0, Decimal(0), None)
 
 
 def test_deleting_an_account_removes_its_reporting_data_only(data, acme, globex):

@@ -18,8 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reporting.models import (
+    ROLLUPS,
     Campaign,
     CampaignBrandStat,
+    CampaignFolderStat,
     CampaignStat,
     Flow,
     FlowBrandStat,
@@ -35,7 +37,13 @@ from tests.support.report_properties import (
     fresh_account,
     stat_row,
 )
-from tests.support.reports import campaign_report_as, flow_report_as, flow_row, import_rows
+from tests.support.reports import (
+    BASE_ROW,
+    campaign_report_as,
+    flow_report_as,
+    flow_row,
+    import_rows,
+)
 
 COUNTS = (
     "sends",
@@ -120,11 +128,11 @@ def _stored_tables(account) -> dict:
     return tables
 
 
-def _versions(account) -> dict:
+def _versions(account, models=STAT_MODELS) -> dict:
     """(table, id) -> xmin: the transaction that last wrote each row of the account."""
     versions = {}
     with connection.cursor() as cursor:
-        for model in (*STAT_MODELS, Campaign, Flow):
+        for model in (*models, Campaign, Flow):
             table = model._meta.db_table
             cursor.execute(
                 f"SELECT id, xmin::text FROM {table} WHERE account_id = %s",  # noqa: S608
@@ -225,6 +233,76 @@ def test_rollups_equal_their_day_rows_after_any_sequence_of_imports(db, files):
     assert _versions(account) == before  # not one row rewritten, rollups included
 
 
+# Each brand's campaigns file into one folder (or none), so a brand move is a folder move.
+FOLDER_OF = {"Alpha": "Promos", "Beta": "", "Gamma": "News"}
+ALL_TABLES = tuple(model for tables in ROLLUPS.values() for model in tables)
+
+
+def _named(name: str) -> str:
+    """The lookup naming a key column's value: an external id, a name, or the channel."""
+    if name in ("campaign", "flow"):
+        return f"{name}__external_id"
+    return f"{name}__name" if name in ("brand", "folder") else name
+
+
+def _expected_every_table(days: dict, brand_of: dict) -> dict:
+    """Every row of every statistics table (reporting.models.ROLLUPS), from the day rows:
+    (table, grain, period start, *key values) -> sums."""
+    tables: dict = {}
+    for (kind, source, day, channel), counts in days.items():
+        values = _day_values(counts)
+        brand = brand_of[(kind, source)]
+        folder = (FOLDER_OF[brand] or None) if kind == "campaign" else None
+        value_of = {kind: source, "channel": channel, "brand": brand, "folder": folder}
+        for grain, start in (("day", day), ("week", _monday(day)), ("month", _first_of_month(day))):
+            for model in ROLLUPS[kind]:
+                key = (model.__name__, grain, start, *(value_of[name] for name in model.key))
+                tables[key] = _added(tables.get(key), values)
+    return tables
+
+
+def _stored_every_table(account) -> dict:
+    tables = {}
+    for model in ALL_TABLES:
+        names = [_named(name) for name in model.key]
+        for row in model.objects.for_account(account).values(
+            "grain", "period_start", *names, *COUNTS, *PARTIALS
+        ):
+            key = (model.__name__, row["grain"], row["period_start"], *(row[n] for n in names))
+            assert key not in tables, key
+            tables[key] = {field: row[field] for field in (*COUNTS, *PARTIALS)}
+    return tables
+
+
+@settings(PROPERTY_SETTINGS, max_examples=20)
+@given(files=import_sequences())
+def test_every_table_sums_the_imported_rows_after_any_sequence_of_imports(db, files):
+    """Per-campaign and per-flow rows over all channels, per-folder rows (folders move with
+    the brands here) and the rest: after every file each row of every table is the sum of
+    the imported day rows it covers, and no other row exists. Re-importing everything as it
+    stands then rewrites no row of any table."""
+    account = fresh_account([])
+    days: dict = {}
+    brand_of: dict = {}
+
+    def csv_rows(rows: dict, brands: dict) -> list[dict]:
+        found = []
+        for key, counts in rows.items():
+            row = _csv(key, counts, brands[key[:2]])
+            found.append(row | ({"folder": FOLDER_OF[row["brand"]]} if row["folder"] else {}))
+        return found
+
+    for rows, brands in files:
+        import_rows(account, csv_rows(rows, brands))
+        days |= rows
+        brand_of |= {key[:2]: brands[key[:2]] for key in rows}
+        assert _stored_every_table(account) == _expected_every_table(days, brand_of)
+
+    before = _versions(account, ALL_TABLES)
+    assert import_rows(account, csv_rows(days, brand_of)).written == 0
+    assert _versions(account, ALL_TABLES) == before
+
+
 def _row(source_id: str, day: date, channel: str, **counts) -> dict:
     values = {
         "sends": 100,
@@ -279,6 +357,25 @@ def test_a_flow_moving_brand_takes_its_per_brand_rows_with_it(acme):
         (date(2024, 1, 1), 100),
         (date(2024, 2, 1), 7),
         (date(2024, 3, 1), 100),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_campaign_moving_folder_takes_its_per_folder_rows_with_it(acme):
+    def row(day: str, folder: str) -> dict:
+        return {**BASE_ROW, "date": day, "folder": folder}
+
+    import_rows(acme, [row("2024-01-30", "Promotions"), row("2024-02-02", "Promotions")])
+    # Unfiled, then in a new folder, each time in a file holding only a later day of it.
+    import_rows(acme, [row("2024-03-01", "")])
+    folder_rows = CampaignFolderStat.objects.for_account(acme)
+    assert set(folder_rows.values_list("folder", flat=True)) == {None}
+    import_rows(acme, [row("2024-03-02", "Archive")])
+    assert set(folder_rows.values_list("folder__name", flat=True)) == {"Archive"}
+    assert sorted(folder_rows.filter(grain="month").values_list("period_start", "sends")) == [
+        (date(2024, 1, 1), 100),
+        (date(2024, 2, 1), 100),
+        (date(2024, 3, 1), 200),
     ]
 
 
