@@ -322,7 +322,7 @@ REFUSED_DOCUMENTS = {
     ),
     "NUL in the name": (
         lambda s: _json(s.client_document(DOC, [CALLBACK], client_name="Claude\u0000")),
-        "client_name contains control characters",
+        "client_name contains control",
     ),
     "name not a string": (
         lambda s: _json(s.client_document(DOC, [CALLBACK], client_name=None)),
