@@ -15,13 +15,14 @@ from datetime import date
 
 import anyio
 import pytest
+from django.apps import apps
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from maestra_mcp.session_logs.models import McpSessionLog
-from reporting.models import StatsImport
+from reporting.models import StatBase, StatsImport
 from reporting.schemas import CampaignReportParams
 from reporting.selectors.visibility import reporting_db
 from tests.support.mcp import ASGI_ORIGIN, asgi_http_client, running_app, sdk_client
@@ -32,7 +33,12 @@ from tests.support.reports import WINDOW, campaign_report_as, import_rows, week_
 ALIAS = "replica"
 ANALYST = "analyst@acme.test"
 TODAY = date(2026, 2, 1)  # after the window: provenance is about the data, not today
-STAT_TABLES = ("reporting_campaignstat", "reporting_campaignbrandstat")
+# Every statistics table: a report reads whichever has the columns it needs.
+STAT_TABLES = tuple(
+    model._meta.db_table
+    for model in apps.get_app_config("reporting").get_models()
+    if issubclass(model, StatBase)
+)
 
 # The replica is a mirror of default: Django neither creates nor flushes a test
 # database on it, and the tests may query it.
