@@ -491,7 +491,7 @@ def test_query_count_is_constant_whatever_the_data_size(acme, analyst, django_as
         )
     assert nothing.summary.sends == 0 and nothing.breakdown.rows == []
     assert {bucket.metrics.sends for bucket in nothing.timeline.buckets} == {0}
-    with django_assert_num_queries(1):  # the brand scope: one query
+    with django_assert_num_queries(2):  # the brand scope: the membership, the grants
         allowed_brand_ids(user=analyst, account=acme)
 
 
