@@ -10,7 +10,7 @@ Data-protection rules enforced here, whatever the caller passes:
 * every string is storable: NUL and lone surrogates, which PostgreSQL refuses,
   are replaced, and nesting is bounded;
 * an offboarded account gets no new rows (checked under a row lock, see
-  :func:`_account_accepts_logs`);
+  :func:`_insert_unless_offboarded`);
 * oversized payloads are cut to a preview so one huge report cannot bloat the
   table.
 
@@ -22,8 +22,6 @@ only after the response has been sent: the client never waits for the insert.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import hashlib
 import json
 import logging
@@ -198,48 +196,24 @@ def _to_json(value: Any, known: frozenset[str] = frozenset()) -> Any:
 
 
 def _insert_unless_offboarded(log: McpSessionLog) -> bool:
-    """INSERT ``log`` if its account is still served, in one statement; whether it did.
+    """Save ``log`` if its account is still served; whether it did.
 
-    The statement reads the account row and takes ``FOR KEY SHARE`` on it (the
-    lock the foreign key check takes anyway, so no second lock): log writers do
-    not block each other, but ``account_offboard`` (``SELECT … FOR UPDATE``)
-    waits for an in-flight write to commit — so that row exists before the purge
-    is enqueued and is deleted by it — and a write that comes after sees
-    ``offboarded_at`` and stores nothing. The periodic sweeper is the backstop for
-    any row that slips through anyway.
-
-    Written as one ``INSERT … SELECT … WHERE EXISTS`` because the MCP endpoint
-    logs every request: the ORM's save inside a transaction with a separate
-    account check cost four round trips and ~1,000 Python calls. Values are
-    prepared by the model's own fields, as ``save()`` would.
+    The account row is locked (``FOR NO KEY UPDATE``) for the insert's short
+    transaction: ``account_offboard`` (``SELECT … FOR UPDATE``) waits for an
+    in-flight write to commit — so that row exists before the purge is enqueued
+    and is deleted by it — and a write that comes after sees ``offboarded_at``
+    and stores nothing. The periodic sweeper is the backstop for any row that
+    slips through anyway. Inside a caller's transaction this is a savepoint, so
+    a failed insert does not abort it.
     """
-    fields = [field for field in log._meta.concrete_fields if not field.primary_key]
-    values = [field.get_db_prep_save(field.pre_save(log, add=True), connection) for field in fields]
-    # Inside a caller's transaction a failed insert must not abort it: a savepoint.
-    # In autocommit (the endpoint) the statement is atomic on its own.
-    guard = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
-    with guard, connection.cursor() as cursor:
-        cursor.execute(_insert_sql(), [*values, log.account_id])
-        inserted = cursor.fetchone()
-    if inserted is None:
-        return False
-    log.pk = inserted[0]
-    log._state.adding, log._state.db = False, connection.alias
+    with transaction.atomic():
+        served = Account.objects.select_for_update(no_key=True).filter(
+            pk=log.account_id, offboarded_at__isnull=True
+        )
+        if not served.exists():
+            return False
+        log.save(force_insert=True)
     return True
-
-
-@functools.cache
-def _insert_sql() -> str:
-    quote = connection.ops.quote_name
-    fields = [field for field in McpSessionLog._meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    return (
-        f"INSERT INTO {quote(McpSessionLog._meta.db_table)} ({columns}) "  # noqa: S608 - names from model meta
-        f"SELECT {placeholders} WHERE EXISTS (SELECT 1 FROM {quote(Account._meta.db_table)} "
-        f"WHERE id = %s AND offboarded_at IS NULL FOR KEY SHARE) "
-        f"RETURNING {quote(McpSessionLog._meta.pk.column)}"
-    )
 
 
 def session_log_record(

@@ -438,9 +438,9 @@ def statements(queries: list[str]) -> list[str]:
     return [sql for sql in queries if not sql.startswith(TRANSACTION_CONTROL)]
 
 
-def test_a_request_costs_four_queries(cast, token_for):
-    """Account, token (with its user and client), policy, and the session-log insert
-    (which checks the account in the same statement): the fixed price of every MCP
+def test_a_request_costs_five_queries(cast, token_for):
+    """Account, token (with its user and client), policy, and the session log's
+    account check (under a row lock) and insert: the fixed price of every MCP
     request, whatever it asks."""
     token = token_for(ANALYST)
     ContentType.objects.get_for_model(Account)  # cached per process, like in a server
@@ -455,8 +455,9 @@ def test_a_request_costs_four_queries(cast, token_for):
     assert response.status_code == 200
     assert response.json()["result"]["tools"]
     sent = statements(queries)
-    assert len(sent) == 4, "\n".join(sent)
+    assert len(sent) == 5, "\n".join(sent)
     assert "oauth2_provider_accesstoken" in sent[1]
+    assert "accounts_account" in sent[-2] and sent[-2].endswith("FOR NO KEY UPDATE")
     assert sent[-1].startswith("INSERT INTO") and "mcpsessionlog" in sent[-1]
 
 
@@ -465,7 +466,7 @@ def test_a_refusal_costs_no_more(cast, token_for):
     with queries_of_every_thread() as queries:
         response = exchange("POST", "/mcp/acme", token=token, body=LIST_TOOLS)
     assert response.status_code == 401
-    assert len(statements(queries)) == 3, "\n".join(statements(queries))  # no policy query
+    assert len(statements(queries)) == 4, "\n".join(statements(queries))  # no policy query
 
 
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
