@@ -21,15 +21,10 @@ from django.db.models import Count, Sum
 from accounts.models import Account
 from reporting.errors import ReportError
 from reporting.metrics import FRACTIONS, METRICS, change
-from reporting.models import Grain
-from reporting.periods import cover
+from reporting.periods import DateWindow, account_today, comparison_window, resolve_window
 from reporting.schemas_explain import EXPLAIN_BY, ExplainChangeParams, Explanation
-from reporting.selectors.criteria import report_criteria
-from reporting.selectors.grouping import CAMPAIGNS, FLOWS, groups, rows_in
-from reporting.selectors.provenance import provenance
-from reporting.selectors.reports import window_model
-from reporting.selectors.visibility import reporting_db
-from reporting.windows import DateWindow, account_today, comparison_window, resolve_window
+from reporting.selectors.reports import provenance, window_model
+from reporting.selectors.rows import CAMPAIGNS, FLOWS, groups, in_window, report_criteria
 
 NOT_EXPLAINED = (
     "The metric is null in one window (nothing to divide by, or not tracked there), so its "
@@ -66,8 +61,7 @@ def explain_change(
     )
     other = _comparison(params, window, today)
     filters = report_criteria(account=account, allowed=allowed_brands, params=params)
-    rows = filters.rows(kind.table([*filters.kept, by]), reporting_db(), account)
-    found = _groups(kind, account, rows, by, params.metric, window, other)
+    found = _groups(kind, account, filters.rows(kind, by), by, params.metric, window, other)
     ratio = params.metric in FRACTIONS
     result = (_shift_share if ratio else _differences)(params.metric, found)
     return Explanation(
@@ -121,10 +115,7 @@ def _comparison(params: ExplainChangeParams, window: DateWindow, today: date) ->
 
 def _groups(kind, account, rows, by, metric, window, other) -> list[_Group]:
     """Each group's numerator, denominator and row count in both windows: one query."""
-    windows = {
-        "p": rows_in(cover(other.date_from, other.date_to, Grain.MONTH)),
-        "c": rows_in(cover(window.date_from, window.date_to, Grain.MONTH)),
-    }
+    windows = {"p": in_window(other), "c": in_window(window)}
     numerator, denominator = FRACTIONS.get(metric, (metric, None))
     sums = {}
     for prefix, where in windows.items():
