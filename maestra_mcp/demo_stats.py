@@ -21,10 +21,9 @@ from django.db.models import Max
 
 from accounts.models import Account
 from reporting.models import CampaignStat, FlowStat, Grain
-from reporting.periods import next_month
+from reporting.periods import account_today, next_month
 from reporting.services.rollups import stats_vacuum
 from reporting.services.stats_import import COLUMNS, ImportResult, stats_import
-from reporting.windows import account_today
 
 HISTORY_DAYS = 1095  # three years: the longest report window
 _GROWTH_EPOCH = date(2024, 1, 1)

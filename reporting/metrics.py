@@ -27,7 +27,6 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     FloatField,
-    Q,
     Sum,
     Value,
 )
@@ -39,6 +38,7 @@ from reporting.models import SUMMED_COLUMNS
 Kind = Literal["count", "money", "rate", "money_ratio"]
 
 _MONEY = DecimalField(max_digits=20, decimal_places=2)
+_BIG = BigIntegerField()
 
 
 @dataclass(frozen=True)
@@ -46,25 +46,13 @@ class Metric:
     name: str
     kind: Kind
     definition: str
-    build: Callable[[Q | None], Expression]
-
-    def expression(self, where: Q | None = None) -> Expression:
-        """The aggregate over the selected rows (further restricted by ``where``)."""
-        return self.build(where)
+    expression: Callable[[], Expression]  # the aggregate over the selected rows
 
 
-def _sum(field: str, where: Q | None) -> Expression:
-    return Sum(field, filter=where)
-
-
-def _integer_sum(field: str, where: Q | None) -> Expression:
+def _integer_sum(field: str) -> Expression:
     # PostgreSQL sums bigints as numeric, which the driver loads as Decimals: several
     # times slower to load and to validate than ints, for counts that fit a bigint.
-    return Cast(_sum(field, where), BigIntegerField())
-
-
-def _count(field: str) -> Callable[[Q | None], Expression]:
-    return lambda where: Coalesce(_integer_sum(field, where), 0, output_field=BigIntegerField())
+    return Cast(Sum(field), BigIntegerField())
 
 
 def _ratio(numerator: Combinable, denominator: Combinable) -> Expression:
@@ -94,111 +82,60 @@ FRACTIONS: dict[str, tuple[str, str]] = {
     "average_order_value": ("revenue", "orders"),
     "revenue_per_delivered": ("revenue", "delivered"),
 }
+# Decimal places of the money metrics (the documented rounding).
+MONEY_PLACES = {"revenue": 2, "average_order_value": 2, "revenue_per_delivered": 4}
+_TRACKABLE = ("opens", "clicks")  # null when no selected row tracks them
 
-
-def _rate(name: str) -> Callable[[Q | None], Expression]:
-    numerator, denominator = FRACTIONS[name]
-    return lambda w: _ratio(_sum(numerator, w), _sum(denominator, w))
-
-
-def _money_rate(name: str, places: int) -> Callable[[Q | None], Expression]:
-    numerator, denominator = FRACTIONS[name]
-    return lambda w: _money_ratio(_sum(numerator, w), _sum(denominator, w), places)
-
-
-_DEFINITIONS: list[tuple[str, Kind, str, Callable[[Q | None], Expression]]] = [
-    ("sends", "count", "Messages sent (sum).", _count("sends")),
-    ("delivered", "count", "Messages delivered (sum).", _count("delivered")),
-    ("bounces", "count", "Messages bounced or failed (sum).", _count("bounces")),
-    (
-        "opens",
-        "count",
-        "Opens (sum over rows whose channel tracks opens; null when none does, e.g. SMS only).",
-        lambda w: _integer_sum("opens", w),
-    ),
-    (
-        "clicks",
-        "count",
-        "Clicks (sum over rows whose channel tracks clicks; null when none does).",
-        lambda w: _integer_sum("clicks", w),
-    ),
-    ("unsubscribes", "count", "Unsubscribes (sum).", _count("unsubscribes")),
-    ("spam_complaints", "count", "Spam complaints (sum).", _count("spam_complaints")),
-    ("orders", "count", "Attributed orders (sum).", _count("orders")),
-    (
-        "revenue",
-        "money",
-        "Attributed revenue in the account's currency (sum; a decimal string).",
-        lambda w: Coalesce(_sum("revenue", w), Value(Decimal("0")), output_field=_MONEY),
-    ),
-    (
-        "delivery_rate",
-        "rate",
-        "delivered / sends. Null when sends is 0.",
-        _rate("delivery_rate"),
-    ),
-    (
-        "bounce_rate",
-        "rate",
-        "bounces / sends. Null when sends is 0.",
-        _rate("bounce_rate"),
-    ),
-    (
-        "open_rate",
-        "rate",
-        "opens / delivered, the denominator counting only the delivered of rows that track "
-        "opens (untracked channels never dilute it). Null when that is 0.",
-        _rate("open_rate"),
-    ),
-    (
-        "click_rate",
-        "rate",
-        "clicks / delivered, the denominator counting only the delivered of rows that track "
-        "clicks. Null when that is 0.",
-        _rate("click_rate"),
-    ),
-    (
-        "click_to_open_rate",
-        "rate",
-        "clicks / opens, both summed over rows that track opens and clicks. "
-        "Null when those opens are 0.",
-        _rate("click_to_open_rate"),
-    ),
-    (
-        "conversion_rate",
-        "rate",
-        "orders / delivered. Null when delivered is 0.",
-        _rate("conversion_rate"),
-    ),
-    (
-        "unsubscribe_rate",
-        "rate",
-        "unsubscribes / delivered. Null when delivered is 0.",
-        _rate("unsubscribe_rate"),
-    ),
-    (
-        "spam_rate",
-        "rate",
-        "spam_complaints / delivered. Null when delivered is 0.",
-        _rate("spam_rate"),
-    ),
-    (
-        "average_order_value",
-        "money_ratio",
-        "revenue / orders, rounded to 2 decimals (a decimal string). Null when orders is 0.",
-        _money_rate("average_order_value", 2),
-    ),
-    (
-        "revenue_per_delivered",
-        "money_ratio",
-        "revenue / delivered, rounded to 4 decimals (a decimal string). Null when delivered is 0.",
-        _money_rate("revenue_per_delivered", 4),
-    ),
-]
-
-METRICS: dict[str, Metric] = {
-    name: Metric(name, kind, definition, build) for name, kind, definition, build in _DEFINITIONS
+# Every metric in the order the results and the tools' schemas list them.
+_DEFINITIONS = {
+    "sends": "Messages sent (sum).",
+    "delivered": "Messages delivered (sum).",
+    "bounces": "Messages bounced or failed (sum).",
+    "opens": "Opens (sum over rows whose channel tracks opens; null when none does, e.g. SMS "
+    "only).",
+    "clicks": "Clicks (sum over rows whose channel tracks clicks; null when none does).",
+    "unsubscribes": "Unsubscribes (sum).",
+    "spam_complaints": "Spam complaints (sum).",
+    "orders": "Attributed orders (sum).",
+    "revenue": "Attributed revenue in the account's currency (sum; a decimal string).",
+    "delivery_rate": "delivered / sends. Null when sends is 0.",
+    "bounce_rate": "bounces / sends. Null when sends is 0.",
+    "open_rate": "opens / delivered, the denominator counting only the delivered of rows that "
+    "track opens (untracked channels never dilute it). Null when that is 0.",
+    "click_rate": "clicks / delivered, the denominator counting only the delivered of rows that "
+    "track clicks. Null when that is 0.",
+    "click_to_open_rate": "clicks / opens, both summed over rows that track opens and clicks. "
+    "Null when those opens are 0.",
+    "conversion_rate": "orders / delivered. Null when delivered is 0.",
+    "unsubscribe_rate": "unsubscribes / delivered. Null when delivered is 0.",
+    "spam_rate": "spam_complaints / delivered. Null when delivered is 0.",
+    "average_order_value": "revenue / orders, rounded to 2 decimals (a decimal string). Null "
+    "when orders is 0.",
+    "revenue_per_delivered": "revenue / delivered, rounded to 4 decimals (a decimal string). "
+    "Null when delivered is 0.",
 }
+
+
+def _metric(name: str, definition: str) -> Metric:
+    """The metric ``name``: a ratio of two sums (:data:`FRACTIONS`) or a sum of its column."""
+    if name in FRACTIONS and name in MONEY_PLACES:
+        top, bottom = FRACTIONS[name]
+        places = MONEY_PLACES[name]
+        kind, build = "money_ratio", lambda: _money_ratio(Sum(top), Sum(bottom), places)
+    elif name in FRACTIONS:
+        top, bottom = FRACTIONS[name]
+        kind, build = "rate", lambda: _ratio(Sum(top), Sum(bottom))
+    elif name == "revenue":
+        zero = Value(Decimal("0"))
+        kind, build = "money", lambda: Coalesce(Sum(name), zero, output_field=_MONEY)
+    elif name in _TRACKABLE:
+        kind, build = "count", lambda: _integer_sum(name)
+    else:
+        kind, build = "count", lambda: Coalesce(_integer_sum(name), 0, output_field=_BIG)
+    return Metric(name, kind, definition, build)
+
+
+METRICS: dict[str, Metric] = {name: _metric(name, text) for name, text in _DEFINITIONS.items()}
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
 ADDITIVE_METRICS: tuple[str, ...] = tuple(
     name for name, metric in METRICS.items() if metric.kind in ("count", "money")
@@ -216,10 +153,6 @@ def metric_definitions() -> str:
 
 
 METRIC_DEFINITIONS = metric_definitions()
-
-
-# Decimal places of the money metrics (the documented rounding).
-MONEY_PLACES = {"revenue": 2, "average_order_value": 2, "revenue_per_delivered": 4}
 
 
 def change(name: str, current, previous) -> tuple[object, float | None]:
@@ -250,27 +183,17 @@ _TRACKED_BY = {
 }
 
 
-def sum_aliases(
-    where: Q | None = None, prefix: str = "s_", *, cast: bool = False
-) -> dict[str, Expression]:
+def sum_aliases(*, cast: bool = False) -> dict[str, Expression]:
     """The base sums of the selected rows (models.SUMMED_COLUMNS), for :func:`from_sums`.
 
     ``cast``: the counts as bigints (see ``_integer_sum``), for a query of many rows (a
     day timeline: 1,095), where loading Decimals cost more than the casts; in a query
     of a few rows, compiling 12 casts costs more than they save."""
-    integer_sum = _integer_sum if cast else _sum
-    return {
-        f"{prefix}{c}": _sum(c, where) if c == "revenue" else integer_sum(c, where)
-        for c in SUMMED_COLUMNS
-    }
+    integer_sum = _integer_sum if cast else Sum
+    return {f"s_{c}": Sum(c) if c == "revenue" else integer_sum(c) for c in SUMMED_COLUMNS}
 
 
-def sums_minus(
-    total: dict,
-    parts: list[dict],
-    tracked_elsewhere: Callable[[str], bool],
-    prefix: str = "s_",
-) -> dict:
+def sums_minus(total: dict, parts: list[dict], tracked_elsewhere: Callable[[str], bool]) -> dict:
     """The base sums of the rows in ``total`` but in none of ``parts``, null where none of
     those rows tracks the event.
 
@@ -280,13 +203,12 @@ def sums_minus(
     answers whether any remaining row has ``column`` (one small query, only then).
     """
     remaining = {
-        column: (total[f"{prefix}{column}"] or 0)
-        - sum(part[f"{prefix}{column}"] or 0 for part in parts)
+        column: (total[f"s_{column}"] or 0) - sum(part[f"s_{column}"] or 0 for part in parts)
         for column in SUMMED_COLUMNS
     }
     tracked = {}
     for tracker in set(_TRACKED_BY.values()):
-        if total[f"{prefix}{tracker}"] is None:
+        if total[f"s_{tracker}"] is None:
             tracked[tracker] = False  # no row at all tracks it
         else:
             shown = [c for c, t in _TRACKED_BY.items() if t == tracker]
@@ -297,10 +219,10 @@ def sums_minus(
     }
 
 
-def sums_plus(parts: list[dict], prefix: str = "s_") -> dict:
+def sums_plus(parts: list[dict]) -> dict:
     """The base sums of the rows of all ``parts`` together (null where every part's is)."""
     total = {}
-    for key in (f"{prefix}{column}" for column in SUMMED_COLUMNS):
+    for key in (f"s_{column}" for column in SUMMED_COLUMNS):
         found = [part[key] for part in parts if part[key] is not None]
         total[key] = sum(found) if found else None
     return total
@@ -317,7 +239,7 @@ def from_sums(sums: dict, prefix: str = "") -> dict:
     if prefix:
         sums = {column: sums[prefix + column] for column in SUMMED_COLUMNS}
     values = {name: int(sums[name] or 0) for name in _COUNTS}
-    for name in ("opens", "clicks"):  # null when no row tracks them
+    for name in _TRACKABLE:
         if sums[name] is None:
             values[name] = None
     values["revenue"] = Decimal(sums["revenue"] or 0).quantize(_EXPONENTS["revenue"])

@@ -83,46 +83,39 @@ class Goal(_NamedDimension):
         ]
 
 
-class Campaign(AccountScopedModel):
+class _Source(AccountScopedModel):
+    """A campaign or a flow, known by its external id; created and renamed by the import."""
+
     # RESTRICT, not PROTECT: a brand, goal or folder in use cannot be deleted on its
     # own, but deleting the whole account (offboarding, purge) cascades through all.
     external_id = models.CharField(max_length=100)
     name = models.CharField(max_length=255)
+    brand = models.ForeignKey(Brand, on_delete=models.RESTRICT, related_name="+")
+    goal = models.ForeignKey(Goal, on_delete=models.RESTRICT, related_name="+")
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "external_id"],
+                name="%(app_label)s_%(class)s_unique_external_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(_Source):
     folder = models.ForeignKey(
         CampaignFolder, on_delete=models.RESTRICT, null=True, blank=True, related_name="+"
     )
-    brand = models.ForeignKey(Brand, on_delete=models.RESTRICT, related_name="+")
-    goal = models.ForeignKey(Goal, on_delete=models.RESTRICT, related_name="+")
     activation_type = models.CharField(max_length=16, choices=ActivationType.choices)
 
-    class Meta:
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account", "external_id"], name="reporting_campaign_unique_external_id"
-            ),
-        ]
 
-    def __str__(self) -> str:
-        return self.name
-
-
-class Flow(AccountScopedModel):
-    external_id = models.CharField(max_length=100)
-    name = models.CharField(max_length=255)
-    brand = models.ForeignKey(Brand, on_delete=models.RESTRICT, related_name="+")
-    goal = models.ForeignKey(Goal, on_delete=models.RESTRICT, related_name="+")
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["account", "external_id"], name="reporting_flow_unique_external_id"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
+class Flow(_Source):
+    pass
 
 
 class Grain(models.TextChoices):
@@ -184,6 +177,7 @@ class StatBase(AccountScopedModel):
 
     key: tuple[str, ...] = ()  # what a row counts, besides account, grain and period
 
+    account = _fact_key("accounts.Account")
     grain = models.CharField(max_length=5, choices=Grain.choices)
     period_start = models.DateField()
     sends = models.BigIntegerField()
@@ -263,7 +257,6 @@ class CampaignStat(ChannelStatBase):
     """One campaign on one channel over a day (the imported rows), week or month."""
 
     key = ("campaign", "channel")
-    account = _fact_key("accounts.Account")
     campaign = _fact_key(Campaign)
     Meta = _rollup_meta("reporting_campaignstat", key)
 
@@ -272,7 +265,6 @@ class FlowStat(ChannelStatBase):
     """One flow on one channel over a day (the imported rows), week or month."""
 
     key = ("flow", "channel")
-    account = _fact_key("accounts.Account")
     flow = _fact_key(Flow)
     Meta = _rollup_meta("reporting_flowstat", key)
 
@@ -281,7 +273,6 @@ class CampaignTotalStat(StatBase):
     """One campaign over all its channels: half the rows of a top-campaigns report."""
 
     key = ("campaign",)
-    account = _fact_key("accounts.Account")
     campaign = _fact_key(Campaign)
     Meta = _rollup_meta("reporting_campaigntotalstat", key)
 
@@ -290,7 +281,6 @@ class FlowTotalStat(StatBase):
     """One flow over all its channels."""
 
     key = ("flow",)
-    account = _fact_key("accounts.Account")
     flow = _fact_key(Flow)
     Meta = _rollup_meta("reporting_flowtotalstat", key)
 
@@ -299,7 +289,6 @@ class CampaignFolderStat(ChannelStatBase):
     """All of one brand's campaigns in one folder (or unfiled) on one channel."""
 
     key = ("brand", "folder", "channel")
-    account = _fact_key("accounts.Account")
     brand = _fact_key(Brand)
     folder = models.ForeignKey(
         CampaignFolder,
@@ -317,7 +306,6 @@ class CampaignBrandTotalStat(StatBase):
     channel filter, with or without a brand restriction, reads a row per brand."""
 
     key = ("brand",)
-    account = _fact_key("accounts.Account")
     brand = _fact_key(Brand)
     Meta = _rollup_meta("reporting_campaignbrandtotalstat", key)
 
@@ -326,7 +314,6 @@ class FlowBrandTotalStat(StatBase):
     """All of one brand's flows over all channels."""
 
     key = ("brand",)
-    account = _fact_key("accounts.Account")
     brand = _fact_key(Brand)
     Meta = _rollup_meta("reporting_flowbrandtotalstat", key)
 
@@ -336,7 +323,6 @@ class CampaignBrandStat(ChannelStatBase):
     any report filtered on channels, reads."""
 
     key = ("brand", "channel")
-    account = _fact_key("accounts.Account")
     brand = _fact_key(Brand)
     Meta = _rollup_meta("reporting_campaignbrandstat", key)
 
@@ -345,7 +331,6 @@ class FlowBrandStat(ChannelStatBase):
     """All of one brand's flows on one channel."""
 
     key = ("brand", "channel")
-    account = _fact_key("accounts.Account")
     brand = _fact_key(Brand)
     Meta = _rollup_meta("reporting_flowbrandstat", key)
 

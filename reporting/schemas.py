@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from reporting.metrics import METRICS
 from reporting.models import ActivationType, Channel
-from reporting.windows import PERIODS
+from reporting.periods import PERIODS
 
 
 def _lower(value):

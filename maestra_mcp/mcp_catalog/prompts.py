@@ -23,7 +23,7 @@ from reporting.metrics import METRIC_NAMES
 from reporting.models import Channel
 from reporting.schemas import ReportFiltersParams
 from reporting.selectors import report_filters
-from reporting.selectors.criteria import closest
+from reporting.selectors.rows import closest
 
 KINDS = ("campaigns", "flows")
 # What completion/complete may return at most (the protocol's cap).

@@ -21,15 +21,10 @@ from django.db.models import Count, Sum
 from accounts.models import Account
 from reporting.errors import ReportError
 from reporting.metrics import FRACTIONS, METRICS, change
-from reporting.models import Grain
-from reporting.periods import cover
+from reporting.periods import DateWindow, account_today, comparison_window, resolve_window
 from reporting.schemas_explain import EXPLAIN_BY, ExplainChangeParams, Explanation
-from reporting.selectors.criteria import report_criteria
-from reporting.selectors.grouping import CAMPAIGNS, FLOWS, groups, rows_in
-from reporting.selectors.provenance import provenance
-from reporting.selectors.reports import window_model
-from reporting.selectors.visibility import reporting_db
-from reporting.windows import DateWindow, account_today, comparison_window, resolve_window
+from reporting.selectors.reports import provenance, window_model
+from reporting.selectors.rows import CAMPAIGNS, FLOWS, groups, in_window, report_criteria
 
 NOT_EXPLAINED = (
     "The metric is null in one window (nothing to divide by, or not tracked there), so its "
@@ -66,8 +61,7 @@ def explain_change(
     )
     other = _comparison(params, window, today)
     filters = report_criteria(account=account, allowed=allowed_brands, params=params)
-    rows = filters.rows(kind.table([*filters.kept, by]), reporting_db(), account)
-    found = _groups(kind, account, rows, by, params.metric, window, other)
+    found = _groups(kind, account, filters.rows(kind, by), by, params.metric, window, other)
     ratio = params.metric in FRACTIONS
     result = (_shift_share if ratio else _differences)(params.metric, found)
     return Explanation(
@@ -121,10 +115,7 @@ def _comparison(params: ExplainChangeParams, window: DateWindow, today: date) ->
 
 def _groups(kind, account, rows, by, metric, window, other) -> list[_Group]:
     """Each group's numerator, denominator and row count in both windows: one query."""
-    windows = {
-        "p": rows_in(cover(other.date_from, other.date_to, Grain.MONTH)),
-        "c": rows_in(cover(window.date_from, window.date_to, Grain.MONTH)),
-    }
+    windows = {"p": in_window(other), "c": in_window(window)}
     numerator, denominator = FRACTIONS.get(metric, (metric, None))
     sums = {}
     for prefix, where in windows.items():
@@ -162,37 +153,26 @@ def _status(group: _Group) -> str:
     return "gone" if not group.rows[1] else "continuing"
 
 
-def _total(values: list, metric: str):
-    """The sum metric over groups, with its null rule (opens/clicks: null if none tracked)."""
+def _sum_of(values: list):
+    """The sum of the non-null ``values``; None when every one is null."""
     present = [v for v in values if v is not None]
-    if not present:
-        return (
-            None
-            if metric in ("opens", "clicks")
-            else (Decimal("0.00") if metric == "revenue" else 0)
-        )
-    return sum(present[1:], present[0])
+    return sum(present[1:], present[0]) if present else None
 
 
 def _differences(metric: str, found: list[_Group]) -> dict:
     """Sums: each group's contribution is its own change."""
-    previous = _total([g.numerator[0] for g in found], metric)
-    current = _total([g.numerator[1] for g in found], metric)
+    levels = [_sum_of([g.numerator[i] for g in found]) for i in (0, 1)]
+    if metric not in ("opens", "clicks"):  # null only when no row tracks them
+        zero = Decimal("0.00") if metric == "revenue" else 0
+        levels = [zero if level is None else level for level in levels]
+    previous, current = levels
     absolute, relative = change(metric, current, previous)
     entries = []
     if absolute is not None:
         for g in found:
             before, now = g.numerator
-            entries.append(
-                (
-                    g,
-                    {
-                        "current": now,
-                        "previous": before,
-                        "contribution": (now or 0) - (before or 0),
-                    },
-                )
-            )
+            difference = (now or 0) - (before or 0)
+            entries.append((g, {"current": now, "previous": before, "contribution": difference}))
     return {
         "current": current,
         "previous": previous,
@@ -206,14 +186,16 @@ def _fraction(value) -> Fraction:
     return Fraction(value or 0)
 
 
+def _level(found: list[_Group], i: int) -> Fraction | None:
+    """The ratio over the groups ``found`` in window ``i`` (0 previous, 1 current); None
+    when they have no denominator there."""
+    denominator = sum(g.denominator[i] for g in found)
+    return sum(_fraction(g.numerator[i]) for g in found) / denominator if denominator else None
+
+
 def _shift_share(metric: str, found: list[_Group]) -> dict:
     """Rates: each group's contribution split into rate and mix effects (exact rationals)."""
-    totals = [
-        (sum(_fraction(g.numerator[i]) for g in found), sum(g.denominator[i] for g in found))
-        for i in (0, 1)
-    ]
-    levels = [n / d if d else None for n, d in totals]
-    previous, current = levels
+    previous, current = (_level(found, i) for i in (0, 1))
     if previous is None or current is None:
         return {
             "current": _float(current),
@@ -222,9 +204,10 @@ def _shift_share(metric: str, found: list[_Group]) -> dict:
             "relative": None,
             "entries": [],
         }
+    denominators = [sum(g.denominator[i] for g in found) for i in (0, 1)]
     entries = []
     for g in found:
-        shares = [Fraction(g.denominator[i], totals[i][1]) for i in (0, 1)]
+        shares = [Fraction(g.denominator[i], denominators[i]) for i in (0, 1)]
         rates = [
             _fraction(g.numerator[i]) / g.denominator[i] if g.denominator[i] else None
             for i in (0, 1)
@@ -235,23 +218,20 @@ def _shift_share(metric: str, found: list[_Group]) -> dict:
             rates[1] if rates[1] is not None else rates[0],
         )
         contribution = (
-            _fraction(g.numerator[1]) / totals[1][1] - _fraction(g.numerator[0]) / totals[0][1]
+            _fraction(g.numerator[1]) / denominators[1]
+            - _fraction(g.numerator[0]) / denominators[0]
         )
         mix = ((before or 0) + (now or 0)) / 2 * (shares[1] - shares[0])
-        entries.append(
-            (
-                g,
-                {
-                    "current": _float(rates[1]),
-                    "previous": _float(rates[0]),
-                    "contribution": contribution,
-                    "rate_effect": contribution - mix,
-                    "mix_effect": mix,
-                    "share_current": float(shares[1]),
-                    "share_previous": float(shares[0]),
-                },
-            )
-        )
+        values = {
+            "current": _float(rates[1]),
+            "previous": _float(rates[0]),
+            "contribution": contribution,
+            "rate_effect": contribution - mix,
+            "mix_effect": mix,
+            "share_current": float(shares[1]),
+            "share_previous": float(shares[0]),
+        }
+        entries.append((g, values))
     absolute = current - previous
     return {
         "current": float(current),
@@ -312,20 +292,8 @@ def _others(rest: list) -> dict:
         for name in ("contribution", "rate_effect", "mix_effect")
         if name in values[0]
     }
-    if "rate_effect" in values[0]:  # a ratio: recompute the level from the group sums
-        levels = []
-        for i in (0, 1):
-            n = sum(_fraction(g.numerator[i]) for g in groups_)
-            d = sum(g.denominator[i] for g in groups_)
-            levels.append(_float(n / d) if d else None)
-        previous, current = levels
+    if "rate_effect" in values[0]:  # a ratio: the level from the group sums
+        previous, current = (_float(_level(groups_, i)) for i in (0, 1))
     else:
-        metric_values = [(g.numerator[0], g.numerator[1]) for g in groups_]
-        previous = _sum_or_none([p for p, _ in metric_values])
-        current = _sum_or_none([c for _, c in metric_values])
+        previous, current = (_sum_of([g.numerator[i] for g in groups_]) for i in (0, 1))
     return {"groups": len(rest), "previous": previous, "current": current, **summed}
-
-
-def _sum_or_none(values: list):
-    present = [v for v in values if v is not None]
-    return sum(present[1:], present[0]) if present else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from django.db.models import Count, Q, QuerySet, Window
+from django.db.models import Q, QuerySet
 
 from accounts.models import Account
 from reporting.metrics import METRIC_DEFINITIONS, METRIC_NAMES
@@ -19,10 +19,16 @@ from reporting.models import (
     FlowBrandStat,
     Goal,
 )
+from reporting.periods import PERIODS
 from reporting.schemas import NO_FOLDER, FlowRef, ReportFilters, ReportFiltersParams
-from reporting.selectors import paging
-from reporting.selectors.visibility import reporting_db, visible
-from reporting.windows import PERIODS
+from reporting.selectors.rows import (
+    SortKey,
+    fingerprint,
+    next_cursor,
+    read_page,
+    reporting_db,
+    visible,
+)
 
 
 def _plain_text(text: str) -> str:
@@ -31,35 +37,21 @@ def _plain_text(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def _page(rows: QuerySet, query: str | None, limit: int, cursor: str | None, scope: dict):
-    """(refs, total, next cursor) of ``rows`` by name then external id, ``query`` applied."""
-    if query:
+def _page(rows: QuerySet, search: str | None, limit: int, cursor: str | None, scope: dict):
+    """(refs, total, next cursor) of ``rows`` by name then external id, ``search`` applied."""
+    if search:
         # unaccent() on the column (the lookup) and in Python on the search: both sides
         # compared without accents, ignoring case.
-        text = _plain_text(query.strip())
+        text = _plain_text(search.strip())
         rows = rows.filter(Q(name__unaccent__icontains=text) | Q(external_id__icontains=text))
-    keys = [paging.SortKey("name"), paging.SortKey("external_id")]
-    fingerprint = paging.fingerprint(query=query, **scope)
-    shown = 0
-    if cursor:
-        shown, last = paging.cursor_loads(cursor, query=fingerprint)
-        rows = rows.filter(paging.after(keys, last))
-    found = list(
-        rows.values("external_id", "name")
-        .annotate(remaining=Window(Count("*")))
-        .order_by(*paging.order_by(keys))[:limit]
+    keys = [SortKey("name"), SortKey("external_id")]
+    query = fingerprint(query=search, **scope)
+    shown, found, total = read_page(
+        rows.values("external_id", "name"), keys, query=query, cursor=cursor, limit=limit
     )
-    total = shown + (found[0]["remaining"] if found else 0)
-    next_cursor = None
-    if total > shown + len(found):
-        last_row = found[-1]
-        next_cursor = paging.cursor_dumps(
-            query=fingerprint,
-            position=shown + len(found),
-            last=[last_row["name"], last_row["external_id"]],
-        )
+    cursor = next_cursor(keys, query=query, shown=shown, found=found, total=total)
     refs = [FlowRef(id=row["external_id"], name=row["name"]) for row in found]
-    return refs, total, next_cursor
+    return refs, total, cursor
 
 
 def report_filters(
@@ -68,7 +60,7 @@ def report_filters(
     allowed_brands: set[int] | None,
     params: ReportFiltersParams | None = None,
 ) -> ReportFilters:
-    """What the user may filter on (see :mod:`reporting.selectors.visibility`): their
+    """What the user may filter on (see :func:`reporting.selectors.rows.visible`): their
     brands, the goals and folders those use, channels with statistics and activation
     types of existing campaigns (of their brands), and a page of their flows and of
     their campaigns (searched with ``params.query``).
@@ -82,25 +74,19 @@ def report_filters(
     db = reporting_db()
     allowed = allowed_brands
 
-    def of_visible_brands(queryset, brand_field: str):
+    def of_visible_brands(queryset):
         queryset = queryset.using(db)
-        return queryset if allowed is None else queryset.filter(**{f"{brand_field}__in": allowed})
+        return queryset if allowed is None else queryset.filter(brand_id__in=allowed)
 
     def names(model) -> list[str]:
         return list(visible(model, account, allowed).values_list("name", flat=True))
 
-    activation_types = set(
-        of_visible_brands(Campaign.objects.for_account(account), "brand_id")
-        .values_list("activation_type", flat=True)
-        .distinct()
-    )
+    campaigns = of_visible_brands(Campaign.objects.for_account(account))
+    activation_types = set(campaigns.values_list("activation_type", flat=True).distinct())
     channels = set()
-    for stats, brand_field in (
-        (CampaignBrandStat, "brand_id"),
-        (FlowBrandStat, "brand_id"),
-    ):
+    for stats in (CampaignBrandStat, FlowBrandStat):
         channels |= set(
-            of_visible_brands(stats.objects.for_account(account), brand_field)
+            of_visible_brands(stats.objects.for_account(account))
             .values_list("channel", flat=True)
             .distinct()
             .order_by()
@@ -113,7 +99,7 @@ def report_filters(
         scope | {"list": "flows"},
     )
     campaigns, campaigns_total, campaigns_next = _page(
-        of_visible_brands(Campaign.objects.for_account(account), "brand_id"),
+        campaigns,
         params.query,
         params.limit,
         params.campaigns_cursor,

@@ -20,9 +20,9 @@ remaining days as day rows.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
-from django.db.models import Case, Count, F, QuerySet, Value, When, Window
+from django.db.models import Case, F, QuerySet, Value, When
 from django.db.models.functions import TruncMonth, TruncWeek
 
 from accounts.models import Account
@@ -37,19 +37,26 @@ from reporting.metrics import (
     sums_minus,
     sums_plus,
 )
-from reporting.models import Grain
-from reporting.periods import cover
-from reporting.selectors import paging
-from reporting.selectors.criteria import report_criteria
-from reporting.selectors.grouping import CAMPAIGNS, FLOWS, Kind, empty_values, groups, rows_in
-from reporting.selectors.provenance import provenance
-from reporting.selectors.visibility import reporting_db
-from reporting.windows import (
+from reporting.models import SUMMED_COLUMNS, StatsImport
+from reporting.periods import (
     DateWindow,
     account_today,
     buckets,
     comparison_window,
     resolve_window,
+)
+from reporting.selectors.rows import (
+    CAMPAIGNS,
+    FLOWS,
+    Kind,
+    SortKey,
+    fingerprint,
+    groups,
+    in_window,
+    next_cursor,
+    read_page,
+    report_criteria,
+    reporting_db,
 )
 
 
@@ -96,17 +103,22 @@ _TRUNCATE = {
 }
 
 
+def _empty() -> dict:
+    """Metrics over no rows: zero counts, null opens/clicks (nothing tracked), null rates."""
+    return from_sums(dict.fromkeys(SUMMED_COLUMNS))
+
+
 def _timeline(rows: QuerySet, window: DateWindow, granularity: str) -> schemas.Timeline:
     # Each row lies inside one bucket (see reporting.periods.cover): truncating its
     # start gives the bucket's.
     grouped = (
-        rows.filter(rows_in(cover(window.date_from, window.date_to, granularity)))
+        rows.filter(in_window(window, granularity))
         .values(bucket=_TRUNCATE[granularity])
         .annotate(**sum_aliases(cast=True))
         .order_by("bucket")
     )
     found = {row["bucket"]: from_sums(row, "s_") for row in grouped}
-    empty = empty_values()
+    empty = _empty()
     return schemas.Timeline(
         granularity=granularity,
         buckets=[
@@ -115,7 +127,7 @@ def _timeline(rows: QuerySet, window: DateWindow, granularity: str) -> schemas.T
                 "period_end": end,
                 "metrics": found.get(start, empty),
             }
-            for start, end in buckets(window, granularity)
+            for start, end in buckets(window.date_from, window.date_to, granularity)
         ],
     )
 
@@ -144,53 +156,38 @@ def _breakdown(
     """
     by = params.breakdown
     ranked_first = by == kind.source
+    rows = rows.filter(in_window(window))
     grouped = groups(kind, account, rows, by)
     keys = [
-        paging.SortKey(f"m_{params.sort_by}", descending=params.order == "desc"),
-        paging.SortKey("name"),
+        SortKey(f"m_{params.sort_by}", descending=params.order == "desc"),
+        SortKey("name"),
         # The unique end of the ordering: the source's id, or the key (null first).
-        paging.SortKey(grouped.tie, nulls_last=grouped.tie != "key"),
+        SortKey(grouped.tie, nulls_last=grouped.tie != "key"),
     ]
-    in_window = rows_in(cover(window.date_from, window.date_to, Grain.MONTH))
     # The sort metric's expression for ORDER BY; every metric from the sums.
-    page = grouped.values.filter(in_window).annotate(
+    page = grouped.values.annotate(
         **{f"m_{params.sort_by}": METRICS[params.sort_by].expression()},
         **({} if ranked_first else sum_aliases()),
     )
     page = page.annotate(**grouped.names)
-    shown_before = 0
-    if params.cursor:
-        shown_before, last = paging.cursor_loads(params.cursor, query=query)
-        condition = paging.after(keys, last)
-        page = page.filter(condition) if condition is not None else page.none()
-    read = list(
-        # Counted over the groups after the cursor, before the limit cuts them.
-        page.annotate(remaining=Window(Count("*"))).order_by(*paging.order_by(keys))[: params.limit]
+    shown_before, read, total = read_page(
+        page, keys, query=query, cursor=params.cursor, limit=params.limit
     )
     if ranked_first and read:
-        shown = rows.filter(in_window, **{f"{kind.source}__in": [r[kind.source] for r in read]})
+        shown = rows.filter(**{f"{kind.source}__in": [r[kind.source] for r in read]})
         sums = shown.values(kind.source).annotate(**sum_aliases()).order_by()
         by_source = {row[kind.source]: row for row in sums}
         # An import committed between the two queries may have moved a group out (its
         # brand changed): it shows no activity, as it would a moment later.
         nothing = dict.fromkeys(sum_aliases())
         read = [row | by_source.get(row[kind.source], nothing) for row in read]
-    total = shown_before + (read[0]["remaining"] if read else 0)
 
     def page_of(length: int) -> schemas.Breakdown:
         found = read[:length]
-        more = total > shown_before + len(found)
-        next_cursor = None
-        if more:
-            last_row = found[-1]
-            next_cursor = paging.cursor_dumps(
-                query=query,
-                position=shown_before + len(found),
-                last=[last_row[key.alias] for key in keys],
-            )
+        cursor = next_cursor(keys, query=query, shown=shown_before, found=found, total=total)
         others = None
         if total > len(found):
-            tracked = _tracked_outside(grouped, rows.filter(in_window), found)
+            tracked = _tracked_outside(grouped, rows, found)
             others = schemas.BreakdownOthers(
                 groups=total - len(found), metrics=from_sums(sums_minus(totals, found, tracked))
             )
@@ -200,12 +197,12 @@ def _breakdown(
             order=params.order,
             limit=length,
             total_groups=total,
-            truncated=more,
+            truncated=cursor is not None,
             rows=[
                 {"key": row["key"], "name": row["name"], "metrics": from_sums(row, "s_")}
                 for row in found
             ],
-            next_cursor=next_cursor,
+            next_cursor=cursor,
             others=others,
         )
 
@@ -225,12 +222,12 @@ def _tracked_outside(grouped, rows: QuerySet, shown: list[dict]):
 def _summary(rows: QuerySet, window: DateWindow, compare_to: str | None):
     """The window's metrics, its base sums (see ``metrics.sum_aliases``) and, with
     ``compare_to``, the comparison: in one query."""
-    current = rows_in(cover(window.date_from, window.date_to, Grain.MONTH))
+    current = in_window(window)
     if compare_to is None:
         sums = rows.filter(current).aggregate(**sum_aliases())
         return from_sums(sums, "s_"), sums, None
     other = comparison_window(window, compare_to)
-    previous = rows_in(cover(other.date_from, other.date_to, Grain.MONTH))
+    previous = in_window(other)
     # Both windows in one grouped query of the base sums, each row tagged with the
     # windows it is in (they overlap for previous_year of a window over a year); each
     # window's metrics from its tags' sums. Written as filtered aggregates instead,
@@ -295,32 +292,27 @@ def _report(kind: Kind, result_type, account, allowed, params, today, max_chars)
         period=params.period, date_from=params.date_from, date_to=params.date_to, today=today
     )
     filters = report_criteria(account=account, allowed=allowed, params=params)
-    db = reporting_db()
-
-    def rows(*grouped_by: str) -> QuerySet:
-        return filters.rows(kind.table([*filters.kept, *grouped_by]), db, account)
-
     if filters.brands == set():  # a member who sees no brand: no row can match
-        summary, sums, compared = empty_values(), None, None
+        summary, sums, compared = _empty(), None, None
         if params.compare_to:
-            other = comparison_window(window, params.compare_to)
-            compared = (other, empty_values())
+            compared = (comparison_window(window, params.compare_to), _empty())
     else:
-        summary, sums, compared = _summary(rows(), window, params.compare_to)
+        summary, sums, compared = _summary(filters.rows(kind), window, params.compare_to)
     page_of = None
     if params.breakdown != "none":
         # What a cursor must be replayed with: everything but the cursor, and the
         # resolved window (a preset moves with the days).
-        query = paging.fingerprint(
+        query = fingerprint(
             account=account.pk,
             kind=kind.source,
             params=params.model_dump(mode="json", exclude=_NOT_PAGED),
             window=[window.date_from, window.date_to],
         )
-        by = params.breakdown
-        page_of = _breakdown(kind, account, rows(by), window, params, query, sums)
+        rows = filters.rows(kind, params.breakdown)
+        page_of = _breakdown(kind, account, rows, window, params, query, sums)
     elif params.cursor:
         raise ReportError("cursor pages a breakdown: it needs the breakdown it came from.")
+    timeline = _timeline(filters.rows(kind), window, params.timeline) if params.timeline else None
     report = result_type(
         account=account.system_name,
         currency=account.currency,
@@ -328,9 +320,42 @@ def _report(kind: Kind, result_type, account, allowed, params, today, max_chars)
         window=window_model(window),
         brand_restricted=allowed is not None,
         summary=summary,
-        timeline=_timeline(rows(), window, params.timeline) if params.timeline else None,
+        timeline=timeline,
         breakdown=page_of(params.limit) if page_of else None,
         comparison=_comparison(summary, compared, params.compare_to) if compared else None,
         provenance=provenance(account=account, window=window, today=today),
     )
     return _within(report, page_of, max_chars) if page_of and max_chars else report
+
+
+def _partial_reason(window: DateWindow, today: date, data_through: date | None) -> str | None:
+    reasons = []
+    if window.date_to >= today:
+        reasons.append(f"the window includes today ({today}), which is not over")
+    if data_through is None:
+        reasons.append("no statistics have been imported yet")
+    elif window.date_to > data_through:
+        missing = (window.date_to - max(data_through, window.date_from - timedelta(days=1))).days
+        reasons.append(
+            f"statistics are imported through {data_through}; the window's last {missing} "
+            f"day(s) have none yet"
+        )
+    if not reasons:
+        return None
+    text = "; ".join(reasons)
+    return text[0].upper() + text[1:] + "."
+
+
+def provenance(*, account: Account, window: DateWindow, today: date) -> schemas.Provenance:
+    """The account's import state (one query) and whether ``window`` is partial."""
+    record = StatsImport.objects.for_account(account).using(reporting_db()).first()
+    data_through = record.data_through if record else None
+    reason = _partial_reason(window, today, data_through)
+    return schemas.Provenance(
+        data_through=data_through,
+        imported_at=record.imported_at if record else None,
+        timezone=account.timezone,
+        currency=account.currency,
+        partial=reason is not None,
+        partial_reason=reason,
+    )

@@ -45,15 +45,10 @@ def dimensions_upsert(
         (Flow, "flow", ["name", "brand_id", "goal_id"]),
     ):
         wanted = {}
-        for (row_kind, source_id), (
-            name,
-            folder,
-            brand,
-            goal,
-            activation_type,
-        ) in sources.items():
+        for (row_kind, source_id), attributes in sources.items():
             if row_kind != kind:
                 continue
+            name, folder, brand, goal, activation_type = attributes
             values = {
                 "name": name,
                 "folder_id": folders[folder.lower()] if folder else None,

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from reporting.errors import ImportProblem, StatsImportError
-from reporting.models import ActivationType, Channel, StatsImport
+from reporting.models import IMPORTED_COUNTS, ActivationType, Channel, StatsImport
 from reporting.services.dimensions import dimensions_upsert
 from reporting.services.import_input import ProblemList, text_lines
 from reporting.services.import_staging import (
@@ -51,15 +51,7 @@ COLUMNS = (
     "goal",
     "activation_type",
     "channel",
-    "sends",
-    "delivered",
-    "bounces",
-    "opens",
-    "clicks",
-    "unsubscribes",
-    "spam_complaints",
-    "orders",
-    "revenue",
+    *IMPORTED_COUNTS,
 )
 COUNT_COLUMNS = ("sends", "delivered", "bounces", "unsubscribes", "spam_complaints", "orders")
 KINDS = ("campaign", "flow")
@@ -361,24 +353,9 @@ def _parse_into_staging(
                         else "not an amount ≥ 0 with at most 2 decimals (e.g. 1234.50)"
                     )
                     raise _bad(line, "revenue", revenue, reason)
-                sink.add(
-                    (
-                        str(line),
-                        kind,
-                        source_id,
-                        day,
-                        channel,
-                        counts[0],
-                        counts[1],
-                        counts[2],
-                        opens,
-                        clicks,
-                        counts[3],
-                        counts[4],
-                        counts[5],
-                        revenue,
-                    )
-                )
+                # The staging columns: line, the key, then the counts of IMPORTED_COUNTS.
+                staged = (str(line), kind, source_id, day, channel, *counts[:3], opens, clicks)
+                sink.add((*staged, *counts[3:], revenue))
             except StatsImportError as error:
                 problems.add(error.problems[0])
                 continue

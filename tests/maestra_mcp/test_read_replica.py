@@ -24,7 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from maestra_mcp.session_logs.models import McpSessionLog
 from reporting.models import StatBase, StatsImport
 from reporting.schemas import CampaignReportParams
-from reporting.selectors.visibility import reporting_db
+from reporting.selectors.rows import reporting_db
 from tests.support.mcp import ASGI_ORIGIN, asgi_http_client, running_app, sdk_client
 from tests.support.oauth import connect
 from tests.support.replica import streaming_replica, wait_replayed

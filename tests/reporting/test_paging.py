@@ -9,13 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reporting.errors import ReportError
-from reporting.metrics import ADDITIVE_METRICS
-from reporting.models import CampaignStat, Grain, StatsImport
-from reporting.periods import cover
+from reporting.metrics import ADDITIVE_METRICS, METRICS
+from reporting.models import CampaignStat, StatsImport
+from reporting.periods import DateWindow
 from reporting.schemas import CampaignReportParams, Metrics
 from reporting.selectors import campaign_report
-from reporting.selectors.grouping import metric_aliases, metric_values, rows_in
-from reporting.selectors.paging import BAD_CURSOR, OTHER_QUERY
+from reporting.selectors.rows import BAD_CURSOR, OTHER_QUERY, in_window
 from tests.support.report_properties import (
     DAYS,
     PROPERTY_SETTINGS,
@@ -48,13 +47,15 @@ _GROUP_OF = {
 
 def _others_in_database(account, by: str, shown) -> dict:
     rows = CampaignStat.objects.for_account(account).filter(
-        rows_in(cover(WINDOW["date_from"], WINDOW["date_to"], Grain.MONTH))
+        in_window(DateWindow(WINDOW["date_from"], WINDOW["date_to"], "custom"))
     )
     keys = [row.key for row in shown]
     rest = rows.exclude(**{f"{_GROUP_OF[by]}__in": [k for k in keys if k is not None]})
     if None in keys:
         rest = rest.filter(**{f"{_GROUP_OF[by]}__isnull": False})
-    return metric_values(rest.aggregate(**metric_aliases()))
+    # Each metric's own expression over the rows: not the sums the report derives them from.
+    found = rest.aggregate(**{f"m_{name}": metric.expression() for name, metric in METRICS.items()})
+    return {name: found[f"m_{name}"] for name in METRICS}
 
 
 def _add(a, b):

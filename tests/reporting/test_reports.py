@@ -21,6 +21,7 @@ from reporting.models import (
     CampaignStat,
     Grain,
 )
+from reporting.periods import preset_window, resolve_window
 from reporting.schemas import (
     EARLIEST_REPORT_DATE,
     CampaignReportParams,
@@ -28,7 +29,6 @@ from reporting.schemas import (
     latest_report_date,
 )
 from reporting.selectors import campaign_report, flow_report
-from reporting.windows import preset_window, resolve_window
 from tests.support.reports import (
     BASE_ROW,
     campaign_report_as,
@@ -129,7 +129,7 @@ def test_today_comes_from_the_account_timezone():
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from reporting.windows import account_today
+    from reporting.periods import account_today
 
     assert (
         account_today("Pacific/Kiritimati") == datetime.now(ZoneInfo("Pacific/Kiritimati")).date()

@@ -12,8 +12,8 @@ from maestra_mcp.mcp_catalog.tools.base import MAX_RESULT_CHARS, McpTool
 from maestra_mcp.mcp_catalog.views import REPORT_VIEW_URI
 from permissions.brand_scope import allowed_brand_ids
 from reporting.metrics import METRIC_DEFINITIONS
+from reporting.periods import PERIODS
 from reporting.schemas import CampaignReport, FlowReport
-from reporting.windows import PERIODS
 
 ADVICE_TOO_LARGE = "Use a coarser timeline (week or month) or a shorter window, or drop compare_to."
 

@@ -7,9 +7,9 @@ from maestra_mcp.mcp_catalog.tools.base import McpTool
 from maestra_mcp.mcp_catalog.views import REPORT_VIEW_URI
 from permissions.brand_scope import allowed_brand_ids
 from reporting.metrics import METRIC_DEFINITIONS
+from reporting.periods import PERIODS
 from reporting.schemas_explain import METHOD, ExplainChangeParams, Explanation
 from reporting.selectors import explain_change
-from reporting.windows import PERIODS
 
 
 def handle(principal: McpPrincipal, params: ExplainChangeParams) -> Explanation:
