@@ -4,7 +4,7 @@ Stored as the django-guardian object permission ``reporting.view_brand_reports``
 on each ``reporting.Brand`` the member is limited to; a member holding it on no
 brand of the account sees every brand. Reporting knows nothing of members: its
 callers pass :func:`allowed_brand_ids` to the report selectors, which apply it in
-one place (``reporting.selectors.visibility``), so the pages and MCP agree.
+one place (``reporting.selectors.rows``), so the pages and MCP agree.
 Every change is audited in ``permissions.models.BrandRestrictionChange``.
 
 Reading the restriction fails closed:
