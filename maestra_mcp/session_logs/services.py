@@ -77,14 +77,6 @@ _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 # Strings worth checking against the live tokens: a token's alphabet, no spaces.
 _TOKEN_CANDIDATE = re.compile(r"[A-Za-z0-9._~+/=-]{20,512}")
 MAX_TOKEN_CANDIDATES = 50
-# Matches somewhere in the JSON text of anything _scrub would change (a secret
-# key, a Bearer string, a token-shaped word, NUL — escaped as \u0000 in JSON
-# text — or a lone surrogate), and rarely elsewhere: text without a match skips
-# the walk over every value, which for a large report result costs milliseconds.
-_MAYBE_SECRET = re.compile(
-    r"(?i)bearer|authorization|cookie|token|secret|password|verifier|\\u0000|[\ud800-\udfff]"
-    r"|(?<![a-z0-9])(?:[a-z0-9]{30}|[a-z0-9]{128})(?![a-z0-9])"
-)
 # Larger params/results are replaced by a preview: support needs the gist, not
 # megabytes of timeline per row.
 MAX_JSON_CHARS = 100_000
@@ -182,14 +174,13 @@ def _to_json(value: Any, known: frozenset[str] = frozenset()) -> Any:
     """A JSON-safe, scrubbed, storable, size-capped copy of ``value`` (None stays None)."""
     if value is None:
         return None
-    # Unescaped, so the search sees keys as _scrub compares them (lower-cased).
-    text = json.dumps(value, cls=_Encoder, ensure_ascii=False)
+    text = json.dumps(value, cls=_Encoder)
     # NaN and ±Infinity (a client may send them: the SDK's parser reads them) are not
-    # JSON, and jsonb refuses them: kept as their names.
-    plain = json.loads(text, parse_constant=str)
-    if _MAYBE_SECRET.search(text) or any(secret in text for secret in known):
-        plain = _scrub(plain, known)
-        text = json.dumps(plain, ensure_ascii=False)
+    # JSON, and jsonb refuses them: kept as their names. Every value is scrubbed: a
+    # regular expression over the whole text to skip clean payloads cost 13 ms for a
+    # 64 KB report, five times the walk it was meant to save.
+    plain = _scrub(json.loads(text, parse_constant=str), known)
+    text = json.dumps(plain, ensure_ascii=False)
     if len(text) > MAX_JSON_CHARS:
         return {"truncated": True, "original_chars": len(text), "preview": text[:MAX_JSON_CHARS]}
     return plain
