@@ -27,7 +27,6 @@ from django.db.models import BigIntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Cast
 from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm, remove_perm
-from guardian.utils import get_content_type
 
 from accounts.models import Account, Membership
 from permissions.models import BrandRestrictionChange
@@ -42,10 +41,18 @@ MESSAGE_RESTRICTED_BY_DELETED_BRAND = (
 )
 
 
-def _all_grants() -> QuerySet:
+def _brand_grants() -> QuerySet:
     """Every user's own brand grants (no groups, no superuser shortcut, no global
-    permission), each with the account of its brand (None: the brand is gone);
-    filter it by user."""
+    permission); filter it by user."""
+    return UserObjectPermission.objects.filter(
+        permission__codename=_CODENAME,
+        permission__content_type__app_label=Brand._meta.app_label,
+        permission__content_type__model=Brand._meta.model_name,
+    ).order_by()
+
+
+def _all_grants() -> QuerySet:
+    """:func:`_brand_grants`, each with the account of its brand (None: the brand is gone)."""
     # The one cross-account read here: which account a granted brand belongs to.
     brand_account = (
         Brand.objects.unscoped()
@@ -53,15 +60,7 @@ def _all_grants() -> QuerySet:
         .order_by()
         .values("account_id")[:1]
     )
-    return (
-        UserObjectPermission.objects.filter(
-            permission__codename=_CODENAME,
-            permission__content_type__app_label=Brand._meta.app_label,
-            permission__content_type__model=Brand._meta.model_name,
-        )
-        .annotate(brand_account=Subquery(brand_account))
-        .order_by()
-    )
+    return _brand_grants().annotate(brand_account=Subquery(brand_account))
 
 
 def brand_grants_on_deleted_brands() -> QuerySet:
@@ -83,15 +82,11 @@ def allowed_brand_ids(*, user: AbstractBaseUser, account: Account) -> set[int] |
     """
     if not Membership.objects.filter(user_id=user.pk, account=account, is_active=True).exists():
         return set()
-    granted = {
-        int(pk)
-        for pk in UserObjectPermission.objects.filter(
-            user_id=user.pk, content_type=get_content_type(Brand), permission__codename=_CODENAME
-        ).values_list("object_pk", flat=True)
-    }
+    grants = _brand_grants().filter(user_id=user.pk)
+    granted = {int(pk) for pk in grants.values_list("object_pk", flat=True)}
     if not granted:
         return None
-    # The one cross-account read here: which account each granted brand belongs to.
+    # As in _all_grants, the cross-account read: which account each granted brand belongs to.
     owners = dict(Brand.objects.unscoped().filter(pk__in=granted).values_list("pk", "account_id"))
     held = {pk for pk, owner in owners.items() if owner == account.pk}
     if held or granted - owners.keys():  # a grant here, or on a brand that is gone
