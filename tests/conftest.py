@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.test import override_settings
 
 from accounts.models import Account
 from permissions.demo import DEMO_PASSWORD, seed_demo_accounts
@@ -29,18 +31,40 @@ class Cast:
         return get_user_model().objects.get(username=username)
 
 
+# PBKDF2 costs ~0.3 s a user; tests check behaviour, not hash strength.
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
-    # PBKDF2 costs ~0.3 s a user; tests check behaviour, not hash strength.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+def _cast_seed() -> None:
+    seed_demo_accounts()
+    get_user_model().objects.get_or_create(
+        username="outsider@example.test",
+        defaults={"email": "outsider@example.test", "password": make_password(DEMO_PASSWORD)},
+    )
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Seed the cast once into each test database, committed.
+
+    A ``db`` test runs in a transaction rolled back at its end, so it sees the cast
+    as seeded whatever an earlier test did; seeding it per test cost ~0.1 s each.
+    pytest-django runs the ``transactional_db`` tests after those, and each of them
+    ends by emptying the database, so :func:`cast` seeds again when it is gone.
+    """
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        _cast_seed()
 
 
 @pytest.fixture
 def cast(db) -> Cast:
-    seed_demo_accounts()
-    get_user_model().objects.create_user(
-        "outsider@example.test", "outsider@example.test", DEMO_PASSWORD
-    )
+    if not Account.objects.filter(system_name="acme").exists():  # after a transactional test
+        _cast_seed()
     return Cast(
         acme=Account.objects.get(system_name="acme"),
         globex=Account.objects.get(system_name="globex"),
@@ -128,10 +152,19 @@ def slow_tier_markers(item) -> list[str]:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark the slow tier; with ``--fast``, deselect it."""
+    """Mark the slow tier; with ``--fast``, deselect it.
+
+    Under pytest-xdist (scripts/test runs one worker per core) the slow tier is one
+    ``xdist_group``: its tests run one after another on a single worker, so two
+    browsers, two npm installs or two replicas never compete, while the other
+    workers take the fast tests.
+    """
     for item in items:
-        for name in slow_tier_markers(item):
+        markers = slow_tier_markers(item)
+        for name in markers:
             item.add_marker(name)
+        if markers:
+            item.add_marker(pytest.mark.xdist_group("slow-tier"))
     if not config.getoption("--fast"):
         return
     slow = [item for item in items if any(item.get_closest_marker(m) for m in SLOW_TIER)]

@@ -113,4 +113,4 @@ def test_invalid_role_is_refused_and_nothing_is_stored(django_user_model, accoun
     with pytest.raises(ValidationError):
         membership_create(account=account, user=user, role="emperor")
     assert not account.memberships.exists()
-    assert not McpAccessChange.objects.unscoped().exists()
+    assert not McpAccessChange.objects.unscoped().filter(user=user).exists()
