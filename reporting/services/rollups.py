@@ -11,8 +11,10 @@ transaction:
 3. For every table, finest first, and every touched period (the day itself, its
    week and its month), delete the table's rows and recompute them, grouped in
    the database: day rows from the day rows of the first finer table that has
-   the table's key (joined to the campaign or flow for a brand or folder), week
-   and month rows from the table's own day rows.
+   the table's key (joined to the campaign or flow for a brand or folder); week
+   and month rows from that finer table's week and month rows when it holds the
+   key in its own columns (a campaign's weeks from its weeks per channel: 2.7x
+   fewer rows than its days, its months 11x), else from the table's own days.
 
 After the commit, every week and month row is exactly the sum of its day rows,
 and every row of a coarser table the sum of the imported rows it covers.
@@ -84,13 +86,16 @@ def stats_write(cursor, *, account: Account, staging: str, moved: dict[str, Iter
                 [account.pk, Grain.DAY, moved_ids],
             )
         cursor.execute(f"ANALYZE {_TOUCHED}")
-        for at in reversed(range(len(tables))):  # finest first: coarser days sum finer ones
-            target = tables[at]
+        for at in reversed(range(len(tables))):  # finest first: coarser rows sum finer ones
+            target = periods_from = tables[at]
             if target is not imported:
                 finer = next(t for t in tables[at + 1 :] if all(map(t.reach, target.key)))
                 _recompute(cursor, account, Grain.DAY, target, finer, kind)
+                if all(finer.reach(name) == name for name in target.key):
+                    periods_from = finer
             for grain in (Grain.WEEK, Grain.MONTH):
-                _recompute(cursor, account, grain, target, target, kind)
+                source_grain = grain if periods_from is not target else Grain.DAY
+                _recompute(cursor, account, grain, target, periods_from, kind, source_grain)
     cursor.execute(f"DROP TABLE {_TOUCHED}")
     return written
 
@@ -142,10 +147,13 @@ def _source_model(stats, kind: str):
     return stats._meta.get_field(kind).related_model
 
 
-def _recompute(cursor, account: Account, grain: str, target, days, kind: str) -> None:
+def _recompute(
+    cursor, account: Account, grain: str, target, days, kind: str, days_grain: str = Grain.DAY
+) -> None:
     """Delete ``target``'s ``grain`` rows of every touched period and rebuild them from the
-    day rows of ``days`` (a finer table, or ``target`` itself for weeks and months),
-    grouped by the target's key; a brand or folder is read from the campaign or flow.
+    ``days_grain`` rows of ``days`` (a finer table, or ``target`` itself for weeks and
+    months), grouped by the target's key; a brand or folder is read from the campaign or
+    flow. A finer table's week or month rows each lie in one period of that grain.
 
     The day rows of the touched periods are found by equality on their period's
     start (a hash semi-join) within the range the periods span (an index range):
@@ -181,7 +189,7 @@ def _recompute(cursor, account: Account, grain: str, target, days, kind: str) ->
         f"AND d.period_start < (SELECT MAX({after.format(start.format('day'))}) FROM {_TOUCHED}) "
         f"AND {period} IN ({touched}) "
         f"GROUP BY d.account_id, {period}, {', '.join(keys)}",
-        [grain, account.pk, Grain.DAY],
+        [grain, account.pk, days_grain],
     )
 
 
