@@ -9,10 +9,13 @@ new), then again (all rows unchanged), then a copy with every row's ``orders``
 plus one (all rows changed: every rollup row recomputed), and writes
 benchmarks/results/import.md.
 ``--repeat N`` does that N times (a fresh account each time) and reports the
-median. The import figure is the command's own (parse, validate, store, keep the
-rollups: one transaction, committed); the VACUUM the command runs after the
-commit (when rows were written) is reported on its own, and the command's
-whole run as well.
+median. ``--previous REF`` runs the same imports with the command of commit REF
+(a ``git worktree`` in the system temp directory, on the same database: REF must
+have the same migrations), alternating with this checkout's run by run, so both
+see the same machine load, and prints both side by side. The import figure is
+the command's own (parse, validate, store, keep the rollups: one transaction,
+committed); the VACUUM the command runs after the commit (when rows were
+written) is reported on its own, and the command's whole run as well.
 
 A production database already holds other accounts' rows, so the tables and
 indexes the import writes are not empty. On a database without such data (not
@@ -83,16 +86,32 @@ def _changed_csv(path: Path) -> Path:
     return changed
 
 
-def _timed_import(account: str, path: Path) -> tuple[float, float, float, float]:
+def _previous_checkout(ref: str) -> Path:
+    """A worktree of ``ref`` (created once, kept for later runs)."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", ref], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    folder = Path(tempfile.gettempdir()) / f"maestra-previous-{commit}"
+    if not folder.exists():
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(folder), commit], cwd=ROOT, check=True
+        )
+    return folder
+
+
+def _timed_import(
+    account: str, path: Path, checkout: Path = ROOT
+) -> tuple[float, float, float, float]:
     """(import seconds as the command reports them, vacuum seconds, whole command seconds,
     the command's peak resident memory in MiB).
 
-    The command runs in a process of its own, so its peak memory is its own.
+    The command runs in a process of its own (from ``checkout``), so its peak memory
+    is its own.
     """
     started = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "manage.py", "import_stats", "--account", account, str(path)],
-        cwd=ROOT,
+        cwd=checkout,
         capture_output=True,
         text=True,
         check=True,
@@ -122,7 +141,11 @@ def main() -> None:
         "another account's rows",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs (median reported)")
+    parser.add_argument("--previous", metavar="REF", help="also run commit REF, alternating")
     args = parser.parse_args()
+    checkouts = {"this checkout": ROOT}
+    if args.previous:
+        checkouts[f"previous ({args.previous})"] = _previous_checkout(args.previous)
     path = _csv(args.rows)
     changed = _changed_csv(path)
     if args.neighbour and not Account.objects.filter(system_name=NEIGHBOUR).exists():
@@ -130,26 +153,31 @@ def main() -> None:
         _timed_import(NEIGHBOUR, path)
     Account.objects.filter(system_name=ACCOUNT).delete()
     existing = _stats_rows()
-    runs = []
+    runs: dict[str, list] = {name: [] for name in checkouts}
     for _ in range(args.repeat):
-        Account.objects.create(system_name=ACCOUNT, name="Import benchmark", timezone="UTC")
-        runs.append(
-            (
-                _timed_import(ACCOUNT, path),
-                _timed_import(ACCOUNT, path),
-                _timed_import(ACCOUNT, changed),
+        for name, checkout in checkouts.items():
+            Account.objects.create(system_name=ACCOUNT, name="Import benchmark", timezone="UTC")
+            runs[name].append(
+                (
+                    _timed_import(ACCOUNT, path, checkout),
+                    _timed_import(ACCOUNT, path, checkout),
+                    _timed_import(ACCOUNT, changed, checkout),
+                )
             )
-        )
-        Account.objects.filter(system_name=ACCOUNT).delete()
+            Account.objects.filter(system_name=ACCOUNT).delete()
     size = path.stat().st_size / 1e6
 
-    def row(label: str, timings: list[tuple[float, float, float, float]]) -> str:
-        seconds, vacuum, total = (statistics.median(t[i] for t in timings) for i in range(3))
-        peak = max(t[3] for t in timings)
-        return (
-            f"| {label} | {seconds:.1f} | {args.rows / seconds:,.0f} | {vacuum:.1f} "
-            f"| {total:.1f} | {peak:.0f} | ≥ 25,000 |"
-        )
+    def row(label: str, at: int, target: str) -> list[str]:
+        lines = []
+        for name, timings in runs.items():
+            timings = [run[at] for run in timings]
+            seconds, vacuum, total = (statistics.median(t[i] for t in timings) for i in range(3))
+            peak = max(t[3] for t in timings)
+            lines.append(
+                f"| {label} | {name} | {seconds:.1f} | {args.rows / seconds:,.0f} "
+                f"| {vacuum:.1f} | {total:.1f} | {peak:.0f} | {target} |"
+            )
+        return lines
 
     lines = [
         f"# Import benchmark ({date.today().isoformat()})",
@@ -163,12 +191,12 @@ def main() -> None:
         "the rollups). The command then VACUUMs the tables it wrote (after the commit, "
         "none when nothing changed); whole command = both.",
         "",
-        "| run | import s | rows/s | then vacuum s | whole command s | peak RSS MiB (any run "
-        "so far) | target |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-        row("first import (all rows new)", [run[0] for run in runs]),
-        row("same file again (all unchanged)", [run[1] for run in runs]),
-        row("every row changed (orders + 1)", [run[2] for run in runs]).replace("≥ 25,000", "—"),
+        "| run | code | import s | rows/s | then vacuum s | whole command s | peak RSS MiB "
+        "(any run so far) | target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+        *row("first import (all rows new)", 0, "≥ 25,000"),
+        *row("same file again (all unchanged)", 1, "≥ 25,000"),
+        *row("every row changed (orders + 1)", 2, "—"),
     ]
     publish(lines, "import.md")
 
