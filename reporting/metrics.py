@@ -2,7 +2,7 @@
 
 A metric is a sum of a statistics row column or a ratio of two such sums
 (:data:`FRACTIONS`). Reports let the database sum the rows
-(:func:`sum_aliases`: day, week and month rows alike; conditional sums read the
+(:func:`sum_aliases`: day, week, month and year rows alike; conditional sums read the
 rows' partial-sum columns, ``opens_delivered`` = delivered of a row tracking
 opens, …, which sum correctly across grains) and derive every metric from those
 sums with :func:`from_sums`. The ORM expression of each metric (:data:`METRICS`,

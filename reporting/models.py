@@ -124,6 +124,7 @@ class Grain(models.TextChoices):
     DAY = "day", "Day"
     WEEK = "week", "ISO week (from Monday)"
     MONTH = "month", "Calendar month"
+    YEAR = "year", "Calendar year"
 
 
 def _fact_key(model) -> models.ForeignKey:
@@ -159,7 +160,8 @@ SUMMED_COLUMNS = (*IMPORTED_COUNTS, *PARTIAL_SUMS)
 
 
 class StatBase(AccountScopedModel):
-    """Counts over one day, ISO week or month (``grain``) from ``period_start``, per ``key``.
+    """Counts over one day, ISO week, month or year (``grain``) from ``period_start``, per
+    ``key``.
 
     Day rows of :class:`CampaignStat` and :class:`FlowStat` are the imported
     statistics; every other row is a sum of them, recomputed by the import
@@ -254,7 +256,7 @@ def _rollup_meta(table: str, key: tuple[str, ...]) -> type:
 
 
 class CampaignStat(ChannelStatBase):
-    """One campaign on one channel over a day (the imported rows), week or month."""
+    """One campaign on one channel over a day (the imported rows), week, month or year."""
 
     key = ("campaign", "channel")
     campaign = _fact_key(Campaign)
@@ -262,7 +264,7 @@ class CampaignStat(ChannelStatBase):
 
 
 class FlowStat(ChannelStatBase):
-    """One flow on one channel over a day (the imported rows), week or month."""
+    """One flow on one channel over a day (the imported rows), week, month or year."""
 
     key = ("flow", "channel")
     flow = _fact_key(Flow)

@@ -1,4 +1,4 @@
-"""Calendar periods, defined once: days, ISO weeks (from Monday) and months.
+"""Calendar periods, defined once: days, ISO weeks (from Monday), months and years.
 
 Report windows (presets resolved against the account's local "today"), timeline
 buckets, the rows a report reads (:func:`cover`) and the rollups the import
@@ -50,6 +50,8 @@ def period_start(grain: str, day: date) -> date:
         return week_start(day)
     if grain == Grain.MONTH:
         return month_start(day)
+    if grain == Grain.YEAR:
+        return date(day.year, 1, 1)
     return day
 
 
@@ -59,28 +61,42 @@ def period_end(grain: str, start: date) -> date:
         return start + timedelta(days=6)
     if grain == Grain.MONTH:
         return next_month(start) - timedelta(days=1)
+    if grain == Grain.YEAR:
+        return date(start.year, 12, 31)
     return start
 
 
 def cover(first: date, last: date, coarsest: str) -> list[Span]:
     """The statistics rows that together cover the days ``first``..``last`` exactly once.
 
-    ``coarsest`` is the coarsest grain the caller can use: a month timeline and a
-    report without a timeline use month rows for the whole months inside the
-    window, week rows for the whole ISO weeks of the partial months at its edges
-    and day rows for the rest; a week timeline uses weeks and days; a day
-    timeline, days. Each edge lies inside one month, so its weeks do too, and
-    a month bucket never receives a week that straddles it.
+    ``coarsest`` is the coarsest grain the caller can use: a report without a
+    timeline uses year rows for the whole calendar years inside the window and, in
+    the partial years at its edges, what a month timeline uses: month rows for the
+    whole months, week rows for the whole ISO weeks of the partial months at their
+    edges and day rows for the rest; a week timeline uses weeks and days; a day
+    timeline, days. Each edge lies inside one month, so its weeks do too, and a
+    month bucket never receives a week that straddles it.
     """
     if coarsest == Grain.DAY:
         return [(Grain.DAY, first, last)]
     if coarsest == Grain.WEEK:
         return _weeks_and_days(first, last)
+    if coarsest == Grain.YEAR:
+        years_from = date(first.year + (first != date(first.year, 1, 1)), 1, 1)
+        years_end = date(last.year + (last == date(last.year, 12, 31)), 1, 1)  # after the last
+        if years_from >= years_end:  # no whole year inside the window
+            return cover(first, last, Grain.MONTH)
+        spans: list[Span] = [(Grain.YEAR, years_from, years_end - timedelta(days=1))]
+        if first < years_from:
+            spans += cover(first, years_from - timedelta(days=1), Grain.MONTH)
+        if years_end <= last:
+            spans += cover(years_end, last, Grain.MONTH)
+        return spans
     months_from = first if first.day == 1 else next_month(first)
     months_end = month_start(last + timedelta(days=1))  # after the last whole month
     if months_from > months_end:  # the window lies inside one month
         return _weeks_and_days(first, last)
-    spans: list[Span] = []
+    spans = []
     if months_from < months_end:
         spans.append((Grain.MONTH, months_from, months_end - timedelta(days=1)))
     if first < months_from:

@@ -210,7 +210,7 @@ def report_criteria(*, account: Account, allowed: set[int] | None, params) -> Cr
     return Criteria(account, brands, kept, unfiled=len(named) < len(folders))
 
 
-def in_window(window: DateWindow, coarsest: str = Grain.MONTH) -> Q:
+def in_window(window: DateWindow, coarsest: str = Grain.YEAR) -> Q:
     """The rows that cover ``window`` exactly once, none coarser than ``coarsest``
     (:func:`reporting.periods.cover`): each (grain, first, last) selects that grain's
     rows starting between first and last."""

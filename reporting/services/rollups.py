@@ -9,14 +9,15 @@ transaction:
 2. A campaign or flow whose brand or folder changed touches every day it has
    rows on: those days' per-brand and per-folder rows must move with it.
 3. For every table, finest first, and every touched period (the day itself, its
-   week and its month), delete the table's rows and recompute them, grouped in
+   week, its month and its year), delete the table's rows and recompute them, grouped in
    the database: day rows from the day rows of the first finer table that has
    the table's key (joined to the campaign or flow for a brand or folder); week
    and month rows from that finer table's week and month rows when it holds the
    key in its own columns (a campaign's weeks from its weeks per channel: 2.7x
-   fewer rows than its days, its months 11x), else from the table's own days.
+   fewer rows than its days, its months 11x), else from the table's own days;
+   year rows from the table's own month rows.
 
-After the commit, every week and month row is exactly the sum of its day rows,
+After the commit, every week, month and year row is exactly the sum of its day rows,
 and every row of a coarser table the sum of the imported rows it covers.
 
 Raw SQL because the ORM cannot express ``INSERT … SELECT``, ``ON CONFLICT … DO
@@ -52,6 +53,10 @@ _PERIOD = {
     Grain.MONTH: (
         "CAST(date_trunc('month', CAST({} AS timestamp)) AS date)",
         "CAST({} + interval '1 month' AS date)",
+    ),
+    Grain.YEAR: (
+        "CAST(date_trunc('year', CAST({} AS timestamp)) AS date)",
+        "CAST({} + interval '1 year' AS date)",
     ),
 }
 
@@ -96,6 +101,7 @@ def stats_write(cursor, *, account: Account, staging: str, moved: dict[str, Iter
             for grain in (Grain.WEEK, Grain.MONTH):
                 source_grain = grain if periods_from is not target else Grain.DAY
                 _recompute(cursor, account, grain, target, periods_from, kind, source_grain)
+            _recompute(cursor, account, Grain.YEAR, target, target, kind, Grain.MONTH)
     cursor.execute(f"DROP TABLE {_TOUCHED}")
     return written
 

@@ -28,7 +28,8 @@ from reporting.periods import (
     week_start,
 )
 
-GRAINS = [Grain.DAY, Grain.WEEK, Grain.MONTH]
+GRAINS = [Grain.DAY, Grain.WEEK, Grain.MONTH]  # a timeline's
+COVER_GRAINS = [*GRAINS, Grain.YEAR]  # a report without a timeline reads years too
 FIRST_DAY, LAST_DAY = date(2019, 1, 1), date(2029, 12, 31)
 
 
@@ -53,6 +54,8 @@ def _calendar_period(grain: str, start: date) -> list[date]:
         return [start]
     if grain == Grain.WEEK:
         return [start + timedelta(days=n) for n in range(7)]
+    if grain == Grain.YEAR:
+        return [d for d in _days(start, start + timedelta(days=366)) if d.year == start.year]
     return [d for d in _days(start, start + timedelta(days=31)) if d.month == start.month]
 
 
@@ -61,6 +64,8 @@ def _is_start(grain: str, day: date) -> bool:
         return day.isoweekday() == 1
     if grain == Grain.MONTH:
         return day.day == 1
+    if grain == Grain.YEAR:
+        return (day.month, day.day) == (1, 1)
     return True
 
 
@@ -75,15 +80,19 @@ def _rows_read(spans) -> list[tuple[str, date]]:
 
 
 def _coarsest(day: date, first: date, last: date, coarsest: str) -> tuple[str, date]:
-    """The row that should hold ``day``: its month if the whole month is in the window
-    (month allowed), else its ISO week if that is (and, with months, lies in one month),
-    else the day itself."""
+    """The row that should hold ``day``: its year if the whole year is in the window (years
+    allowed), else its month if the whole month is (months allowed), else its ISO week if
+    that is (and, with months, lies in one month), else the day itself."""
 
     def inside(period: list[date]) -> bool:
         return first <= period[0] and period[-1] <= last
 
+    year = date(day.year, 1, 1)
+    if coarsest == Grain.YEAR and inside(_calendar_period(Grain.YEAR, year)):
+        return (Grain.YEAR, year)
     month = date(day.year, day.month, 1)
-    if coarsest == Grain.MONTH and inside(_calendar_period(Grain.MONTH, month)):
+    months = (Grain.MONTH, Grain.YEAR)
+    if coarsest in months and inside(_calendar_period(Grain.MONTH, month)):
         return (Grain.MONTH, month)
     week = _calendar_period(Grain.WEEK, _monday(day))
     in_one_month = {d.month for d in week} == {day.month}
@@ -92,7 +101,7 @@ def _coarsest(day: date, first: date, last: date, coarsest: str) -> tuple[str, d
     return (Grain.DAY, day)
 
 
-@given(window=windows(), coarsest=st.sampled_from(GRAINS))
+@given(window=windows(), coarsest=st.sampled_from(COVER_GRAINS))
 def test_cover_reads_each_day_exactly_once_through_the_coarsest_row_allowed(window, coarsest):
     first, last = window
     rows = _rows_read(cover(first, last, coarsest))
@@ -162,6 +171,19 @@ def test_cover_by_hand():
     assert cover(date(2024, 1, 1), date(2024, 12, 31), Grain.DAY) == [
         (Grain.DAY, date(2024, 1, 1), date(2024, 12, 31))
     ]
+    # Three years ending yesterday (a Sunday): two whole years, then months, a week, days.
+    assert sorted(cover(date(2023, 12, 7), date(2026, 12, 6), Grain.YEAR)) == sorted(
+        [
+            (Grain.YEAR, date(2024, 1, 1), date(2025, 12, 31)),
+            (Grain.WEEK, date(2023, 12, 11), date(2023, 12, 31)),  # Dec 31 is a Sunday
+            (Grain.DAY, date(2023, 12, 7), date(2023, 12, 10)),
+            (Grain.MONTH, date(2026, 1, 1), date(2026, 11, 30)),
+            (Grain.DAY, date(2026, 12, 1), date(2026, 12, 6)),
+        ]
+    )
+    # A rolling year holds no calendar year: the same rows as without years.
+    one_year = (date(2025, 12, 7), date(2026, 12, 6))
+    assert cover(*one_year, Grain.YEAR) == cover(*one_year, Grain.MONTH)
 
 
 @pytest.mark.parametrize(

@@ -92,6 +92,17 @@ def _added(total: dict | None, values: dict) -> dict:
     }
 
 
+def _periods_of(day: date) -> tuple[tuple[str, date], ...]:
+    """(grain, period start) of every row that counts ``day``: its day, ISO week, month
+    and year, from the calendar alone."""
+    return (
+        ("day", day),
+        ("week", _monday(day)),
+        ("month", _first_of_month(day)),
+        ("year", date(day.year, 1, 1)),
+    )
+
+
 def _expected_tables(days: dict, brand_of: dict) -> dict:
     """Every row the four statistics tables should hold, from the day rows alone.
 
@@ -102,7 +113,7 @@ def _expected_tables(days: dict, brand_of: dict) -> dict:
     tables: dict = {}
     for (kind, source, day, channel), counts in days.items():
         values = _day_values(counts)
-        for grain, start in (("day", day), ("week", _monday(day)), ("month", _first_of_month(day))):
+        for grain, start in _periods_of(day):
             for level, name in (("source", source), ("brand", brand_of[(kind, source)])):
                 key = (kind, level, grain, start, name, channel)
                 tables[key] = _added(tables.get(key), values)
@@ -254,7 +265,7 @@ def _expected_every_table(days: dict, brand_of: dict) -> dict:
         brand = brand_of[(kind, source)]
         folder = (FOLDER_OF[brand] or None) if kind == "campaign" else None
         value_of = {kind: source, "channel": channel, "brand": brand, "folder": folder}
-        for grain, start in (("day", day), ("week", _monday(day)), ("month", _first_of_month(day))):
+        for grain, start in _periods_of(day):
             for model in ROLLUPS[kind]:
                 key = (model.__name__, grain, start, *(value_of[name] for name in model.key))
                 tables[key] = _added(tables.get(key), values)
@@ -393,6 +404,7 @@ def test_an_import_rewrites_only_the_rollups_of_its_periods():
         ("day", date(2024, 2, 8)),
         ("week", date(2024, 2, 5)),
         ("month", date(2024, 2, 1)),
+        ("year", date(2024, 1, 1)),
     }
     ids = {}
     for model in STAT_MODELS:
@@ -428,23 +440,34 @@ def test_import_queries_do_not_grow_with_the_rows():
 
 SPAN_START = date(2023, 11, 20)  # a Monday; the span crosses the new year
 SPAN_DAYS = 100
-SPAN_END = SPAN_START + timedelta(days=SPAN_DAYS - 1)
+
+
+# Over two new years: windows that hold the whole of 2024 read its year rows.
+LONG_SPAN_START, LONG_SPAN_DAYS = date(2023, 11, 20), 470
+WHOLE_YEAR = (date(2024, 1, 1), date(2024, 12, 31))
 
 
 @st.composite
-def spread_row(draw):
-    return {**draw(stat_row()), "date": SPAN_START + timedelta(draw(st.integers(0, SPAN_DAYS - 1)))}
+def spread_row(draw, start: date = SPAN_START, days: int = SPAN_DAYS):
+    return {**draw(stat_row()), "date": start + timedelta(draw(st.integers(0, days - 1)))}
 
 
-spread_rows = st.lists(
-    spread_row(), max_size=40, unique_by=lambda r: (r["source_id"], r["date"], r["channel"])
-)
+def _spread_rows(start: date = SPAN_START, days: int = SPAN_DAYS, max_size: int = 40):
+    return st.lists(
+        spread_row(start, days),
+        max_size=max_size,
+        unique_by=lambda r: (r["source_id"], r["date"], r["channel"]),
+    )
+
+
+spread_rows = _spread_rows()
 
 
 @st.composite
-def windows(draw):
-    first = SPAN_START + timedelta(draw(st.integers(0, SPAN_DAYS - 1)))
-    return first, first + timedelta(draw(st.integers(0, (SPAN_END - first).days)))
+def windows(draw, start: date = SPAN_START, days: int = SPAN_DAYS):
+    first = start + timedelta(draw(st.integers(0, days - 1)))
+    end = start + timedelta(days=days - 1)
+    return first, first + timedelta(draw(st.integers(0, (end - first).days)))
 
 
 @st.composite
@@ -493,6 +516,32 @@ def test_reports_over_rollups_equal_the_raw_rows(cast, rows, window, filters, ti
     """Summary, comparison, timeline and breakdown for any window: whichever rows the
     report reads (per brand or per campaign; day, week or month), each number equals the
     arithmetic over the raw rows of its days."""
+    _assert_report_equals_the_raw_rows(cast, rows, window, filters, timeline, breakdown)
+
+
+@st.composite
+def windows_holding_a_year(draw):
+    """From the span's start to 2024's first day, until 2024's last day to the span's end."""
+    last_day = LONG_SPAN_START + timedelta(days=LONG_SPAN_DAYS - 1)
+    first = draw(st.integers(0, (WHOLE_YEAR[0] - LONG_SPAN_START).days))
+    after = draw(st.integers(0, (last_day - WHOLE_YEAR[1]).days))
+    return LONG_SPAN_START + timedelta(first), WHOLE_YEAR[1] + timedelta(after)
+
+
+@settings(PROPERTY_SETTINGS, max_examples=10)
+@given(
+    rows=_spread_rows(LONG_SPAN_START, LONG_SPAN_DAYS, max_size=60),
+    window=windows_holding_a_year(),
+    filters=dimension_filters(),
+    breakdown=st.sampled_from(sorted(GROUP_OF)),
+)
+def test_reports_over_year_rows_equal_the_raw_rows(cast, rows, window, filters, breakdown):
+    """The same over windows holding the whole of 2024: a summary or a breakdown reads
+    2024's year rows (a month timeline, its months)."""
+    _assert_report_equals_the_raw_rows(cast, rows, window, filters, "month", breakdown)
+
+
+def _assert_report_equals_the_raw_rows(cast, rows, window, filters, timeline, breakdown):
     account = fresh_account(rows)
     first, last = window
     imported = {SOURCES[r["source_id"]][0] for r in rows}
