@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,3 +61,14 @@ def publish(lines: list[str], filename: str) -> None:
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / filename).write_text(text)
+
+
+def previous_checkout(rev: str) -> Path:
+    """A ``git worktree`` of ``rev`` in the system temp directory (created once, kept for
+    later runs), for measuring an earlier implementation beside this checkout."""
+    checkout = Path(tempfile.gettempdir()) / f"maestra-previous-{rev}"
+    if not checkout.exists():
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(checkout), rev], cwd=ROOT, check=True
+        )
+    return checkout

@@ -38,7 +38,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from _setup import ROOT, django_setup, machine, publish
+from _setup import ROOT, django_setup, machine, previous_checkout, publish
 
 django_setup()
 
@@ -84,19 +84,6 @@ def _changed_csv(path: Path) -> Path:
                 out.write(",".join(cells) + "\n")
         partial.rename(changed)
     return changed
-
-
-def _previous_checkout(ref: str) -> Path:
-    """A worktree of ``ref`` (created once, kept for later runs)."""
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", ref], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    folder = Path(tempfile.gettempdir()) / f"maestra-previous-{commit}"
-    if not folder.exists():
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(folder), commit], cwd=ROOT, check=True
-        )
-    return folder
 
 
 def _timed_import(
@@ -145,7 +132,7 @@ def main() -> None:
     args = parser.parse_args()
     checkouts = {"this checkout": ROOT}
     if args.previous:
-        checkouts[f"previous ({args.previous})"] = _previous_checkout(args.previous)
+        checkouts[f"previous ({args.previous})"] = previous_checkout(args.previous)
     path = _csv(args.rows)
     changed = _changed_csv(path)
     if args.neighbour and not Account.objects.filter(system_name=NEIGHBOUR).exists():

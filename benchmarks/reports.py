@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _setup import ROOT, django_setup, machine, percentile, publish
+from _setup import ROOT, django_setup, machine, percentile, previous_checkout, publish
 
 django_setup()
 
@@ -117,11 +117,7 @@ def _export_megastore(path: Path) -> int:
 
 def _prepare_previous(rev: str, database_url: str) -> Path:
     """A worktree of ``rev`` and its database with the same megastore rows (kept between runs)."""
-    checkout = Path(tempfile.gettempdir()) / f"maestra-previous-{rev}"
-    if not checkout.exists():
-        subprocess.run(
-            ["git", "worktree", "add", "--detach", str(checkout), rev], cwd=ROOT, check=True
-        )
+    checkout = previous_checkout(rev)
     env = {**os.environ, "DATABASE_URL": database_url, "DEBUG": "true"}
     name = database_url.rsplit("/", 1)[1]
     maintenance = database_url.rsplit("/", 1)[0] + "/postgres"
