@@ -82,8 +82,8 @@ def cover(first: date, last: date, coarsest: str) -> list[Span]:
     if coarsest == Grain.WEEK:
         return _weeks_and_days(first, last)
     if coarsest == Grain.YEAR:
-        years_from = date(first.year + (first != date(first.year, 1, 1)), 1, 1)
-        years_end = date(last.year + (last == date(last.year, 12, 31)), 1, 1)  # after the last
+        years_from = first if (first.month, first.day) == (1, 1) else date(first.year + 1, 1, 1)
+        years_end = date((last + timedelta(days=1)).year, 1, 1)  # after the last whole year
         if years_from >= years_end:  # no whole year inside the window
             return cover(first, last, Grain.MONTH)
         spans: list[Span] = [(Grain.YEAR, years_from, years_end - timedelta(days=1))]
