@@ -1,4 +1,9 @@
-"""What the two report tools share: handler and description."""
+"""The report tools, campaign_report and flow_report: one builder, two declarations.
+
+Both answer the same questions over a different read model, so they share the
+handler (the member's brands, the arguments, the result size budget) and the
+description a language model reads; only what differs is declared per tool.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,10 @@ from maestra_mcp.mcp_catalog.principal import McpPrincipal
 from maestra_mcp.mcp_catalog.tools.base import MAX_RESULT_CHARS, McpTool
 from maestra_mcp.mcp_catalog.views import REPORT_VIEW_URI
 from permissions.brand_scope import allowed_brand_ids
+from reporting import selectors
 from reporting.metrics import METRIC_DEFINITIONS
 from reporting.periods import PERIODS
-from reporting.schemas import CampaignReport, FlowReport
+from reporting.schemas import CampaignReport, CampaignReportParams, FlowReport, FlowReportParams
 
 ADVICE_TOO_LARGE = "Use a coarser timeline (week or month) or a shorter window, or drop compare_to."
 
@@ -96,3 +102,48 @@ Metric definitions:
 
 Example calls:
 {example_lines}"""
+
+
+# One-off and triggered campaigns.
+campaign_report = report_tool(
+    name="campaign_report",
+    title="Campaign report",
+    selector=selectors.campaign_report,
+    params=CampaignReportParams,
+    result=CampaignReport,
+    answers=(
+        "Aggregated performance of the account's campaigns (newsletters and other sends over "
+        "email, SMS, mobile/web push, Viber, WhatsApp): totals for a window, optionally by "
+        "campaign, folder, channel or brand, over time, and against an earlier period."
+    ),
+    unit="campaign",
+    filters=", `folders`, `activation_types`",
+    examples=[
+        '{"period": "last_month"}',
+        '{"period": "last_90_days", "channels": ["email"], "breakdown": "campaign", '
+        '"sort_by": "revenue", "limit": 10}',
+        '{"date_from": "2026-01-01", "date_to": "2026-03-31", "breakdown": "channel", '
+        '"timeline": "month", "compare_to": "previous_year"}',
+    ],
+)
+
+# Automated flows (triggered journeys).
+flow_report = report_tool(
+    name="flow_report",
+    title="Flow report",
+    selector=selectors.flow_report,
+    params=FlowReportParams,
+    result=FlowReport,
+    answers=(
+        "Aggregated performance of the account's automated flows (welcome series, "
+        "abandoned-cart and other triggered journeys): totals for a window, optionally by "
+        "flow, channel or brand, over time, and against an earlier period."
+    ),
+    unit="automated flow",
+    filters=", `flows` (flow ids or names)",
+    examples=[
+        '{"period": "last_30_days", "breakdown": "flow"}',
+        '{"period": "this_quarter", "flows": ["Abandoned cart"], "timeline": "week", '
+        '"compare_to": "previous_period"}',
+    ],
+)
