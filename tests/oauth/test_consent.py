@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils.html import escape
 from oauth2_provider.models import Application, Grant
 
-from maestra_mcp.oauth.views.consent import MESSAGE_PKCE_CHALLENGE
+from maestra_mcp.oauth.views.consent import MESSAGE_PKCE_CHALLENGE, MESSAGE_PKCE_S256
 from permissions.policy import MESSAGE_MCP_DISABLED, MESSAGE_NO_PERMISSION
 from permissions.services import mcp_access_revoke
 from tests.support.clients import logged_in
@@ -277,6 +277,32 @@ def test_pkce_challenge_must_be_rfc7636_shaped(cast, claude, challenge):
     params = redirect_params(logged_in("analyst@acme.test").get(url))
     assert params["error"] == "invalid_request"
     assert params["error_description"] == MESSAGE_PKCE_CHALLENGE
+    assert params["state"] == "st-123"
+    assert not Grant.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("challenge", "method", "message"),
+    [
+        ("a", "S256", MESSAGE_PKCE_CHALLENGE),
+        ("x" * 129, "S256", MESSAGE_PKCE_CHALLENGE),
+        ("a" * 42 + "!", "S256", MESSAGE_PKCE_CHALLENGE),
+        ("A" * 43, "plain", MESSAGE_PKCE_S256),
+        ("", "S256", MESSAGE_PKCE_S256),
+    ],
+    ids=["one-char", "129", "bang", "plain", "none"],
+)
+def test_pkce_is_checked_again_on_approval(cast, claude, challenge, method, message):
+    """The consent form's hidden fields come back from the browser: a challenge edited
+    there after the page was shown is refused like one sent to the page."""
+    url = authorize_query(claude, CLAUDE_CALLBACK, Pkce.new(), resource=cast.acme.mcp_url)
+    browser = logged_in("analyst@acme.test")
+    page = browser.get(url)
+    data = {k: v or "" for k, v in page.context["form"].initial.items()}
+    data.update(allow="Authorize", code_challenge=challenge, code_challenge_method=method)
+    params = redirect_params(browser.post(url, data))
+    assert params["error"] == "invalid_request"
+    assert params["error_description"] == message
     assert params["state"] == "st-123"
     assert not Grant.objects.exists()
 

@@ -17,7 +17,8 @@ What it adds to DOT's ``AuthorizationView``:
   the page shows its message and nothing is issued;
 * PKCE with S256 is refused up front when missing, ``plain`` (DOT would only
   notice ``plain`` after the user had approved) or not an RFC 7636 challenge
-  (43-128 characters of the unreserved set; an S256 challenge is 43);
+  (43-128 characters of the unreserved set; an S256 challenge is 43), and again
+  on approval, since the form's hidden fields come back from the browser;
 * no automatic approval: ``skip_authorization`` and ``approval_prompt=auto``
   are ignored, so every connection is a deliberate choice of the user.
 """
@@ -77,6 +78,15 @@ def _bound_account(resources: list[str]) -> tuple[Account | None, str | None]:
     return account, None
 
 
+def pkce_problem(challenge: str | None, method: str | None) -> str | None:
+    """Why a PKCE challenge is refused (S256 only, RFC 7636's shape), or None."""
+    if method != "S256" or not challenge:
+        return MESSAGE_PKCE_S256
+    if not _CODE_CHALLENGE.fullmatch(challenge):
+        return MESSAGE_PKCE_CHALLENGE
+    return None
+
+
 def redirect_target(redirect_uri: str) -> str:
     """Where the answer goes, as the user should read it: a host, or an app's scheme."""
     parts = urlsplit(redirect_uri)
@@ -103,12 +113,11 @@ class ConsentView(AuthorizationView):
             return self.handle_prompt_login()
         application = get_application_model().objects.get(client_id=credentials["client_id"])
 
-        if credentials.get("code_challenge_method") != "S256" or not credentials.get(
-            "code_challenge"
-        ):
-            return self._refuse("invalid_request", MESSAGE_PKCE_S256, credentials, application)
-        if not _CODE_CHALLENGE.fullmatch(credentials["code_challenge"]):
-            return self._refuse("invalid_request", MESSAGE_PKCE_CHALLENGE, credentials, application)
+        problem = pkce_problem(
+            credentials.get("code_challenge"), credentials.get("code_challenge_method")
+        )
+        if problem:
+            return self._refuse("invalid_request", problem, credentials, application)
         resources = request.GET.getlist("resource")
         account, problem = _bound_account(resources)
         if problem:
@@ -136,10 +145,16 @@ class ConsentView(AuthorizationView):
         if not form.cleaned_data.get("allow"):
             return super().form_valid(form)  # DOT redirects with error=access_denied
 
-        # The hidden fields came back from the browser: decide again from scratch.
+        # The hidden fields came back from the browser: decide again from scratch
+        # (oauthlib checks neither the challenge's shape nor its method here).
+        credentials = {k: form.cleaned_data.get(k) for k in ("redirect_uri", "state")}
+        problem = pkce_problem(
+            form.cleaned_data.get("code_challenge"), form.cleaned_data.get("code_challenge_method")
+        )
+        if problem:
+            return self._refuse("invalid_request", problem, credentials, application)
         account, problem = _bound_account(form.cleaned_data.get("resource", "").split())
         if problem:
-            credentials = {k: form.cleaned_data.get(k) for k in ("redirect_uri", "state")}
             return self._refuse("invalid_target", problem, credentials, application)
         if account is None:
             account = self._chosen_account(form.cleaned_data.get("account", ""))
