@@ -217,6 +217,47 @@ def test_more_concurrent_requests_than_connections_share_the_pool(
     assert _sessions_once_settled(baseline) == baseline
 
 
+def _request_threads(expected: int, timeout: float = 5.0) -> int:
+    """Live request threads once there are ``expected``, or after ``timeout`` (a thread
+    let go ends when its executor's queue is drained)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = sum(1 for t in threading.enumerate() if t.name.startswith("mcp-request"))
+        if alive <= expected or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
+
+
+def test_requests_beyond_the_idle_threads_leave_no_connection_behind(
+    cast, report_data, token_for, pool, monkeypatch
+):
+    """Issue #17's leak: request threads beyond those kept idle were let go with their
+    connections open. With 2 kept idle and CALLS requests at once, every connection the
+    extra threads used is back in the pool, the extra threads end, and pg_stat_activity
+    is back to its baseline once the pool closes."""
+    monkeypatch.setattr("maestra_mcp.asgi.MAX_IDLE_REQUEST_THREADS", 2)
+    token = token_for("analyst@acme.test")
+    pool(max_size=CALLS + 2, timeout=60)  # a connection per request: none waits for one
+    baseline = connections_to_test_database()
+    threads_before = _request_threads(0, timeout=0)
+
+    async def go():
+        async with running_app() as app, asgi_http_client(app, token) as http:
+            return await concurrent_calls(http, "http://127.0.0.1:8000/mcp/acme")
+
+    with SlowConnections(seconds=0.2) as slow:
+        results = anyio.run(go)
+    assert len(results) == CALLS
+    assert not any(result.is_error for result in results)
+    assert len({ident for ident, _, _ in slow.intervals}) > 2  # more threads than kept idle
+    stats = _all_handed_back()
+    assert stats["pool_available"] == stats["pool_size"] > 2
+    assert connections_to_test_database() == baseline + stats["pool_size"]
+    assert _request_threads(threads_before + 2) <= threads_before + 2
+    connection.close_pool()
+    assert _sessions_once_settled(baseline) == baseline
+
+
 def test_a_saturated_pool_answers_503_with_retry_after(cast, token_for, pool):
     token = token_for("analyst@acme.test")
     pool(max_size=1, timeout=1)
