@@ -224,12 +224,12 @@ class Collected(logging.Handler):
 
 
 def test_a_failing_full_row_degrades_to_a_minimal_one(cast, report_data, token_for):
+    """The database refuses the full row (here a trigger refusing any params): the
+    request is still logged, with who, client, method, tool, status and the error class."""
     # On the module's logger: building the app re-applies LOGGING, which replaces
     # the root logger's handlers (caplog's included).
     errors = Collected()
     logging.getLogger("maestra_mcp.session_logs.services").addHandler(errors)
-    """The database refuses the full row (here a trigger refusing any params): the
-    request is still logged, with who, client, method, tool, status and the error class."""
     table = McpSessionLog._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
