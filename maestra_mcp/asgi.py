@@ -1,4 +1,4 @@
-"""ASGI entry point: serve with ``uvicorn maestra_mcp.asgi:application``.
+"""ASGI entry point: serve with ``python -m maestra_mcp.serve`` (uvicorn, see serve.py).
 
 One process serves Django and the MCP endpoint. Django's ASGI handler refuses
 ``lifespan`` and would put MCP paths through middleware meant for pages

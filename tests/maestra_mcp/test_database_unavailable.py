@@ -1,68 +1,31 @@
 """With the database unreachable: 503 + Retry-After + JSON, never a 500 page (issue #17).
 
-The whole application runs under uvicorn in a subprocess whose DATABASE_URL
-points at a port nothing listens on: a real connection failure, no mocks.
+The whole application runs as in production (``python -m maestra_mcp.serve``) in a
+subprocess whose DATABASE_URL points at a port nothing listens on: a real connection
+failure, no mocks.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx2
 import pytest
 
 from maestra_mcp.database_unavailable import MESSAGE_DATABASE_UNAVAILABLE
 from maestra_mcp.mcp_server.endpoint import MESSAGE_BUSY, MESSAGE_UNAUTHENTICATED
-from tests.support.mcp import INITIALIZE, MCP_HEADERS
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.mcp import INITIALIZE, MCP_HEADERS, free_port, server_process
 
 
 @pytest.fixture(scope="module")
 def origin_without_database() -> Iterator[str]:
-    closed, port = _free_port(), _free_port()
-    origin = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
+    closed = free_port()
+    environment = {
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:{closed}/nowhere",
         "DATABASE_POOL_TIMEOUT": "1",
-        "DEBUG": "true",
-        "MAESTRA_PUBLIC_URL": origin,
-        "DJANGO_SETTINGS_MODULE": "maestra_mcp.settings",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "maestra_mcp.asgi:application", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("uvicorn did not start") from None
-                time.sleep(0.1)
+    with server_process("maestra_mcp.serve", environment) as origin:
         yield origin
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def _assert_unavailable(response: httpx2.Response) -> None:
