@@ -16,6 +16,7 @@ at once and alternates between them, so both see the same load.
 from __future__ import annotations
 
 import argparse
+import importlib
 import inspect
 import json
 import os
@@ -53,6 +54,9 @@ def main() -> None:
     import django
 
     django.setup()
+    # The process as its server has it: the application built at import (for this
+    # checkout, with the heap left after start-up frozen out of the garbage collector).
+    importlib.import_module("maestra_mcp.asgi")
     from django.contrib.auth import get_user_model
 
     from accounts.models import Account, Membership, Role

@@ -18,6 +18,7 @@ Request path: asgi.py → mcp_server/endpoint.py → mcp_server/server.py (+ the
 session log's middleware, mcp_server/session_log.py) → mcp_catalog/tools/<tool>.py.
 """
 
+import gc
 import os
 from concurrent.futures import ThreadPoolExecutor
 from queue import Empty, SimpleQueue
@@ -77,3 +78,8 @@ def build_application():
 
 
 application = build_application()
+# What is loaded by now (Django, the SDK, the apps: ~100,000 objects) lives as long as
+# the process: moved out of reach of the cyclic garbage collector, whose full
+# collections otherwise walk all of it on a request's time. Measured: a 3-year day
+# timeline's p95 102 -> 51 ms (README, Benchmarks).
+gc.freeze()
