@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
 
 from django.db.models import (
     BigIntegerField,
@@ -35,8 +34,6 @@ from django.db.models.functions import Cast, Coalesce, NullIf, Round
 
 from reporting.models import SUMMED_COLUMNS
 
-Kind = Literal["count", "money", "rate", "money_ratio"]
-
 _MONEY = DecimalField(max_digits=20, decimal_places=2)
 _BIG = BigIntegerField()
 
@@ -44,7 +41,6 @@ _BIG = BigIntegerField()
 @dataclass(frozen=True)
 class Metric:
     name: str
-    kind: Kind
     definition: str
     expression: Callable[[], Expression]  # the aggregate over the selected rows
 
@@ -116,43 +112,33 @@ _DEFINITIONS = {
 }
 
 
-def _metric(name: str, definition: str) -> Metric:
-    """The metric ``name``: a ratio of two sums (:data:`FRACTIONS`) or a sum of its column."""
-    if name in FRACTIONS and name in MONEY_PLACES:
+def _aggregate(name: str) -> Callable[[], Expression]:
+    """Metric ``name``'s aggregate: a ratio of two sums (:data:`FRACTIONS`) or a column's sum."""
+    if name in FRACTIONS:
         top, bottom = FRACTIONS[name]
-        places = MONEY_PLACES[name]
-        kind, build = "money_ratio", lambda: _money_ratio(Sum(top), Sum(bottom), places)
-    elif name in FRACTIONS:
-        top, bottom = FRACTIONS[name]
-        kind, build = "rate", lambda: _ratio(Sum(top), Sum(bottom))
-    elif name == "revenue":
-        zero = Value(Decimal("0"))
-        kind, build = "money", lambda: Coalesce(Sum(name), zero, output_field=_MONEY)
-    elif name in _TRACKABLE:
-        kind, build = "count", lambda: _integer_sum(name)
-    else:
-        kind, build = "count", lambda: Coalesce(_integer_sum(name), 0, output_field=_BIG)
-    return Metric(name, kind, definition, build)
+        if name in MONEY_PLACES:
+            return lambda: _money_ratio(Sum(top), Sum(bottom), MONEY_PLACES[name])
+        return lambda: _ratio(Sum(top), Sum(bottom))
+    if name == "revenue":
+        return lambda: Coalesce(Sum(name), Value(Decimal("0")), output_field=_MONEY)
+    if name in _TRACKABLE:
+        return lambda: _integer_sum(name)
+    return lambda: Coalesce(_integer_sum(name), 0, output_field=_BIG)
 
 
-METRICS: dict[str, Metric] = {name: _metric(name, text) for name, text in _DEFINITIONS.items()}
+METRICS: dict[str, Metric] = {
+    name: Metric(name, text, _aggregate(name)) for name, text in _DEFINITIONS.items()
+}
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
-ADDITIVE_METRICS: tuple[str, ...] = tuple(
-    name for name, metric in METRICS.items() if metric.kind in ("count", "money")
-)
-
-
-def metric_definitions() -> str:
-    """Plain-text definitions for tool descriptions and the README."""
-    lines = [
+ADDITIVE_METRICS: tuple[str, ...] = tuple(name for name in METRICS if name not in FRACTIONS)
+# Plain-text definitions for tool descriptions and the README.
+METRIC_DEFINITIONS = "\n".join(
+    [
         "Rates are fractions in [0, 1] (not percent), null when the denominator is 0. "
-        "Money values are decimal strings in the account's currency."
+        "Money values are decimal strings in the account's currency.",
+        *(f"- {m.name}: {m.definition}" for m in METRICS.values()),
     ]
-    lines += [f"- {m.name}: {m.definition}" for m in METRICS.values()]
-    return "\n".join(lines)
-
-
-METRIC_DEFINITIONS = metric_definitions()
+)
 
 
 def change(name: str, current, previous) -> tuple[object, float | None]:
