@@ -292,12 +292,7 @@ def _report(kind: Kind, result_type, account, allowed, params, today, max_chars)
         period=params.period, date_from=params.date_from, date_to=params.date_to, today=today
     )
     filters = report_criteria(account=account, allowed=allowed, params=params)
-    if filters.brands == set():  # a member who sees no brand: no row can match
-        summary, sums, compared = _empty(), None, None
-        if params.compare_to:
-            compared = (comparison_window(window, params.compare_to), _empty())
-    else:
-        summary, sums, compared = _summary(filters.rows(kind), window, params.compare_to)
+    summary, sums, compared = _summary(filters.rows(kind), window, params.compare_to)
     page_of = None
     if params.breakdown != "none":
         # What a cursor must be replayed with: everything but the cursor, and the
