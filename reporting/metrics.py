@@ -17,7 +17,7 @@ every ratio is null when its denominator is 0 or null.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -205,13 +205,16 @@ def sums_minus(total: dict, parts: list[dict], tracked_elsewhere: Callable[[str]
     }
 
 
+def sum_present(values: Iterable):
+    """The sum of the non-null ``values``, of their own type (a Decimal keeps its places);
+    None when every one is null."""
+    present = [v for v in values if v is not None]
+    return sum(present[1:], present[0]) if present else None
+
+
 def sums_plus(parts: list[dict]) -> dict:
     """The base sums of the rows of all ``parts`` together (null where every part's is)."""
-    total = {}
-    for key in (f"s_{column}" for column in SUMMED_COLUMNS):
-        found = [part[key] for part in parts if part[key] is not None]
-        total[key] = sum(found) if found else None
-    return total
+    return {f"s_{c}": sum_present(part[f"s_{c}"] for part in parts) for c in SUMMED_COLUMNS}
 
 
 _COUNTS = tuple(name for name in ADDITIVE_METRICS if name != "revenue")
