@@ -31,6 +31,7 @@ from accounts.models import Account
 from reporting.errors import ImportProblem, StatsImportError
 from reporting.models import (
     IMPORTED_COUNTS,
+    SOURCES,
     ActivationType,
     Campaign,
     Channel,
@@ -61,7 +62,6 @@ COLUMNS = (
     *IMPORTED_COUNTS,
 )
 COUNT_COLUMNS = ("sends", "delivered", "bounces", "unsubscribes", "spam_complaints", "orders")
-KINDS = ("campaign", "flow")
 MAX_COUNT = 2_147_483_647  # the columns are 32-bit
 MAX_NAME = 100
 MAX_SOURCE_NAME = 255
@@ -322,9 +322,9 @@ def _parse_into_staging(
                 if day is None:
                     day = dates[raw_date] = _parse_date(line, raw_date)
                 kind = row[i_kind]
-                if kind not in KINDS:
+                if kind not in SOURCES:
                     kind = kind.strip().lower()
-                    if kind not in KINDS:
+                    if kind not in SOURCES:
                         raise _bad(line, "kind", row[i_kind], "must be 'campaign' or 'flow'")
                 channel = _CHANNELS.get(row[i_channel])
                 if channel is None:
