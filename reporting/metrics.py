@@ -1,10 +1,9 @@
 """Every report metric, defined once: what it sums or divides, and its definition.
 
 A metric is a sum of a statistics row column or a ratio of two such sums
-(:data:`FRACTIONS`). Reports let the database sum the rows
-(:func:`sum_aliases`: day, week, month and year rows alike; conditional sums read the
-rows' partial-sum columns, ``opens_delivered`` = delivered of a row tracking
-opens, …, which sum correctly across grains) and derive every metric from those
+(:data:`FRACTIONS`). Reports let the database sum the rows, of any grain
+(:func:`sum_aliases`; the conditional rates read the partial sums that
+:class:`reporting.models.StatBase` explains), and derive every metric from those
 sums with :func:`from_sums`. The ORM expression of each metric (:data:`METRICS`,
 built from the same fractions) computes it inside a query, where a breakdown
 sorts by it; tests hold the two to the same values. The definitions are the text

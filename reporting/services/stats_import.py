@@ -2,13 +2,11 @@
 
 The file is read once, row by row (memory grows with the number of distinct
 campaigns, flows and dates, never with rows). Valid rows stream into a temporary
-staging table (``COPY``). Once the whole file has validated, the dimensions
-(brands, goals, folders, campaigns, flows) are upserted through the ORM and the
-statistics and their rollups written set-based (:mod:`reporting.services.rollups`),
-inside one transaction. Invalid rows do not stop the reading: every one is
-collected (the first 50 kept with line, column, value and reason, all counted)
-and then :class:`StatsImportError` refuses the file; nothing from it is stored.
-A dry run does all of it and rolls back.
+staging table (``COPY``); invalid ones do not stop the reading, so one
+:class:`StatsImportError` reports them all. Once the whole file has validated, the
+dimensions (brands, goals, folders, campaigns, flows) are upserted through the ORM
+and the statistics and their rollups written set-based
+(:mod:`reporting.services.rollups`), inside one transaction.
 
 Upsert key: (account, date, kind, source_id, channel). Rows whose counts are
 unchanged are not rewritten, so re-importing a file changes nothing. Within a
