@@ -42,8 +42,8 @@ class StatsImportError(Exception):
     """An import file is invalid; nothing from it was stored.
 
     ``problems`` lists the first invalid rows (at most ``PROBLEMS_LISTED``, in line
-    order) and ``total`` counts them all; ``line``, ``column``, ``value`` and ``reason``
-    describe the first. ``line`` is the 1-based physical line number in the file (the
+    order) and ``total`` counts them all; ``line``, ``column`` and ``value`` describe
+    the first. ``line`` is the 1-based physical line number in the file (the
     header is line 1), ``column`` the CSV column name and ``value`` the offending raw
     value, so each problem points at the exact cell to fix.
     """
@@ -60,16 +60,10 @@ class StatsImportError(Exception):
         problems: list[ImportProblem] | None = None,
         total: int | None = None,
     ) -> None:
-        first = ImportProblem(message, line, column, value)
-        self.problems = problems or [first]
+        self.problems = problems or [ImportProblem(message, line, column, value)]
         self.total = total or len(self.problems)
         first = self.problems[0]
-        self.line, self.column, self.value, self.reason = (
-            first.line,
-            first.column,
-            first.value,
-            first.reason,
-        )
+        self.line, self.column, self.value = first.line, first.column, first.value
         text = str(first) if self.total == 1 else f"{self.total} invalid rows; the first: {first}"
         super().__init__(text)
         self.message = text

@@ -1,10 +1,9 @@
 """Every report metric, defined once: what it sums or divides, and its definition.
 
 A metric is a sum of a statistics row column or a ratio of two such sums
-(:data:`FRACTIONS`). Reports let the database sum the rows
-(:func:`sum_aliases`: day, week, month and year rows alike; conditional sums read the
-rows' partial-sum columns, ``opens_delivered`` = delivered of a row tracking
-opens, …, which sum correctly across grains) and derive every metric from those
+(:data:`FRACTIONS`). Reports let the database sum the rows, of any grain
+(:func:`sum_aliases`; the conditional rates read the partial sums that
+:class:`reporting.models.StatBase` explains), and derive every metric from those
 sums with :func:`from_sums`. The ORM expression of each metric (:data:`METRICS`,
 built from the same fractions) computes it inside a query, where a breakdown
 sorts by it; tests hold the two to the same values. The definitions are the text
@@ -17,10 +16,9 @@ every ratio is null when its denominator is 0 or null.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
 
 from django.db.models import (
     BigIntegerField,
@@ -35,8 +33,6 @@ from django.db.models.functions import Cast, Coalesce, NullIf, Round
 
 from reporting.models import SUMMED_COLUMNS
 
-Kind = Literal["count", "money", "rate", "money_ratio"]
-
 _MONEY = DecimalField(max_digits=20, decimal_places=2)
 _BIG = BigIntegerField()
 
@@ -44,7 +40,6 @@ _BIG = BigIntegerField()
 @dataclass(frozen=True)
 class Metric:
     name: str
-    kind: Kind
     definition: str
     expression: Callable[[], Expression]  # the aggregate over the selected rows
 
@@ -116,43 +111,33 @@ _DEFINITIONS = {
 }
 
 
-def _metric(name: str, definition: str) -> Metric:
-    """The metric ``name``: a ratio of two sums (:data:`FRACTIONS`) or a sum of its column."""
-    if name in FRACTIONS and name in MONEY_PLACES:
+def _aggregate(name: str) -> Callable[[], Expression]:
+    """Metric ``name``'s aggregate: a ratio of two sums (:data:`FRACTIONS`) or a column's sum."""
+    if name in FRACTIONS:
         top, bottom = FRACTIONS[name]
-        places = MONEY_PLACES[name]
-        kind, build = "money_ratio", lambda: _money_ratio(Sum(top), Sum(bottom), places)
-    elif name in FRACTIONS:
-        top, bottom = FRACTIONS[name]
-        kind, build = "rate", lambda: _ratio(Sum(top), Sum(bottom))
-    elif name == "revenue":
-        zero = Value(Decimal("0"))
-        kind, build = "money", lambda: Coalesce(Sum(name), zero, output_field=_MONEY)
-    elif name in _TRACKABLE:
-        kind, build = "count", lambda: _integer_sum(name)
-    else:
-        kind, build = "count", lambda: Coalesce(_integer_sum(name), 0, output_field=_BIG)
-    return Metric(name, kind, definition, build)
+        if name in MONEY_PLACES:
+            return lambda: _money_ratio(Sum(top), Sum(bottom), MONEY_PLACES[name])
+        return lambda: _ratio(Sum(top), Sum(bottom))
+    if name == "revenue":
+        return lambda: Coalesce(Sum(name), Value(Decimal("0")), output_field=_MONEY)
+    if name in _TRACKABLE:
+        return lambda: _integer_sum(name)
+    return lambda: Coalesce(_integer_sum(name), 0, output_field=_BIG)
 
 
-METRICS: dict[str, Metric] = {name: _metric(name, text) for name, text in _DEFINITIONS.items()}
+METRICS: dict[str, Metric] = {
+    name: Metric(name, text, _aggregate(name)) for name, text in _DEFINITIONS.items()
+}
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
-ADDITIVE_METRICS: tuple[str, ...] = tuple(
-    name for name, metric in METRICS.items() if metric.kind in ("count", "money")
-)
-
-
-def metric_definitions() -> str:
-    """Plain-text definitions for tool descriptions and the README."""
-    lines = [
+ADDITIVE_METRICS: tuple[str, ...] = tuple(name for name in METRICS if name not in FRACTIONS)
+# Plain-text definitions for tool descriptions and the README.
+METRIC_DEFINITIONS = "\n".join(
+    [
         "Rates are fractions in [0, 1] (not percent), null when the denominator is 0. "
-        "Money values are decimal strings in the account's currency."
+        "Money values are decimal strings in the account's currency.",
+        *(f"- {m.name}: {m.definition}" for m in METRICS.values()),
     ]
-    lines += [f"- {m.name}: {m.definition}" for m in METRICS.values()]
-    return "\n".join(lines)
-
-
-METRIC_DEFINITIONS = metric_definitions()
+)
 
 
 def change(name: str, current, previous) -> tuple[object, float | None]:
@@ -219,13 +204,16 @@ def sums_minus(total: dict, parts: list[dict], tracked_elsewhere: Callable[[str]
     }
 
 
+def sum_present(values: Iterable):
+    """The sum of the non-null ``values``, of their own type (a Decimal keeps its places);
+    None when every one is null."""
+    present = [v for v in values if v is not None]
+    return sum(present[1:], present[0]) if present else None
+
+
 def sums_plus(parts: list[dict]) -> dict:
     """The base sums of the rows of all ``parts`` together (null where every part's is)."""
-    total = {}
-    for key in (f"s_{column}" for column in SUMMED_COLUMNS):
-        found = [part[key] for part in parts if part[key] is not None]
-        total[key] = sum(found) if found else None
-    return total
+    return {f"s_{c}": sum_present(part[f"s_{c}"] for part in parts) for c in SUMMED_COLUMNS}
 
 
 _COUNTS = tuple(name for name in ADDITIVE_METRICS if name != "revenue")

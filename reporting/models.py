@@ -164,11 +164,10 @@ class StatBase(AccountScopedModel):
     ``key``.
 
     Day rows of :class:`CampaignStat` and :class:`FlowStat` are the imported
-    statistics; every other row is a sum of them, recomputed by the import
-    (:mod:`reporting.services.rollups`) in the same transaction. A report reads
-    the coarsest table that has every column it filters on or groups by
-    (:data:`ROLLUPS`) and, for each part of its window, the coarsest rows that fit
-    (:func:`reporting.periods.cover`): about (buckets x groups) rows.
+    statistics; every other row (of a coarser grain or table, :data:`ROLLUPS`) is a
+    sum of them, recomputed by the import (:mod:`reporting.services.rollups`) in the
+    same transaction: a report reads about (buckets x groups) rows
+    (:func:`reporting.periods.cover`).
 
     ``opens`` and ``clicks`` are NULL where the channel does not track them (SMS
     has no opens): "not tracked" is not zero. The partial sums make the

@@ -23,8 +23,6 @@ from reporting.periods import PERIODS
 def _lower(value):
     if isinstance(value, str):
         return value.strip().lower()
-    if isinstance(value, list):
-        return [_lower(item) for item in value]
     return value
 
 
@@ -150,19 +148,7 @@ def _metric_field(name: str):
     return Field(description=METRICS[name].definition)
 
 
-def _places(places: int):
-    """Money as a fixed-point decimal (formatting only; the value comes from the database)."""
-    exponent = Decimal(1).scaleb(-places)
-
-    def quantize(value: Decimal | None) -> Decimal | None:
-        return None if value is None else Decimal(value).quantize(exponent)
-
-    return AfterValidator(quantize)
-
-
-Money = Annotated[Decimal, _places(2)]
-
-
+# Built from metrics.from_sums, which rounds the money values to their decimal places.
 class Metrics(BaseModel):
     sends: int = _metric_field("sends")
     delivered: int = _metric_field("delivered")
@@ -172,7 +158,7 @@ class Metrics(BaseModel):
     unsubscribes: int = _metric_field("unsubscribes")
     spam_complaints: int = _metric_field("spam_complaints")
     orders: int = _metric_field("orders")
-    revenue: Money = _metric_field("revenue")
+    revenue: Decimal = _metric_field("revenue")
     delivery_rate: float | None = _metric_field("delivery_rate")
     bounce_rate: float | None = _metric_field("bounce_rate")
     open_rate: float | None = _metric_field("open_rate")
@@ -181,12 +167,8 @@ class Metrics(BaseModel):
     conversion_rate: float | None = _metric_field("conversion_rate")
     unsubscribe_rate: float | None = _metric_field("unsubscribe_rate")
     spam_rate: float | None = _metric_field("spam_rate")
-    average_order_value: Annotated[Decimal | None, _places(2)] = _metric_field(
-        "average_order_value"
-    )
-    revenue_per_delivered: Annotated[Decimal | None, _places(4)] = _metric_field(
-        "revenue_per_delivered"
-    )
+    average_order_value: Decimal | None = _metric_field("average_order_value")
+    revenue_per_delivered: Decimal | None = _metric_field("revenue_per_delivered")
 
 
 class Window(BaseModel):

@@ -20,7 +20,7 @@ from django.db.models import Count, Sum
 
 from accounts.models import Account
 from reporting.errors import ReportError
-from reporting.metrics import FRACTIONS, METRICS, change
+from reporting.metrics import FRACTIONS, METRICS, change, sum_present
 from reporting.periods import DateWindow, account_today, comparison_window, resolve_window
 from reporting.schemas_explain import EXPLAIN_BY, ExplainChangeParams, Explanation
 from reporting.selectors.reports import provenance, window_model
@@ -153,15 +153,9 @@ def _status(group: _Group) -> str:
     return "gone" if not group.rows[1] else "continuing"
 
 
-def _sum_of(values: list):
-    """The sum of the non-null ``values``; None when every one is null."""
-    present = [v for v in values if v is not None]
-    return sum(present[1:], present[0]) if present else None
-
-
 def _differences(metric: str, found: list[_Group]) -> dict:
     """Sums: each group's contribution is its own change."""
-    levels = [_sum_of([g.numerator[i] for g in found]) for i in (0, 1)]
+    levels = [sum_present([g.numerator[i] for g in found]) for i in (0, 1)]
     if metric not in ("opens", "clicks"):  # null only when no row tracks them
         zero = Decimal("0.00") if metric == "revenue" else 0
         levels = [zero if level is None else level for level in levels]
@@ -288,12 +282,12 @@ def _others(rest: list) -> dict:
     groups_ = [group for group, _ in rest]
     values = [v for _, v in rest]
     summed = {
-        name: _plain(sum((v[name] for v in values[1:]), values[0][name]))
+        name: _plain(sum_present(v[name] for v in values))
         for name in ("contribution", "rate_effect", "mix_effect")
         if name in values[0]
     }
     if "rate_effect" in values[0]:  # a ratio: the level from the group sums
         previous, current = (_float(_level(groups_, i)) for i in (0, 1))
     else:
-        previous, current = (_sum_of([g.numerator[i] for g in groups_]) for i in (0, 1))
+        previous, current = (sum_present([g.numerator[i] for g in groups_]) for i in (0, 1))
     return {"groups": len(rest), "previous": previous, "current": current, **summed}

@@ -26,7 +26,6 @@ from reporting.selectors.rows import (
     fingerprint,
     next_cursor,
     read_page,
-    reporting_db,
     visible,
 )
 
@@ -71,28 +70,22 @@ def report_filters(
     # A cursor continues one list of one account, as this member sees it.
     brands = None if allowed_brands is None else sorted(allowed_brands)
     scope = {"account": account.pk, "brands": brands}
-    db = reporting_db()
-    allowed = allowed_brands
-
-    def of_visible_brands(queryset):
-        queryset = queryset.using(db)
-        return queryset if allowed is None else queryset.filter(brand_id__in=allowed)
 
     def names(model) -> list[str]:
-        return list(visible(model, account, allowed).values_list("name", flat=True))
+        return list(visible(model, account, allowed_brands).values_list("name", flat=True))
 
-    campaigns = of_visible_brands(Campaign.objects.for_account(account))
+    campaigns = visible(Campaign, account, allowed_brands)
     activation_types = set(campaigns.values_list("activation_type", flat=True).distinct())
     channels = set()
     for stats in (CampaignBrandStat, FlowBrandStat):
         channels |= set(
-            of_visible_brands(stats.objects.for_account(account))
+            visible(stats, account, allowed_brands)
             .values_list("channel", flat=True)
             .distinct()
             .order_by()
         )
     flows, flows_total, flows_next = _page(
-        visible(Flow, account, allowed),
+        visible(Flow, account, allowed_brands),
         params.query,
         params.limit,
         params.flows_cursor,

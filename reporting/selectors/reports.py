@@ -3,18 +3,14 @@
 One report = one lookup per name filter used, one summary query (both windows
 in one pass with ``compare_to``), one timeline query and one breakdown query
 (two by campaign or flow: the ranking, then the page's sums). The database sums
-the rows, sorts the breakdown by its metric (that metric's expression), cuts it
-and counts its groups; every metric is then derived from the sums
-(``metrics.from_sums``), the comparison's changes from the two summaries, a cut
-breakdown's others from the summary's sums minus the page's. Python also lays
-the empty timeline buckets (from the window, not from rows).
+the rows, sorts the breakdown by its metric, cuts it and counts its groups; Python
+derives every metric from the sums (``metrics.from_sums``), the comparison's changes
+from the two summaries, a cut breakdown's others from the summary's sums minus the
+page's, and lays the empty timeline buckets (from the window, not from rows).
 
-Each query reads the coarsest statistics table that has every column it filters
-on or groups by (``Kind.table``: per brand, per brand and channel, per folder,
-per campaign or flow, per campaign or flow and channel) and in it the rows
-that cover its window with the fewest rows (:func:`reporting.periods.cover`):
-whole months as month rows, whole weeks at the edges as week rows, the
-remaining days as day rows.
+Each query reads the coarsest statistics table that has every column it filters on
+or groups by (``Kind.table``), and in it the fewest rows that cover its window
+(:func:`reporting.periods.cover`: month, week, then day rows).
 """
 
 from __future__ import annotations
@@ -292,12 +288,7 @@ def _report(kind: Kind, result_type, account, allowed, params, today, max_chars)
         period=params.period, date_from=params.date_from, date_to=params.date_to, today=today
     )
     filters = report_criteria(account=account, allowed=allowed, params=params)
-    if filters.brands == set():  # a member who sees no brand: no row can match
-        summary, sums, compared = _empty(), None, None
-        if params.compare_to:
-            compared = (comparison_window(window, params.compare_to), _empty())
-    else:
-        summary, sums, compared = _summary(filters.rows(kind), window, params.compare_to)
+    summary, sums, compared = _summary(filters.rows(kind), window, params.compare_to)
     page_of = None
     if params.breakdown != "none":
         # What a cursor must be replayed with: everything but the cursor, and the

@@ -38,31 +38,28 @@ def reporting_db() -> str:
 
 
 def visible(model: type, account: Account, allowed: set[int] | None) -> QuerySet:
-    """``model``'s rows of ``account`` (Brand, Goal, CampaignFolder or Flow) the member may see.
+    """``model``'s rows of ``account`` the member may see: brands, goals, folders, or rows
+    of a brand (campaigns, flows, per-brand statistics).
 
     ``allowed`` is what ``permissions.brand_scope.allowed_brand_ids`` returns (None =
     every brand). A brand-restricted member sees only their brands, and of the other
     dimensions only what those brands use: the goals of their campaigns and flows, the
-    folders holding their campaigns, their flows. Filters, ``list_report_filters`` and
-    the valid values an error names all come from here, so a restricted member never
-    learns the names of another brand's goals, folders or flows.
+    folders holding their campaigns, their campaigns and flows. Filters,
+    ``list_report_filters`` and the valid values an error names all come from here, so a
+    restricted member never learns the names of another brand's goals, folders or flows.
     """
     rows = model.objects.for_account(account).using(reporting_db())
     if allowed is None:
         return rows
     if model is Brand:
         return rows.filter(pk__in=allowed)
-    if model is Flow:
+    if model not in (CampaignFolder, Goal):
         return rows.filter(brand_id__in=allowed)
     campaigns = Campaign.objects.for_account(account).filter(brand_id__in=allowed)
     if model is CampaignFolder:
         return rows.filter(pk__in=campaigns.values("folder_id"))
-    if model is Goal:
-        flows = Flow.objects.for_account(account).filter(brand_id__in=allowed)
-        return rows.filter(
-            Q(pk__in=campaigns.values("goal_id")) | Q(pk__in=flows.values("goal_id"))
-        )
-    raise TypeError(f"no visibility rule for {model.__name__}")
+    flows = Flow.objects.for_account(account).filter(brand_id__in=allowed)
+    return rows.filter(Q(pk__in=campaigns.values("goal_id")) | Q(pk__in=flows.values("goal_id")))
 
 
 _MAX_LISTED = 40  # valid values listed in an error message before "… and N more"

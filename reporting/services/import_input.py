@@ -34,14 +34,12 @@ def text_lines(lines: Iterable[str] | Iterable[bytes], problems: ProblemList) ->
     iterator = iter(lines)
     first = next(iterator, None)
     if first is None:
-        return iter(())
+        return
     if not isinstance(first, bytes):
-        return chain([first], iterator)
-    return _decoded(chain([first], iterator), problems)
-
-
-def _decoded(lines: Iterator[bytes], problems: ProblemList) -> Iterator[str]:
-    for number, line in enumerate(lines, start=1):
+        yield first
+        yield from iterator
+        return
+    for number, line in enumerate(chain([first], iterator), start=1):
         try:
             yield line.decode("utf-8")
         except UnicodeDecodeError as error:

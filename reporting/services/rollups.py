@@ -9,13 +9,11 @@ transaction:
 2. A campaign or flow whose brand or folder changed touches every day it has
    rows on: those days' per-brand and per-folder rows must move with it.
 3. For every table, finest first, and every touched period (the day itself, its
-   week, its month and its year), delete the table's rows and recompute them, grouped in
-   the database: day rows from the day rows of the first finer table that has
-   the table's key (joined to the campaign or flow for a brand or folder); week
-   and month rows from that finer table's week and month rows when it holds the
-   key in its own columns (a campaign's weeks from its weeks per channel: 2.7x
-   fewer rows than its days, its months 11x), else from the table's own days;
-   year rows from the table's own month rows.
+   week, its month and its year), delete the table's rows and recompute them in the
+   database: day rows from the first finer table that has the table's key; weeks
+   and months from that table's weeks and months when it holds the key in its own
+   columns (a campaign's weeks from its weeks per channel: 2.7x fewer rows than its
+   days, its months 11x), else from the table's own days; years from its own months.
 
 After the commit, every week, month and year row is exactly the sum of its day rows,
 and every row of a coarser table the sum of the imported rows it covers.

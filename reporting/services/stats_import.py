@@ -2,13 +2,11 @@
 
 The file is read once, row by row (memory grows with the number of distinct
 campaigns, flows and dates, never with rows). Valid rows stream into a temporary
-staging table (``COPY``). Once the whole file has validated, the dimensions
-(brands, goals, folders, campaigns, flows) are upserted through the ORM and the
-statistics and their rollups written set-based (:mod:`reporting.services.rollups`),
-inside one transaction. Invalid rows do not stop the reading: every one is
-collected (the first 50 kept with line, column, value and reason, all counted)
-and then :class:`StatsImportError` refuses the file; nothing from it is stored.
-A dry run does all of it and rolls back.
+staging table (``COPY``); invalid ones do not stop the reading, so one
+:class:`StatsImportError` reports them all. Once the whole file has validated, the
+dimensions (brands, goals, folders, campaigns, flows) are upserted through the ORM
+and the statistics and their rollups written set-based
+(:mod:`reporting.services.rollups`), inside one transaction.
 
 Upsert key: (account, date, kind, source_id, channel). Rows whose counts are
 unchanged are not rewritten, so re-importing a file changes nothing. Within a
@@ -31,6 +29,7 @@ from accounts.models import Account
 from reporting.errors import ImportProblem, StatsImportError
 from reporting.models import (
     IMPORTED_COUNTS,
+    SOURCES,
     ActivationType,
     Campaign,
     Channel,
@@ -61,7 +60,6 @@ COLUMNS = (
     *IMPORTED_COUNTS,
 )
 COUNT_COLUMNS = ("sends", "delivered", "bounces", "unsubscribes", "spam_complaints", "orders")
-KINDS = ("campaign", "flow")
 MAX_COUNT = 2_147_483_647  # the columns are 32-bit
 MAX_NAME = 100
 MAX_SOURCE_NAME = 255
@@ -322,9 +320,9 @@ def _parse_into_staging(
                 if day is None:
                     day = dates[raw_date] = _parse_date(line, raw_date)
                 kind = row[i_kind]
-                if kind not in KINDS:
+                if kind not in SOURCES:
                     kind = kind.strip().lower()
-                    if kind not in KINDS:
+                    if kind not in SOURCES:
                         raise _bad(line, "kind", row[i_kind], "must be 'campaign' or 'flow'")
                 channel = _CHANNELS.get(row[i_channel])
                 if channel is None:
