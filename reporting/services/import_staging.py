@@ -1,14 +1,11 @@
 """The import's staging table: rows streamed in with ``COPY``, then checked as a set.
 
-Part of :mod:`reporting.services.stats_import`: the parse loop hands validated rows
-to :class:`StagingSink`; once the file is read, :func:`duplicate_key_problems` finds
+Part of :mod:`reporting.services.stats_import`: the parse loop streams validated rows
+in with :data:`STAGING_COPY`; once the file is read, :func:`duplicate_key_problems` finds
 keys that appear more than once.
 """
 
 from __future__ import annotations
-
-import re
-from collections.abc import Callable
 
 from reporting.errors import ImportProblem, StatsImportError
 from reporting.models import IMPORTED_COUNTS
@@ -23,57 +20,10 @@ STAGING_DDL = (
     "orders integer NOT NULL, revenue numeric(14, 2) NOT NULL) ON COMMIT DROP"
 )
 _STAGING_COLUMNS = ("line", "kind", "source_id", "date", "channel", *IMPORTED_COUNTS)
-COPY_BATCH = 5_000
+# Rows go in through psycopg's COPY (``copy.write_row``): tuples of validated text,
+# None for NULL; psycopg escapes the text and sends the rows in blocks.
+STAGING_COPY = f"COPY {STAGING} ({', '.join(_STAGING_COLUMNS)}) FROM STDIN"
 _KEY = "kind, source_id, date, channel"
-
-
-class StagingSink:
-    """Streams validated rows (tuples of text, None = NULL) into the staging table.
-
-    COPY in text format, written in blocks of lines; the values are validated
-    digits, dates and enum names, so only ``source_id`` may need escaping.
-    ``progress`` is called with the number of rows staged after each block.
-    """
-
-    def __init__(self, cursor, progress: Callable[[int], None] | None = None) -> None:
-        self._batch: list[str] = []
-        self._progress = progress
-        self.staged = 0
-        raw = cursor.cursor  # the psycopg cursor under Django's wrapper: COPY is psycopg's
-        self._copy_context = raw.copy(f"COPY {STAGING} ({', '.join(_STAGING_COLUMNS)}) FROM STDIN")
-        self._copy = self._copy_context.__enter__()
-
-    def add(self, row: tuple) -> None:
-        if _COPY_SPECIAL.search(row[2]):
-            row = (*row[:2], _copy_escape(row[2]), *row[3:])
-        self._batch.append("\t".join(_COPY_NULL if value is None else value for value in row))
-        if len(self._batch) >= COPY_BATCH:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._batch:
-            self._copy.write("\n".join(self._batch) + "\n")
-            self.staged += len(self._batch)
-            self._batch = []
-            if self._progress is not None:
-                self._progress(self.staged)
-
-    def close(self) -> None:
-        self._flush()
-        if self._copy_context is not None:
-            # On an exception the COPY is abandoned with the transaction.
-            context, self._copy_context = self._copy_context, None
-            context.__exit__(None, None, None)
-
-
-_COPY_NULL = "\\N"
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
-
-
-def _copy_escape(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    )
 
 
 def duplicate_key_problems(cursor) -> tuple[list[ImportProblem], int]:

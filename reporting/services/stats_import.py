@@ -40,8 +40,8 @@ from reporting.services.dimensions import dimensions_upsert
 from reporting.services.import_input import ProblemList, text_lines
 from reporting.services.import_staging import (
     STAGING,
+    STAGING_COPY,
     STAGING_DDL,
-    StagingSink,
     duplicate_key_problems,
 )
 from reporting.services.rollups import stats_write
@@ -63,6 +63,7 @@ COUNT_COLUMNS = ("sends", "delivered", "bounces", "unsubscribes", "spam_complain
 MAX_COUNT = 2_147_483_647  # the columns are 32-bit
 MAX_NAME = 100
 MAX_SOURCE_NAME = 255
+PROGRESS_EVERY = 5_000  # rows between calls of an import's progress callback
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _REVENUE = re.compile(r"\d{1,12}(?:\.\d{1,2})?")
 _LOCK_CLASS = 0x5354  # pg_advisory_xact_lock(class, account id) of stats imports
@@ -303,81 +304,85 @@ def _parse_into_staging(
     sources: dict[tuple[str, str], tuple] = {}
     last_raw: dict[tuple[str, str], tuple] = {}
     rows = 0
-    sink = StagingSink(cursor, progress)
-    try:
-        for row in reader:
-            line = reader.line_num
-            if len(row) != width and (not row or row == [""]):
-                continue  # blank line
-            # One problem per row (its first bad cell); the reading goes on.
-            try:
-                if len(row) != width:
-                    raise StatsImportError(
-                        f"has {len(row)} fields, the header has {width}", line=line
-                    )
-                raw_date = row[i_date]
-                day = dates.get(raw_date)
-                if day is None:
-                    day = dates[raw_date] = _parse_date(line, raw_date)
-                kind = row[i_kind]
-                if kind not in SOURCES:
-                    kind = kind.strip().lower()
-                    if kind not in SOURCES:
-                        raise _bad(line, "kind", row[i_kind], "must be 'campaign' or 'flow'")
-                channel = _CHANNELS.get(row[i_channel])
-                if channel is None:
-                    channel = _CHANNELS.get(row[i_channel].strip().lower())
-                    if channel is None:
-                        raise _bad(
-                            line,
-                            "channel",
-                            row[i_channel],
-                            f"unknown; valid: {', '.join(_CHANNELS)}",
+    # The psycopg cursor under Django's wrapper: COPY is psycopg's. An exception
+    # abandons the COPY (and the import's transaction) and propagates as it is.
+    with cursor.cursor.copy(STAGING_COPY) as copy:
+        try:
+            for row in reader:
+                line = reader.line_num
+                if len(row) != width and (not row or row == [""]):
+                    continue  # blank line
+                # One problem per row (its first bad cell); the reading goes on.
+                try:
+                    if len(row) != width:
+                        raise StatsImportError(
+                            f"has {len(row)} fields, the header has {width}", line=line
                         )
-                source_id = row[i_source].strip()
-                if not source_id or len(source_id) > MAX_NAME:
-                    _text(line, "source_id", row[i_source], required=True, max_length=MAX_NAME)
-                key = (kind, source_id)
-                raw_attrs = (row[at[3]], row[at[4]], row[at[5]], row[at[6]], row[at[7]])
-                if last_raw.get(key) != raw_attrs:
-                    sources[key] = _source_attributes(line, kind, row, at)
-                    last_raw[key] = raw_attrs
-                # Counts travel on as their validated text; only the three compared are ints.
-                counts = []
-                for column, index in count_at:
-                    raw = row[index]
-                    if not (raw.isdigit() and raw.isascii() and len(raw) < 10):
-                        raw = str(_count(line, column, raw))  # longer, or invalid: raises
-                    counts.append(raw)
-                sends, delivered, bounces = int(counts[0]), int(counts[1]), int(counts[2])
-                if delivered > sends:
-                    raise _bad(line, "delivered", row[i_delivered], f"exceeds sends ({sends})")
-                if bounces > sends:
-                    raise _bad(line, "bounces", row[i_bounces], f"exceeds sends ({sends})")
-                opens = _tracked(line, "opens", row[i_opens])
-                clicks = _tracked(line, "clicks", row[i_clicks])
-                revenue = row[i_revenue]
-                if not _REVENUE.fullmatch(revenue):
-                    reason = (
-                        "must not be negative"
-                        if revenue.startswith("-")
-                        else "not an amount ≥ 0 with at most 2 decimals (e.g. 1234.50)"
-                    )
-                    raise _bad(line, "revenue", revenue, reason)
-                # The staging columns: line, the key, then the counts of IMPORTED_COUNTS.
-                staged = (str(line), kind, source_id, day, channel, *counts[:3], opens, clicks)
-                sink.add((*staged, *counts[3:], revenue))
-            except StatsImportError as error:
-                problems.add(error.problems[0])
-                continue
-            rows += 1
-        if rows == 0 and not problems.total:
-            raise StatsImportError("the file has a header but no rows")
-    except csv.Error as error:
-        # The reader cannot be trusted past this point: the problems so far and this one.
-        problems.add(
-            ImportProblem(f"malformed CSV: {error}; reading stopped here", line=reader.line_num)
-        )
-    finally:
-        sink.close()
+                    raw_date = row[i_date]
+                    day = dates.get(raw_date)
+                    if day is None:
+                        day = dates[raw_date] = _parse_date(line, raw_date)
+                    kind = row[i_kind]
+                    if kind not in SOURCES:
+                        kind = kind.strip().lower()
+                        if kind not in SOURCES:
+                            raise _bad(line, "kind", row[i_kind], "must be 'campaign' or 'flow'")
+                    channel = _CHANNELS.get(row[i_channel])
+                    if channel is None:
+                        channel = _CHANNELS.get(row[i_channel].strip().lower())
+                        if channel is None:
+                            raise _bad(
+                                line,
+                                "channel",
+                                row[i_channel],
+                                f"unknown; valid: {', '.join(_CHANNELS)}",
+                            )
+                    source_id = row[i_source].strip()
+                    if not source_id or len(source_id) > MAX_NAME:
+                        _text(line, "source_id", row[i_source], required=True, max_length=MAX_NAME)
+                    key = (kind, source_id)
+                    raw_attrs = (row[at[3]], row[at[4]], row[at[5]], row[at[6]], row[at[7]])
+                    if last_raw.get(key) != raw_attrs:
+                        sources[key] = _source_attributes(line, kind, row, at)
+                        last_raw[key] = raw_attrs
+                    # Counts travel on as their validated text; only the three compared are ints.
+                    counts = []
+                    for column, index in count_at:
+                        raw = row[index]
+                        if not (raw.isdigit() and raw.isascii() and len(raw) < 10):
+                            raw = str(_count(line, column, raw))  # longer, or invalid: raises
+                        counts.append(raw)
+                    sends, delivered, bounces = int(counts[0]), int(counts[1]), int(counts[2])
+                    if delivered > sends:
+                        raise _bad(line, "delivered", row[i_delivered], f"exceeds sends ({sends})")
+                    if bounces > sends:
+                        raise _bad(line, "bounces", row[i_bounces], f"exceeds sends ({sends})")
+                    opens = _tracked(line, "opens", row[i_opens])
+                    clicks = _tracked(line, "clicks", row[i_clicks])
+                    revenue = row[i_revenue]
+                    if not _REVENUE.fullmatch(revenue):
+                        reason = (
+                            "must not be negative"
+                            if revenue.startswith("-")
+                            else "not an amount ≥ 0 with at most 2 decimals (e.g. 1234.50)"
+                        )
+                        raise _bad(line, "revenue", revenue, reason)
+                    # The staging columns: line, the key, then the counts of IMPORTED_COUNTS.
+                    staged = (str(line), kind, source_id, day, channel, *counts[:3], opens, clicks)
+                    copy.write_row((*staged, *counts[3:], revenue))
+                except StatsImportError as error:
+                    problems.add(error.problems[0])
+                    continue
+                rows += 1
+                if progress is not None and not rows % PROGRESS_EVERY:
+                    progress(rows)
+            if rows == 0 and not problems.total:
+                raise StatsImportError("the file has a header but no rows")
+        except csv.Error as error:
+            # The reader cannot be trusted past this point: the problems so far and this one.
+            problems.add(
+                ImportProblem(f"malformed CSV: {error}; reading stopped here", line=reader.line_num)
+            )
+    if progress is not None and rows % PROGRESS_EVERY:
+        progress(rows)
     return _Parsed(rows=rows, sources=sources)

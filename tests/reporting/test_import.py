@@ -266,10 +266,14 @@ def test_command_exits_non_zero(acme, tmp_path, capsys):
 
 
 def test_text_is_stored_verbatim(acme):
-    odd_id = "c\\1\tx"  # backslash and tab: escaped for COPY, stored as is
-    import_rows(acme, [{**BASE_ROW, "source_id": odd_id, "source_name": '"Sale, ""big"""'}])
+    # COPY's special characters (backslash, tab, newline, carriage return, and its
+    # NULL marker \N as text) are escaped on the way in and stored as they are.
+    odd_id = "c\\N\\1\tx\r\ny"
+    odd_name = 'Sale, "big"\t\\N\r\nend'
+    quoted_name = '"' + odd_name.replace('"', '""') + '"'
+    import_rows(acme, [{**BASE_ROW, "source_id": f'"{odd_id}"', "source_name": quoted_name}])
     campaign = Campaign.objects.for_account(acme).get()
-    assert (campaign.external_id, campaign.name) == (odd_id, 'Sale, "big"')
+    assert (campaign.external_id, campaign.name) == (odd_id, odd_name)
     assert {row.campaign_id for row in CampaignStat.objects.for_account(acme)} == {campaign.pk}
 
 

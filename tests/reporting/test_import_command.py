@@ -160,7 +160,7 @@ def test_progress_on_a_terminal_then_the_summary(acme, tmp_path, monkeypatch, ca
     monkeypatch.setattr(import_stats, "PROGRESS_AFTER_SECONDS", 0)
     monkeypatch.setattr(import_stats, "PROGRESS_EVERY_SECONDS", 0)
     path = tmp_path / "stats.csv"
-    path.write_text(csv_text(day_rows(11_000)))  # three COPY blocks of 5,000
+    path.write_text(csv_text(day_rows(11_000)))  # progress at 5,000, 10,000 and 11,000 rows
     terminal = Terminal()
     call_command("import_stats", "--account", "acme", str(path), stderr=terminal)
     progress = terminal.getvalue()
@@ -168,6 +168,25 @@ def test_progress_on_a_terminal_then_the_summary(acme, tmp_path, monkeypatch, ca
     assert "\r10,000 rows" in progress
     assert progress.endswith("\r\033[K")  # cleared before the summary
     assert "Imported 11000 rows into acme" in capsys.readouterr().out
+
+
+def test_an_exception_while_staging_propagates_and_nothing_is_stored(acme):
+    """Raised inside the COPY (here by the progress callback), it abandons the import."""
+    seen = []
+
+    def progress(rows: int) -> None:
+        seen.append(rows)
+        if rows == 10_000:
+            raise KeyboardInterrupt
+
+    lines = csv_text(day_rows(11_000)).splitlines(keepends=True)
+    with pytest.raises(KeyboardInterrupt):
+        stats_import(account=acme, lines=lines, progress=progress)
+    assert seen == [5_000, 10_000]
+    assert stat_count(acme) == 0
+    seen.clear()
+    stats_import(account=acme, lines=lines, progress=seen.append)  # the connection still works
+    assert (seen, stat_count(acme)) == ([5_000, 10_000, 11_000], 11_000)
 
 
 def test_no_progress_when_not_on_a_terminal(acme, tmp_path, monkeypatch):
