@@ -256,6 +256,8 @@ def _text(line: int, column: str, raw: str, *, required: bool, max_length: int) 
         raise _bad(line, column, raw, "is required")
     if len(value) > max_length:
         raise _bad(line, column, raw, f"longer than {max_length} characters")
+    if "\x00" in value:  # PostgreSQL text cannot hold it: refused here, with its cell
+        raise _bad(line, column, raw, "contains a NUL character")
     return value
 
 
@@ -338,7 +340,7 @@ def _parse_into_staging(
                                 f"unknown; valid: {', '.join(_CHANNELS)}",
                             )
                     source_id = row[i_source].strip()
-                    if not source_id or len(source_id) > MAX_NAME:
+                    if not source_id or len(source_id) > MAX_NAME or "\x00" in source_id:
                         _text(line, "source_id", row[i_source], required=True, max_length=MAX_NAME)
                     key = (kind, source_id)
                     raw_attrs = (row[at[3]], row[at[4]], row[at[5]], row[at[6]], row[at[7]])

@@ -149,6 +149,9 @@ BAD_ROWS = [
     ({"source_id": ""}, "source_id", "", "is required"),
     ({"source_name": ""}, "source_name", "", "is required"),
     ({"source_name": "x" * 256}, "source_name", "x" * 256, "longer than 255"),
+    ({"source_id": "c\x001"}, "source_id", "c\x001", "contains a NUL character"),
+    ({"source_name": "Sale\x00"}, "source_name", "Sale\x00", "contains a NUL character"),
+    ({"brand": "\x00Acme"}, "brand", "\x00Acme", "contains a NUL character"),
     ({"activation_type": ""}, "activation_type", "", "required for campaigns"),
     ({"activation_type": "weekly"}, "activation_type", "weekly", "valid: one_time"),
 ]
