@@ -33,6 +33,12 @@ CALLS = 20
 SLOW_CONNECT_SECONDS = 0.5
 
 
+# The application_name of the connections a rebuilt pool opens: what the counts below
+# count, so that the previous pool's connections, still closing (or still being
+# opened by its background workers) when the test starts, are not.
+POOL_UNDER_TEST = "maestra-pool-under-test"
+
+
 @pytest.fixture
 def pool(monkeypatch):
     """``pool(**options)``: the process's database pool, rebuilt with these options."""
@@ -42,6 +48,7 @@ def pool(monkeypatch):
         connection.close()  # the test's own connection goes back to the old pool...
         connection.close_pool()  # ...which closes them all
         monkeypatch.setitem(options, "pool", {**options["pool"], **changes})
+        monkeypatch.setitem(options, "application_name", POOL_UNDER_TEST)
 
     yield rebuild
     connection.close()
@@ -135,8 +142,9 @@ CHECK_APPLICATION_NAME = "maestra-pool-check"
 
 
 def connections_to_test_database() -> int:
-    """Sessions on the test database other than these checks' own (connections of their
-    own, outside the pool, named so that a concurrent check is not counted either)."""
+    """Sessions on the test database that Django opened with the rebuilt pool's settings
+    (any opened outside the pool would carry them too); these checks use connections of
+    their own, named otherwise."""
     params = connection.get_connection_params()
     params.pop("pool", None)
     params.pop("cursor_factory", None)
@@ -145,8 +153,8 @@ def connections_to_test_database() -> int:
     with psycopg.connect(**params) as check:
         return check.execute(
             "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND application_name <> %s",
-            [CHECK_APPLICATION_NAME],
+            "WHERE datname = current_database() AND application_name = %s",
+            [POOL_UNDER_TEST],
         ).fetchone()[0]
 
 
