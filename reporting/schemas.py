@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from reporting.metrics import METRICS
 from reporting.models import ActivationType, Channel
-from reporting.periods import PERIODS
+from reporting.periods import PERIODS, shift_years
 
 
 def _lower(value):
@@ -48,9 +48,9 @@ EARLIEST_REPORT_DATE = date(2000, 1, 1)
 MESSAGE_DATE_RANGE = "must be between {earliest} and {latest} (YYYY-MM-DD)"
 
 
-def latest_report_date() -> date:
-    today = date.today()
-    return today.replace(year=today.year + 1, day=28 if today.month == 2 else today.day)
+def latest_report_date(today: date | None = None) -> date:
+    """The same day next year (28 February for the 29th)."""
+    return shift_years(today or date.today(), 1)
 
 
 def _bounded(value: date) -> date:

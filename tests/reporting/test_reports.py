@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -559,7 +559,20 @@ def test_the_bounds_themselves_are_valid():
     latest = latest_report_date()
     params = CampaignReportParams(date_from=EARLIEST_REPORT_DATE, date_to=latest)
     assert (params.date_from, params.date_to) == (EARLIEST_REPORT_DATE, latest)
-    assert latest > date.today()
+    with pytest.raises(ValidationError, match="must be between 2000-01-01 and "):
+        CampaignReportParams(date_from=latest, date_to=latest + timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    ("today", "latest"),
+    [
+        (date(2026, 12, 7), date(2027, 12, 7)),
+        (date(2026, 2, 10), date(2027, 2, 10)),  # not the 28th: any February day
+        (date(2028, 2, 29), date(2029, 2, 28)),
+    ],
+)
+def test_the_latest_date_is_a_year_from_today(today, latest):
+    assert latest_report_date(today) == latest
 
 
 @pytest.mark.parametrize("limit", [True, False, 5.0, "5"])
