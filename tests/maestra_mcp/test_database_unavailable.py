@@ -14,7 +14,8 @@ import pytest
 
 from maestra_mcp.database_unavailable import MESSAGE_DATABASE_UNAVAILABLE
 from maestra_mcp.mcp_server.endpoint import MESSAGE_BUSY, MESSAGE_UNAUTHENTICATED
-from tests.support.mcp import INITIALIZE, MCP_HEADERS, free_port, server_process
+from tests.support.mcp import INITIALIZE, MCP_HEADERS
+from tests.support.processes import free_port, server_process
 
 
 @pytest.fixture(scope="module")

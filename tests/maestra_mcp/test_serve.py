@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 
 from maestra_mcp.serve import proxy_arguments
-from tests.support.mcp import server_process
+from tests.support.processes import server_process
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 import psycopg
 
 from tests.support.availability import unavailable
+from tests.support.processes import free_port
 
 WHAT = "Read-replica test"
 HBA_HINT = (
@@ -49,12 +49,6 @@ MATCH_PRIMARY = (
 class Replica:
     port: int
     folder: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _bindir(version_num: int) -> Path | None:
@@ -175,7 +169,7 @@ def streaming_replica(primary: dict) -> Iterator[Replica]:
         if as_server:
             for name in ("postgresql.conf", "pg_hba.conf", "pg_ident.conf"):
                 os.chown(data / name, account.pw_uid, account.pw_gid)
-        port = _free_port()
+        port = free_port()
         options = {
             "port": port,
             "listen_addresses": "127.0.0.1",
