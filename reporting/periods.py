@@ -66,56 +66,38 @@ def period_end(grain: str, start: date) -> date:
     return start
 
 
+_FINER = {Grain.YEAR: Grain.MONTH, Grain.MONTH: Grain.WEEK, Grain.WEEK: Grain.DAY}
+
+
 def cover(first: date, last: date, coarsest: str) -> list[Span]:
     """The statistics rows that together cover the days ``first``..``last`` exactly once.
 
     ``coarsest`` is the coarsest grain the caller can use: a report without a
-    timeline uses year rows for the whole calendar years inside the window and, in
-    the partial years at its edges, what a month timeline uses: month rows for the
-    whole months, week rows for the whole ISO weeks of the partial months at their
-    edges and day rows for the rest; a week timeline uses weeks and days; a day
-    timeline, days. Each edge lies inside one month, so its weeks do too, and a
-    month bucket never receives a week that straddles it.
+    timeline uses year rows for the whole calendar years inside the window and, at
+    its edges, what a month timeline uses: month rows for the whole months, week
+    rows for the whole ISO weeks of the partial months and day rows for the rest; a
+    week timeline uses weeks and days; a day timeline, days.
     """
     if coarsest == Grain.DAY:
         return [(Grain.DAY, first, last)]
-    if coarsest == Grain.WEEK:
-        return _weeks_and_days(first, last)
-    if coarsest == Grain.YEAR:
-        years_from = first if (first.month, first.day) == (1, 1) else date(first.year + 1, 1, 1)
-        years_end = date((last + timedelta(days=1)).year, 1, 1)  # after the last whole year
-        if years_from >= years_end:  # no whole year inside the window
-            return cover(first, last, Grain.MONTH)
-        spans: list[Span] = [(Grain.YEAR, years_from, years_end - timedelta(days=1))]
-        if first < years_from:
-            spans += cover(first, years_from - timedelta(days=1), Grain.MONTH)
-        if years_end <= last:
-            spans += cover(years_end, last, Grain.MONTH)
-        return spans
-    months_from = first if first.day == 1 else next_month(first)
-    months_end = month_start(last + timedelta(days=1))  # after the last whole month
-    if months_from > months_end:  # the window lies inside one month
-        return _weeks_and_days(first, last)
-    spans = []
-    if months_from < months_end:
-        spans.append((Grain.MONTH, months_from, months_end - timedelta(days=1)))
-    if first < months_from:
-        spans += _weeks_and_days(first, months_from - timedelta(days=1))
-    if months_end <= last:
-        spans += _weeks_and_days(months_end, last)
-    return spans
-
-
-def _weeks_and_days(first: date, last: date) -> list[Span]:
-    weeks_from = week_start(first + timedelta(days=6))  # the first Monday on or after
-    weeks_end = week_start(last + timedelta(days=1))  # the Monday after the last whole week
-    if weeks_from >= weeks_end:
-        return [(Grain.DAY, first, last)]
-    spans: list[Span] = [(Grain.WEEK, weeks_from, weeks_end - timedelta(days=1))]
-    if first < weeks_from:
-        spans.append((Grain.DAY, first, weeks_from - timedelta(days=1)))
-    if weeks_end <= last:
-        spans.append((Grain.DAY, weeks_end, last))
+    finer = _FINER[coarsest]
+    one_day = timedelta(days=1)
+    # The whole periods inside the window start on whole_from and end before whole_end.
+    first_start = period_start(coarsest, first)
+    whole_from = first if first_start == first else period_end(coarsest, first_start) + one_day
+    whole_end = period_start(coarsest, last + one_day)
+    # With no whole period inside, finer rows throughout, except across a month's first
+    # day: only a week can straddle a coarser period, so a month cover splits the window
+    # there and a month bucket never receives a week that straddles it.
+    if whole_from > whole_end or (whole_from == whole_end and coarsest != Grain.MONTH):
+        return cover(first, last, finer)
+    spans: list[Span] = []
+    if whole_from < whole_end:
+        spans.append((coarsest, whole_from, whole_end - one_day))
+    if first < whole_from:
+        spans += cover(first, whole_from - one_day, finer)
+    if whole_end <= last:
+        spans += cover(whole_end, last, finer)
     return spans
 
 
