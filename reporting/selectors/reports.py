@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db.models import Case, F, QuerySet, Value, When
 from django.db.models.functions import TruncMonth, TruncWeek
@@ -72,7 +73,7 @@ def campaign_report(
     the account's time zone. With ``max_chars``, the breakdown page is cut (top
     rows kept) until the report's JSON fits: a shorter page of its own, whose
     cursor continues right after its last row and whose others holds every group
-    not on it.
+    not on it; a timeline whose buckets alone exceed it is refused before any query.
     """
     return _report(
         CAMPAIGNS, schemas.CampaignReport, account, allowed_brands, params, today, max_chars
@@ -282,11 +283,43 @@ def _within(report, page_of: Callable[[int], schemas.Breakdown], max_chars: int)
     return report
 
 
+def _shortest_bucket_chars() -> int:
+    """The fewest characters a timeline bucket adds to a report's JSON: every count 0,
+    every rate 0.0 (shorter than null), the money ratios null (shorter than "0.00"),
+    and the comma before it."""
+    metrics = dict.fromkeys(METRIC_NAMES, 0) | {
+        "revenue": Decimal("0.00"),
+        "average_order_value": None,
+        "revenue_per_delivered": None,
+    }
+    bucket = schemas.TimelineBucket(period_start=date.min, period_end=date.min, metrics=metrics)
+    return len(bucket.model_dump_json()) + 1
+
+
+_SHORTEST_BUCKET_CHARS = _shortest_bucket_chars()
+
+
+def _refuse_oversized_timeline(window: DateWindow, granularity: str, max_chars: int) -> None:
+    """Refuse, before reading any row, a timeline whose buckets alone exceed ``max_chars``
+    (a day timeline over about four months): computing it only to refuse it took up to
+    ten times as long as the refusal."""
+    count = len(buckets(window.date_from, window.date_to, granularity))
+    if count * _SHORTEST_BUCKET_CHARS > max_chars:
+        coarser = {"day": "a week or month timeline or ", "week": "a month timeline or "}
+        raise ReportError(
+            f"This answer is too large: a {granularity} timeline of {window.days:,} days has "
+            f"{count:,} buckets, at least {count * _SHORTEST_BUCKET_CHARS:,} characters (the "
+            f"limit is {max_chars:,}). Use {coarser.get(granularity, '')}a shorter window."
+        )
+
+
 def _report(kind: Kind, result_type, account, allowed, params, today, max_chars):
     today = today or account_today(account.timezone)
     window = resolve_window(
         period=params.period, date_from=params.date_from, date_to=params.date_to, today=today
     )
+    if params.timeline and max_chars:
+        _refuse_oversized_timeline(window, params.timeline, max_chars)
     filters = report_criteria(account=account, allowed=allowed, params=params)
     summary, sums, compared = _summary(filters.rows(kind), window, params.compare_to)
     page_of = None

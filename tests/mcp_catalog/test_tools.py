@@ -340,7 +340,9 @@ def test_report_too_large_even_without_breakdown_explains_how_to_narrow(
     }
     result = call(token_for(ANALYST), "campaign_report", arguments)
     assert result.is_error is True
-    assert "coarser timeline" in result.content[0].text
+    text = result.content[0].text
+    assert "a day timeline of 1,096 days has 1,096 buckets" in text  # refused before computing
+    assert "Use a week or month timeline or a shorter window." in text
 
 
 def test_a_filter_listing_over_the_budget_is_refused_with_advice(cast, token_for):

@@ -239,3 +239,40 @@ def test_provenance_before_any_import(globex):
     )
     assert report.provenance.data_through is None and report.provenance.imported_at is None
     assert report.provenance.partial and "No statistics" in report.provenance.partial_reason
+
+
+def test_a_timeline_that_cannot_fit_the_budget_is_refused_before_any_query(
+    acme, django_assert_num_queries
+):
+    """An assistant asking for a day timeline over a year gets the refusal at once: its
+    buckets alone would exceed the budget, whatever their numbers."""
+    year = CampaignReportParams(date_from="2024-01-01", date_to="2024-12-30", timeline="day")
+    with django_assert_num_queries(0), pytest.raises(ReportError) as refused:
+        campaign_report(account=acme, allowed_brands=None, params=year, max_chars=60_000)
+    assert refused.value.message.startswith(
+        "This answer is too large: a day timeline of 365 days has 365 buckets, at least "
+    )
+    assert refused.value.message.endswith(
+        "characters (the limit is 60,000). Use a week or month timeline or a shorter window."
+    )
+    weeks = year.model_copy(update={"date_from": date(2022, 1, 1), "timeline": "week"})
+    with pytest.raises(ReportError, match="Use a month timeline or a shorter window"):
+        campaign_report(account=acme, allowed_brands=None, params=weeks, max_chars=60_000)
+    # Without a budget (the platform API) the same report is computed.
+    served = campaign_report(account=acme, allowed_brands=None, params=year)
+    assert len(served.timeline.buckets) == 365
+
+
+@PROPERTY_SETTINGS
+@given(rows=rows_strategy, granularity=st.sampled_from(["day", "week"]))
+def test_a_timeline_that_fits_is_never_refused_early(db, rows, granularity):
+    """The early refusal's bound lies below any real timeline: a budget of exactly the
+    buckets' own characters (less than the whole report's) does not refuse it."""
+    account = fresh_account(rows)
+    params = CampaignReportParams(**WINDOW, breakdown="none", timeline=granularity)
+    full = campaign_report(account=account, allowed_brands=None, params=params)
+    bucket_chars = sum(len(bucket.model_dump_json()) + 1 for bucket in full.timeline.buckets)
+    fitted = campaign_report(
+        account=account, allowed_brands=None, params=params, max_chars=bucket_chars
+    )
+    assert fitted == full
