@@ -77,9 +77,10 @@ FRACTIONS: dict[str, tuple[str, str]] = {
     "average_order_value": ("revenue", "orders"),
     "revenue_per_delivered": ("revenue", "delivered"),
 }
-# Decimal places of the money metrics (the documented rounding).
+# Decimal places of the money metrics (the documented rounding), and the quantum of each.
 MONEY_PLACES = {"revenue": 2, "average_order_value": 2, "revenue_per_delivered": 4}
-_TRACKABLE = ("opens", "clicks")  # null when no selected row tracks them
+_EXPONENTS = {name: Decimal(1).scaleb(-places) for name, places in MONEY_PLACES.items()}
+TRACKABLE = ("opens", "clicks")  # null when no selected row tracks them
 
 # Every metric in the order the results and the tools' schemas list them.
 _DEFINITIONS = {
@@ -120,7 +121,7 @@ def _aggregate(name: str) -> Callable[[], Expression]:
         return lambda: _ratio(Sum(top), Sum(bottom))
     if name == "revenue":
         return lambda: Coalesce(Sum(name), Value(Decimal("0")), output_field=_MONEY)
-    if name in _TRACKABLE:
+    if name in TRACKABLE:
         return lambda: _integer_sum(name)
     return lambda: Coalesce(_integer_sum(name), 0, output_field=_BIG)
 
@@ -150,8 +151,8 @@ def change(name: str, current, previous) -> tuple[object, float | None]:
     if current is None or previous is None:
         return None, None
     absolute = current - previous
-    if name in MONEY_PLACES:
-        absolute = Decimal(absolute).quantize(Decimal(1).scaleb(-MONEY_PLACES[name]))
+    if name in _EXPONENTS:
+        absolute = Decimal(absolute).quantize(_EXPONENTS[name])
     relative = float(absolute) / float(previous) if previous else None
     return absolute, relative
 
@@ -217,7 +218,6 @@ def sums_plus(parts: list[dict]) -> dict:
 
 
 _COUNTS = tuple(name for name in ADDITIVE_METRICS if name != "revenue")
-_EXPONENTS = {name: Decimal(1).scaleb(-places) for name, places in MONEY_PLACES.items()}
 
 
 def from_sums(sums: dict, prefix: str = "") -> dict:
@@ -227,7 +227,7 @@ def from_sums(sums: dict, prefix: str = "") -> dict:
     if prefix:
         sums = {column: sums[prefix + column] for column in SUMMED_COLUMNS}
     values = {name: int(sums[name] or 0) for name in _COUNTS}
-    for name in _TRACKABLE:
+    for name in TRACKABLE:
         if sums[name] is None:
             values[name] = None
     values["revenue"] = Decimal(sums["revenue"] or 0).quantize(_EXPONENTS["revenue"])

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import NamedTuple
 
 from django.db.models import Count, Sum
 
 from accounts.models import Account
 from reporting.errors import ReportError
-from reporting.metrics import FRACTIONS, METRICS, change, sum_present
+from reporting.metrics import FRACTIONS, METRICS, TRACKABLE, change, sum_present
 from reporting.periods import DateWindow, account_today, comparison_window, resolve_window
 from reporting.schemas_explain import EXPLAIN_BY, ExplainChangeParams, Explanation
 from reporting.selectors.reports import provenance, window_model
@@ -43,6 +44,17 @@ class _Group:
     rows: tuple  # (previous, current) row counts
 
 
+class _Decomposition(NamedTuple):
+    """The metric over all groups in each window, its change, and per group (``entries``)
+    its values; exact rationals for rates, converted by :func:`_plain` at the output."""
+
+    current: int | Decimal | Fraction | None
+    previous: int | Decimal | Fraction | None
+    absolute: int | Decimal | Fraction | None  # None: not explained, and no entries
+    relative: float | None
+    entries: list  # (group, its values: current, previous, contribution, ...)
+
+
 def explain_change(
     *,
     account: Account,
@@ -63,7 +75,7 @@ def explain_change(
     filters = report_criteria(account=account, allowed=allowed_brands, params=params)
     found = _groups(kind, account, filters.rows(kind, by), by, params.metric, window, other)
     ratio = params.metric in FRACTIONS
-    result = (_shift_share if ratio else _differences)(params.metric, found)
+    result = _shift_share(found) if ratio else _differences(params.metric, found)
     return Explanation(
         account=account.system_name,
         kind=params.kind,
@@ -153,10 +165,10 @@ def _status(group: _Group) -> str:
     return "gone" if not group.rows[1] else "continuing"
 
 
-def _differences(metric: str, found: list[_Group]) -> dict:
+def _differences(metric: str, found: list[_Group]) -> _Decomposition:
     """Sums: each group's contribution is its own change."""
     levels = [sum_present([g.numerator[i] for g in found]) for i in (0, 1)]
-    if metric not in ("opens", "clicks"):  # null only when no row tracks them
+    if metric not in TRACKABLE:
         zero = Decimal("0.00") if metric == "revenue" else 0
         levels = [zero if level is None else level for level in levels]
     previous, current = levels
@@ -167,13 +179,7 @@ def _differences(metric: str, found: list[_Group]) -> dict:
             before, now = g.numerator
             difference = (now or 0) - (before or 0)
             entries.append((g, {"current": now, "previous": before, "contribution": difference}))
-    return {
-        "current": current,
-        "previous": previous,
-        "absolute": absolute,
-        "relative": relative,
-        "entries": entries,
-    }
+    return _Decomposition(current, previous, absolute, relative, entries)
 
 
 def _fraction(value) -> Fraction:
@@ -187,17 +193,11 @@ def _level(found: list[_Group], i: int) -> Fraction | None:
     return sum(_fraction(g.numerator[i]) for g in found) / denominator if denominator else None
 
 
-def _shift_share(metric: str, found: list[_Group]) -> dict:
+def _shift_share(found: list[_Group]) -> _Decomposition:
     """Rates: each group's contribution split into rate and mix effects (exact rationals)."""
     previous, current = (_level(found, i) for i in (0, 1))
     if previous is None or current is None:
-        return {
-            "current": _float(current),
-            "previous": _float(previous),
-            "absolute": None,
-            "relative": None,
-            "entries": [],
-        }
+        return _Decomposition(current, previous, None, None, [])
     denominators = [sum(g.denominator[i] for g in found) for i in (0, 1)]
     entries = []
     for g in found:
@@ -217,32 +217,23 @@ def _shift_share(metric: str, found: list[_Group]) -> dict:
         )
         mix = ((before or 0) + (now or 0)) / 2 * (shares[1] - shares[0])
         values = {
-            "current": _float(rates[1]),
-            "previous": _float(rates[0]),
+            "current": rates[1],
+            "previous": rates[0],
             "contribution": contribution,
             "rate_effect": contribution - mix,
             "mix_effect": mix,
-            "share_current": float(shares[1]),
-            "share_previous": float(shares[0]),
+            "share_current": shares[1],
+            "share_previous": shares[0],
         }
         entries.append((g, values))
     absolute = current - previous
-    return {
-        "current": float(current),
-        "previous": float(previous),
-        "absolute": absolute,
-        "relative": float(absolute / previous) if previous else None,
-        "entries": entries,
-    }
+    relative = float(absolute / previous) if previous else None
+    return _Decomposition(current, previous, absolute, relative, entries)
 
 
-def _float(value):
-    return None if value is None else float(value)
-
-
-def _drivers(result: dict, limit: int) -> dict:
+def _drivers(result: _Decomposition, limit: int) -> dict:
     """The top movers each way, everything else as one row, and the change itself."""
-    entries = result["entries"]
+    entries = result.entries
 
     def order(entry):
         group, values = entry
@@ -252,22 +243,22 @@ def _drivers(result: dict, limit: int) -> dict:
     down = sorted((e for e in entries if e[1]["contribution"] < 0), key=order)[:limit]
     listed = {id(e[0]) for e in up + down}
     rest = [e for e in entries if id(e[0]) not in listed]
-    absolute = result["absolute"]
-    explained = absolute is not None
+    explained = result.absolute is not None
     return {
-        "current": result["current"],
-        "previous": result["previous"],
-        "change": {"absolute": _plain(absolute), "relative": result["relative"]},
+        "current": _plain(result.current),
+        "previous": _plain(result.previous),
+        "change": {"absolute": _plain(result.absolute), "relative": result.relative},
         "explained": explained,
         "note": None if explained else NOT_EXPLAINED,
         "drivers_up": [_driver(e) for e in up],
         "drivers_down": [_driver(e) for e in down],
-        "others": _others(rest) if explained and rest else None,
+        "others": _others(rest) if rest else None,
     }
 
 
 def _plain(value):
-    """Exact rationals become floats (the last step); ints and Decimals stay exact."""
+    """Exact rationals become floats (the last step, so that sums of them stay exact); ints,
+    Decimals and None stay as they are."""
     return float(value) if isinstance(value, Fraction) else value
 
 
@@ -287,7 +278,7 @@ def _others(rest: list) -> dict:
         if name in values[0]
     }
     if "rate_effect" in values[0]:  # a ratio: the level from the group sums
-        previous, current = (_float(_level(groups_, i)) for i in (0, 1))
+        previous, current = (_plain(_level(groups_, i)) for i in (0, 1))
     else:
         previous, current = (sum_present([g.numerator[i] for g in groups_]) for i in (0, 1))
     return {"groups": len(rest), "previous": previous, "current": current, **summed}
