@@ -9,7 +9,6 @@ change exactly.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -22,6 +21,7 @@ from reporting.schemas import (
     MetricName,
     PeriodName,
     Provenance,
+    ReportDate,
     Window,
     vocabulary,
 )
@@ -57,15 +57,19 @@ class ExplainChangeParams(BaseModel):
         None,
         description="Current window as a preset (account time zone). Default: last_30_days.",
     )
-    date_from: date | None = Field(None, description="Current window's first day (YYYY-MM-DD).")
-    date_to: date | None = Field(None, description="Current window's last day, inclusive.")
+    date_from: ReportDate | None = Field(
+        None, description="Current window's first day (YYYY-MM-DD)."
+    )
+    date_to: ReportDate | None = Field(None, description="Current window's last day, inclusive.")
     compare_to: CompareTo | None = Field(
         None,
         description="Window to compare with: previous_period (default: same length, just "
         "before) or previous_year. Or give compare_date_from/compare_date_to instead.",
     )
-    compare_date_from: date | None = Field(None, description="Explicit comparison window start.")
-    compare_date_to: date | None = Field(None, description="Explicit comparison window end.")
+    compare_date_from: ReportDate | None = Field(
+        None, description="Explicit comparison window start."
+    )
+    compare_date_to: ReportDate | None = Field(None, description="Explicit comparison window end.")
     by: ExplainBy | None = Field(
         None,
         description="Group the drivers by campaign, folder, channel or brand (campaigns) or "
@@ -79,7 +83,9 @@ class ExplainChangeParams(BaseModel):
     )
     folders: list[str] | None = Field(None, description="campaigns only: these folders (names).")
     flows: list[str] | None = Field(None, description="flows only: these flows (ids or names).")
-    limit: int = Field(10, ge=1, le=50, description="Drivers listed per direction (1-50).")
+    limit: int = Field(
+        10, ge=1, le=50, strict=True, description="Drivers listed per direction (1-50)."
+    )
 
 
 Value = int | Decimal | float | None

@@ -178,6 +178,24 @@ def test_a_rate_splits_into_rate_and_mix_effects_that_add_up(cast, explain_data,
             },
             "either compare_to or compare_date_from",
         ),
+        # Dates as bounded as the reports' (before, year 1 crashed the previous year's
+        # arithmetic), and limit as strict (true was 1).
+        (
+            {"kind": "campaigns", "metric": "revenue", "date_from": "0001-01-01"},
+            "date_from: Value error, must be between 2000-01-01 and",
+        ),
+        (
+            {
+                "kind": "campaigns",
+                "metric": "revenue",
+                **{"compare_date_from": "0001-01-01", "compare_date_to": "0001-01-07"},
+            },
+            "compare_date_from: Value error, must be between 2000-01-01 and",
+        ),
+        (
+            {"kind": "campaigns", "metric": "revenue", "limit": True},
+            "limit: Input should be a valid integer",
+        ),
     ],
 )
 def test_bad_explain_arguments_are_tool_errors_saying_what_to_do(
