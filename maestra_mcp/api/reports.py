@@ -32,14 +32,19 @@ def _is_list(annotation) -> bool:
 
 
 def query_arguments(params: type[BaseModel], request: Request) -> dict:
-    """The query string as the params model's arguments (lists from repeated keys)."""
+    """The query string as the params model's arguments: lists from repeated keys, and
+    whole numbers as ints for int fields (the models are strict, as JSON is: they take
+    no number as text, and a query string is all text)."""
     arguments = {}
     for name in request.query_params:
         if name == "format":  # DRF's own renderer switch
             continue
         field = params.model_fields.get(name)
         values = request.query_params.getlist(name)
-        arguments[name] = values if field is not None and _is_list(field.annotation) else values[-1]
+        value = values if field is not None and _is_list(field.annotation) else values[-1]
+        if field is not None and field.annotation is int and value.isascii() and value.isdigit():
+            value = int(value)
+        arguments[name] = value
     return arguments
 
 

@@ -41,6 +41,21 @@ def test_the_flow_report_too(api, cast):
     assert response.json() == expected.model_dump(mode="json")
 
 
+def test_a_limit_pages_the_breakdown(api, cast, brands):
+    response = api("owner@acme.test").get(
+        CAMPAIGNS.format("acme"), {**WINDOW, "breakdown": "brand", "limit": "1"}
+    )
+    assert response.status_code == 200, response.content
+    breakdown = response.json()["breakdown"]
+    assert breakdown["limit"] == 1 and len(breakdown["rows"]) == 1
+    following = api("owner@acme.test").get(
+        CAMPAIGNS.format("acme"),
+        {**WINDOW, "breakdown": "brand", "limit": "1", "cursor": breakdown["next_cursor"]},
+    )
+    assert following.status_code == 200, following.content
+    assert following.json()["breakdown"]["rows"][0]["key"] != breakdown["rows"][0]["key"]
+
+
 def test_repeated_keys_are_lists(api, cast, brands):
     response = api("owner@acme.test").get(
         CAMPAIGNS.format("acme"), {**WINDOW, "channels": ["email", "sms"], "brands": ["Acme Sport"]}
@@ -68,6 +83,8 @@ def test_a_restricted_member_sees_their_brands_only(api, cast, brands):
     [
         ({"period": "fortnight"}, "period"),
         ({"limit": "0"}, "limit"),
+        ({"limit": "true"}, "limit"),  # a number only, as in the tools
+        ({"limit": "5.0"}, "limit"),
         ({"colour": "blue"}, "colour"),  # unknown parameters are refused, as by the tools
     ],
 )
@@ -97,5 +114,5 @@ def test_query_arguments_keep_scalars_single_and_lists_whole(rf):
     request = Request(rf.get("/", {"channels": ["email", "sms"], "limit": "5", "format": "json"}))
     assert query_arguments(CampaignReportParams, request) == {
         "channels": ["email", "sms"],
-        "limit": "5",
+        "limit": 5,
     }
