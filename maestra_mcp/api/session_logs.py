@@ -6,10 +6,11 @@ import csv
 import json
 from collections.abc import Iterator
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import renderers, serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -70,6 +71,14 @@ class NewestFirst(CursorPagination):
     page_size_query_param = "page_size"
     # The selector's own order; the id breaks ties between rows of the same instant.
     ordering = ("-created_at", "-id")
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except ValidationError:
+            # The cursor decoded, but its position is no date-time (the cursor is only
+            # base64 of "p=<position>", so anyone can forge one): as any invalid cursor.
+            raise NotFound(self.invalid_cursor_message) from None
 
 
 class CsvRenderer(renderers.BaseRenderer):
