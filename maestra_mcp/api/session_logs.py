@@ -15,7 +15,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from maestra_mcp.api.base import AccountAPIView
+from maestra_mcp.api.base import ERRORS, AccountAPIView
 from maestra_mcp.session_logs.models import VIEW_PERMISSION, McpSessionLog
 from maestra_mcp.session_logs.selectors import session_logs_of_account
 from maestra_mcp.session_logs.views import MESSAGE_LOGS_OWNERS_ONLY, SessionLogFilterForm
@@ -63,6 +63,14 @@ class SessionLogPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True, help_text="The next (older) page.")
     previous = serializers.URLField(allow_null=True)
     results = SessionLogSerializer(many=True)
+
+
+class FilterErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="The messages of each invalid filter.",
+    )
 
 
 class NewestFirst(CursorPagination):
@@ -134,7 +142,7 @@ class SessionLogsView(AccountAPIView):
             OpenApiParameter("tool", str),
             OpenApiParameter("format", enum=["json", "csv"], description="csv: every row"),
         ],
-        responses=SessionLogPageSerializer,
+        responses={200: SessionLogPageSerializer, 400: FilterErrorSerializer, **ERRORS},
     )
     def get(self, request: Request, system_name: str):
         if not (self.access.is_owner or request.user.has_perm(VIEW_PERMISSION)):
