@@ -94,3 +94,19 @@ def test_error_answers_are_documented_as_sent(
     # Its refs are "#/components/schemas/…": resolvable with the components beside it.
     validator = jsonschema.Draft202012Validator({**body_schema, "components": schema["components"]})
     validator.validate(response.json())
+
+
+def test_the_patch_documents_mcp_enabled_as_required_as_the_view_does(api, client):
+    # drf-spectacular's default documents a PATCH body as a "Patched" copy with nothing
+    # required, but the view refuses a body without mcp_enabled.
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    body = schema["paths"][MCP]["patch"]["requestBody"]
+    assert body["required"] is True
+    name = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert "mcp_enabled" in schema["components"]["schemas"][name]["required"]
+    csm = api("csm@maestra.test")
+    response = csm.patch(
+        "/api/v1/accounts/acme/mcp", "{}", content_type="application/json", **csrf_headers(csm)
+    )
+    assert response.status_code == 400
+    assert "mcp_enabled" in response.json()
