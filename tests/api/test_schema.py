@@ -110,3 +110,24 @@ def test_the_patch_documents_mcp_enabled_as_required_as_the_view_does(api, clien
     )
     assert response.status_code == 400
     assert "mcp_enabled" in response.json()
+
+
+def test_the_session_log_query_is_documented_as_the_view_reads_it(api, cast, client):
+    # cursor and page_size (the paginator's) were missing, tool's length limit and the
+    # blank "any status" too, and the CSV was documented as the JSON page.
+    from urllib.parse import parse_qs, urlsplit
+
+    from maestra_mcp.session_logs.views import SessionLogFilterForm
+    from tests.support.session_logs import make_logs
+
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+    operation = schema["paths"][LOGS]["get"]
+    query = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
+    make_logs(cast.acme, 3)
+    owner = api("owner@acme.test")
+    page = owner.get(LOGS.format(system_name="acme"), {"page_size": 1, "status": ""}).json()
+    assert len(page["results"]) == 1
+    assert {"page_size", "status"} | set(parse_qs(urlsplit(page["next"]).query)) <= set(query)
+    assert "" in query["status"]["enum"]
+    assert query["tool"]["maxLength"] == SessionLogFilterForm.base_fields["tool"].max_length
+    assert operation["responses"]["200"]["content"]["text/csv"]["schema"] == {"type": "string"}
