@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.selectors import account_membership_get, account_team
 from accounts.services import account_mcp_feature_switch
-from maestra_mcp.api.base import AccountAPIView
+from maestra_mcp.api.base import ERRORS, INVALID_BODY, AccountAPIView, ErrorSerializer
 from maestra_mcp.session_logs.selectors import session_log_last_request_by_user
 from permissions.brand_scope import brand_restriction_set
 from permissions.forms import BrandRestrictionForm
@@ -37,11 +37,14 @@ class McpFeatureView(AccountAPIView):
 
     access_level = "member"
 
-    @extend_schema(responses=McpFeatureSerializer)
+    @extend_schema(responses={200: McpFeatureSerializer, **ERRORS})
     def get(self, request: Request, system_name: str) -> Response:
         return Response(McpFeatureSerializer(self.access.account).data)
 
-    @extend_schema(request=McpFeatureSerializer, responses=McpFeatureSerializer)
+    @extend_schema(
+        request=McpFeatureSerializer,
+        responses={200: McpFeatureSerializer, 400: INVALID_BODY, **ERRORS},
+    )
     def patch(self, request: Request, system_name: str) -> Response:
         if not self.access.is_csm:  # staff holding accounts.change_mcp_feature
             raise PermissionDenied(MESSAGE_CSM_ONLY)
@@ -98,7 +101,7 @@ class MembersView(AccountAPIView):
 
     access_level = "owner"
 
-    @extend_schema(responses=MemberSerializer(many=True))
+    @extend_schema(responses={200: MemberSerializer(many=True), **ERRORS})
     def get(self, request: Request, system_name: str) -> Response:
         account = self.access.account
         rows = _member_rows(account, account_team(account=account))
@@ -131,7 +134,15 @@ class McpAccessSerializer(serializers.Serializer):
 class MemberMcpAccessView(_MemberView):
     """Grant or revoke one member's MCP Access, audited like the team page."""
 
-    @extend_schema(request=McpAccessSerializer, responses={200: MemberSerializer, 409: None})
+    @extend_schema(
+        request=McpAccessSerializer,
+        responses={
+            200: MemberSerializer,
+            400: INVALID_BODY,
+            **ERRORS,
+            409: OpenApiResponse(ErrorSerializer, description="The last Owner, without confirm."),
+        },
+    )
     def put(self, request: Request, system_name: str, membership_id: int) -> Response:
         membership = self.member(membership_id)
         incoming = McpAccessSerializer(data=request.data)
@@ -162,7 +173,10 @@ class BrandsSerializer(serializers.Serializer):
 class MemberBrandsView(_MemberView):
     """Limit one member's reports to some brands, audited like the team page."""
 
-    @extend_schema(request=BrandsSerializer, responses=MemberSerializer)
+    @extend_schema(
+        request=BrandsSerializer,
+        responses={200: MemberSerializer, 400: INVALID_BODY, **ERRORS},
+    )
     def put(self, request: Request, system_name: str, membership_id: int) -> Response:
         membership = self.member(membership_id)
         incoming = BrandsSerializer(data=request.data)

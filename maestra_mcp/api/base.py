@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 from django.core.exceptions import PermissionDenied
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -13,6 +16,30 @@ from accounts.access import (
     MESSAGE_OWNERS_ONLY,
     AccountAccess,
     account_access_resolve,
+)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+# The error answers every endpoint documents beside its 200 (DRF's, and the views' own).
+ERRORS = {
+    403: OpenApiResponse(
+        ErrorSerializer,
+        description="Not logged in, a write without the CSRF token, or not allowed here "
+        "(e.g. not an Owner).",
+    ),
+    404: OpenApiResponse(
+        ErrorSerializer,
+        description="No such account for this user (unknown, offboarded and not theirs "
+        "alike), or no such member of it.",
+    ),
+}
+INVALID_BODY = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="Invalid body: each field's messages under its name, or detail when the "
+    "body is no JSON object.",
 )
 
 

@@ -13,11 +13,11 @@ from typing import Union, get_args, get_origin
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from pydantic import BaseModel, ValidationError
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from maestra_mcp.api.base import AccountAPIView
+from maestra_mcp.api.base import ERRORS, AccountAPIView
 from permissions.brand_scope import allowed_brand_ids
 from reporting.errors import ReportError
 from reporting.schemas import CampaignReport, CampaignReportParams, FlowReport, FlowReportParams
@@ -67,6 +67,18 @@ def query_parameters(params: type[BaseModel]) -> list[OpenApiParameter]:
     return parameters
 
 
+class ParameterErrorSerializer(serializers.Serializer):
+    parameter = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ReportErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = ParameterErrorSerializer(
+        many=True, required=False, help_text="Each invalid parameter (absent for a report error)."
+    )
+
+
 def _answer(view: AccountAPIView, request: Request, params, selector) -> Response:
     try:
         arguments = params.model_validate(query_arguments(params, request))
@@ -88,7 +100,10 @@ def _answer(view: AccountAPIView, request: Request, params, selector) -> Respons
 class CampaignReportView(AccountAPIView):
     """Campaign performance, as the campaign_report tool answers it."""
 
-    @extend_schema(parameters=query_parameters(CampaignReportParams), responses=CampaignReport)
+    @extend_schema(
+        parameters=query_parameters(CampaignReportParams),
+        responses={200: CampaignReport, 400: ReportErrorSerializer, **ERRORS},
+    )
     def get(self, request: Request, system_name: str) -> Response:
         return _answer(self, request, CampaignReportParams, campaign_report)
 
@@ -96,6 +111,9 @@ class CampaignReportView(AccountAPIView):
 class FlowReportView(AccountAPIView):
     """Flow performance, as the flow_report tool answers it."""
 
-    @extend_schema(parameters=query_parameters(FlowReportParams), responses=FlowReport)
+    @extend_schema(
+        parameters=query_parameters(FlowReportParams),
+        responses={200: FlowReport, 400: ReportErrorSerializer, **ERRORS},
+    )
     def get(self, request: Request, system_name: str) -> Response:
         return _answer(self, request, FlowReportParams, flow_report)

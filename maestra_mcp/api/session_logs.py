@@ -6,15 +6,17 @@ import csv
 import json
 from collections.abc import Iterator
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers, serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from maestra_mcp.api.base import AccountAPIView
+from maestra_mcp.api.base import ERRORS, AccountAPIView, ErrorSerializer
 from maestra_mcp.session_logs.models import VIEW_PERMISSION, McpSessionLog
 from maestra_mcp.session_logs.selectors import session_logs_of_account
 from maestra_mcp.session_logs.views import MESSAGE_LOGS_OWNERS_ONLY, SessionLogFilterForm
@@ -64,12 +66,28 @@ class SessionLogPageSerializer(serializers.Serializer):
     results = SessionLogSerializer(many=True)
 
 
+class FilterErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="The messages of each invalid filter.",
+    )
+
+
 class NewestFirst(CursorPagination):
     page_size = 50
     max_page_size = 500
     page_size_query_param = "page_size"
     # The selector's own order; the id breaks ties between rows of the same instant.
     ordering = ("-created_at", "-id")
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except ValidationError:
+            # The cursor decoded, but its position is no date-time (the cursor is only
+            # base64 of "p=<position>", so anyone can forge one): as any invalid cursor.
+            raise NotFound(self.invalid_cursor_message) from None
 
 
 class CsvRenderer(renderers.BaseRenderer):
@@ -121,11 +139,34 @@ class SessionLogsView(AccountAPIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("status", enum=McpSessionLog.Status.values),
-            OpenApiParameter("tool", str),
-            OpenApiParameter("format", enum=["json", "csv"], description="csv: every row"),
+            OpenApiParameter(
+                "status", enum=["", *McpSessionLog.Status.values], description="blank: any"
+            ),
+            OpenApiParameter("tool", {"type": "string", "maxLength": 100}),
+            OpenApiParameter(
+                "format",
+                enum=["json", "csv"],
+                description=f"csv: every row, columns {', '.join(CSV_COLUMNS)}",
+            ),
+            OpenApiParameter("cursor", str, description="From a page's next or previous link."),
+            OpenApiParameter(
+                "page_size",
+                int,
+                description=f"Rows a page: {NewestFirst.page_size} by default, at most "
+                f"{NewestFirst.max_page_size} (a larger one gives that many).",
+            ),
         ],
-        responses=SessionLogPageSerializer,
+        responses={
+            (200, "application/json"): SessionLogPageSerializer,
+            (200, "text/csv"): OpenApiTypes.STR,
+            400: FilterErrorSerializer,
+            **ERRORS,
+            404: OpenApiResponse(
+                ErrorSerializer,
+                description="No such account for this user (unknown, offboarded and not theirs "
+                "alike), or an invalid cursor.",
+            ),
+        },
     )
     def get(self, request: Request, system_name: str):
         if not (self.access.is_owner or request.user.has_perm(VIEW_PERMISSION)):

@@ -1,6 +1,8 @@
 """``/api/v1/``: the platform API and its OpenAPI schema."""
 
-from django.urls import path
+from django.http import HttpRequest, JsonResponse
+from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView
 
 from maestra_mcp.api.accounts import (
@@ -13,6 +15,14 @@ from maestra_mcp.api.reports import CampaignReportView, FlowReportView
 from maestra_mcp.api.session_logs import SessionLogsView
 
 app_name = "api"
+
+
+@csrf_exempt  # it changes nothing, so a write without the token gets the same JSON 404
+def not_found(request: HttpRequest) -> JsonResponse:
+    """Any other URL under accounts/ (e.g. a membership id that is no number): the JSON 404
+    the endpoints answer, not the site's HTML page."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
 
 account = "accounts/<slug:system_name>/"
 urlpatterns = [
@@ -32,4 +42,5 @@ urlpatterns = [
     path(f"{account}session-logs", SessionLogsView.as_view(), name="session_logs"),
     path(f"{account}reports/campaigns", CampaignReportView.as_view(), name="campaign_report"),
     path(f"{account}reports/flows", FlowReportView.as_view(), name="flow_report"),
+    re_path(r"^accounts/", not_found),  # last
 ]

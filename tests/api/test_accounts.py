@@ -195,3 +195,22 @@ def test_members_may_not_change_access_or_brands(api, cast):
     assert put(client, f"{url}/mcp-access", {"granted": False}).status_code == 403
     assert put(client, f"{url}/brands", {"brands": []}).status_code == 403
     assert put(api("outsider@example.test"), f"{url}/brands", {"brands": []}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "acme/members/abc/brands",  # a membership id that is no number
+        "acme/members/1/nope",
+        "acme.corp/mcp",  # no slug: no account
+        "acme/mcp/",
+    ],
+)
+def test_other_urls_under_accounts_are_the_json_404(api, path):
+    # They were the site's HTML 404 page, which an API client cannot read.
+    response = api("owner@acme.test").get(f"/api/v1/accounts/{path}")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == api("owner@acme.test").get("/api/v1/accounts/nope/mcp").json()
+    write = api("owner@acme.test").put(f"/api/v1/accounts/{path}")  # no CSRF token
+    assert (write.status_code, write["Content-Type"]) == (404, "application/json")

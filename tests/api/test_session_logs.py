@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 
@@ -54,6 +55,18 @@ def test_filters_by_status_and_tool(api, logs):
     rows = client.get(LOGS.format("acme"), {"tool": "flow_report", "page_size": 500}).json()
     assert len(rows["results"]) == 1
     assert client.get(LOGS.format("acme"), {"status": "bogus"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "decoded",
+    ["p=notadate", "p=2024-13-45", "p=2024-01-01 00:00:00+99:00", "r=1&p=zzz", "p=\x00"],
+)
+def test_a_forged_cursor_is_an_invalid_cursor_not_a_server_error(api, logs, decoded):
+    # The cursor is base64 of "p=<position>": a position that is no date-time was a 500.
+    cursor = base64.b64encode(decoded.encode()).decode()
+    response = api("owner@acme.test").get(LOGS.format("acme"), {"cursor": cursor})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid cursor"}
 
 
 def test_csv_export_has_every_filtered_row_and_defuses_formulas(api, logs):
