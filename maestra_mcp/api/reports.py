@@ -11,6 +11,7 @@ from __future__ import annotations
 import types
 from typing import Union, get_args, get_origin
 
+from django.core.exceptions import PermissionDenied
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from pydantic import BaseModel, ValidationError
 from rest_framework import serializers, status
@@ -79,7 +80,15 @@ class ReportErrorSerializer(serializers.Serializer):
     )
 
 
+MESSAGE_MEMBERS_ONLY = (
+    "Reports are for the account's members: they cover the brands a member may see, and a "
+    "CSM who is not a member has none (their answer would be all zeros)."
+)
+
+
 def _answer(view: AccountAPIView, request: Request, params, selector) -> Response:
+    if view.access.membership is None:  # a CSM of the account, not a member of it
+        raise PermissionDenied(MESSAGE_MEMBERS_ONLY)
     try:
         arguments = params.model_validate(query_arguments(params, request))
     except ValidationError as error:

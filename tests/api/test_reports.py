@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maestra_mcp.api.reports import query_arguments
+from maestra_mcp.api.reports import MESSAGE_MEMBERS_ONLY, query_arguments
 from reporting.schemas import CampaignReportParams, FlowReportParams
 from reporting.selectors import campaign_report, flow_report
 from tests.api.conftest import membership_id
@@ -54,6 +54,15 @@ def test_a_limit_pages_the_breakdown(api, cast, brands):
     )
     assert following.status_code == 200, following.content
     assert following.json()["breakdown"]["rows"][0]["key"] != breakdown["rows"][0]["key"]
+
+
+def test_a_csm_who_is_no_member_is_refused_rather_than_shown_zeros(api, cast, brands):
+    response = api("csm@maestra.test").get(CAMPAIGNS.format("acme"), WINDOW)
+    assert response.status_code == 403
+    assert response.json() == {"detail": MESSAGE_MEMBERS_ONLY}
+    assert api("csm@maestra.test").get(FLOWS.format("acme"), WINDOW).status_code == 403
+    # The same CSM sees the account's MCP settings (a CSM's page).
+    assert api("csm@maestra.test").get("/api/v1/accounts/acme/mcp").status_code == 200
 
 
 def test_repeated_keys_are_lists(api, cast, brands):
