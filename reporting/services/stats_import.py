@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 
 from django.db import connections, transaction
 from django.utils import timezone
@@ -47,18 +48,9 @@ from reporting.services.import_staging import (
 from reporting.services.rollups import stats_write
 from reporting.signals import stats_import_finished
 
-COLUMNS = (
-    "date",
-    "kind",
-    "source_id",
-    "source_name",
-    "folder",
-    "brand",
-    "goal",
-    "activation_type",
-    "channel",
-    *IMPORTED_COUNTS,
-)
+# A campaign's or flow's attributes, as of its last row in the file.
+SOURCE_COLUMNS = ("source_name", "folder", "brand", "goal", "activation_type")
+COLUMNS = ("date", "kind", "source_id", *SOURCE_COLUMNS, "channel", *IMPORTED_COUNTS)
 COUNT_COLUMNS = ("sends", "delivered", "bounces", "unsubscribes", "spam_complaints", "orders")
 MAX_COUNT = 2_147_483_647  # the columns are 32-bit
 MAX_NAME = 100
@@ -194,7 +186,8 @@ class _Parsed:
     sources: dict[tuple[str, str], tuple[str, str, str, str, str]]
 
 
-def _read_header(reader) -> list[int]:
+def _read_header(reader) -> dict[str, int]:
+    """Each column's position in a row, from the header row."""
     try:
         header = next(reader)
     except StopIteration:
@@ -212,7 +205,7 @@ def _read_header(reader) -> list[int]:
     missing = [name for name in COLUMNS if name not in names]
     if missing:
         raise StatsImportError(f"missing column(s): {', '.join(missing)}", line=1)
-    return [names.index(name) for name in COLUMNS]
+    return {name: names.index(name) for name in COLUMNS}
 
 
 def _bad(line: int, column: str, value: str, reason: str) -> StatsImportError:
@@ -261,12 +254,13 @@ def _text(line: int, column: str, raw: str, *, required: bool, max_length: int) 
     return value
 
 
-def _source_attributes(line: int, kind: str, row: list[str], at: list[int]) -> tuple:
-    name = _text(line, "source_name", row[at[3]], required=True, max_length=MAX_SOURCE_NAME)
-    folder = _text(line, "folder", row[at[4]], required=False, max_length=MAX_NAME)
-    brand = _text(line, "brand", row[at[5]], required=True, max_length=MAX_NAME)
-    goal = _text(line, "goal", row[at[6]], required=True, max_length=MAX_NAME)
-    raw_type = row[at[7]]
+def _source_attributes(line: int, kind: str, cells: tuple[str, ...]) -> tuple:
+    """A row's source_name, folder, brand, goal and activation_type cells, validated."""
+    raw_name, raw_folder, raw_brand, raw_goal, raw_type = cells
+    name = _text(line, "source_name", raw_name, required=True, max_length=MAX_SOURCE_NAME)
+    folder = _text(line, "folder", raw_folder, required=False, max_length=MAX_NAME)
+    brand = _text(line, "brand", raw_brand, required=True, max_length=MAX_NAME)
+    goal = _text(line, "goal", raw_goal, required=True, max_length=MAX_NAME)
     activation_type = raw_type.strip().lower()
     if kind == "campaign":
         if activation_type not in _ACTIVATION_TYPES:
@@ -281,7 +275,7 @@ def _source_attributes(line: int, kind: str, row: list[str], at: list[int]) -> t
         if activation_type:
             raise _bad(line, "activation_type", raw_type, "must be empty for flows")
         if folder:
-            raise _bad(line, "folder", row[at[4]], "must be empty for flows")
+            raise _bad(line, "folder", raw_folder, "must be empty for flows")
     return (name, folder, brand, goal, activation_type)
 
 
@@ -298,13 +292,14 @@ def _parse_into_staging(
     reader = csv.reader(lines)
     at = _read_header(reader)
     width = len(at)
-    (i_date, i_kind, i_source, _, _, _, _, _, i_channel) = at[:9]
-    count_at = [(column, at[COLUMNS.index(column)]) for column in COUNT_COLUMNS]
-    i_delivered, i_bounces = (at[COLUMNS.index(c)] for c in ("delivered", "bounces"))
-    i_opens, i_clicks, i_revenue = (at[COLUMNS.index(c)] for c in ("opens", "clicks", "revenue"))
+    i_date, i_kind, i_source, i_channel = at["date"], at["kind"], at["source_id"], at["channel"]
+    source_cells = itemgetter(*(at[column] for column in SOURCE_COLUMNS))
+    count_at = [(column, at[column]) for column in COUNT_COLUMNS]
+    i_delivered, i_bounces = at["delivered"], at["bounces"]
+    i_opens, i_clicks, i_revenue = at["opens"], at["clicks"], at["revenue"]
     dates: dict[str, str] = {}
     sources: dict[tuple[str, str], tuple] = {}
-    last_raw: dict[tuple[str, str], tuple] = {}
+    last_cells: dict[tuple[str, str], tuple] = {}
     rows = 0
     # The psycopg cursor under Django's wrapper: COPY is psycopg's. An exception
     # abandons the COPY (and the import's transaction) and propagates as it is.
@@ -343,10 +338,10 @@ def _parse_into_staging(
                     if not source_id or len(source_id) > MAX_NAME or "\x00" in source_id:
                         _text(line, "source_id", row[i_source], required=True, max_length=MAX_NAME)
                     key = (kind, source_id)
-                    raw_attrs = (row[at[3]], row[at[4]], row[at[5]], row[at[6]], row[at[7]])
-                    if last_raw.get(key) != raw_attrs:
-                        sources[key] = _source_attributes(line, kind, row, at)
-                        last_raw[key] = raw_attrs
+                    cells = source_cells(row)
+                    if last_cells.get(key) != cells:
+                        sources[key] = _source_attributes(line, kind, cells)
+                        last_cells[key] = cells
                     # Counts travel on as their validated text; only the three compared are ints.
                     counts = []
                     for column, index in count_at:
