@@ -61,8 +61,9 @@ _REVENUE = re.compile(r"\d{1,12}(?:\.\d{1,2})?")
 _LOCK_CLASS = 0x5354  # pg_advisory_xact_lock(class, account id) of stats imports
 ACCOUNT_OFFBOARDED = "the account is offboarded: nothing is imported into it any more"
 
-_CHANNELS = {c.value: c.value for c in Channel}
-_ACTIVATION_TYPES = {a.value: a.value for a in ActivationType}
+_CHANNELS = tuple(Channel.values)
+_ACTIVATION_TYPES = tuple(ActivationType.values)
+_UNKNOWN_CHANNEL = f"unknown; valid: {', '.join(_CHANNELS)}"
 
 
 @dataclass(frozen=True)
@@ -222,11 +223,18 @@ def _parse_date(line: int, raw: str) -> str:
     raise _bad(line, "date", raw, "not a valid date (expected YYYY-MM-DD)")
 
 
-def _count(line: int, column: str, raw: str) -> int:
-    if raw.isascii() and raw.isdigit() and len(raw) <= 10:
-        value = int(raw)
-        if value <= MAX_COUNT:
-            return value
+def _choice(line: int, column: str, raw: str, valid: tuple[str, ...], reason: str) -> str:
+    """A cell that is not exactly one of ``valid``: accepted stripped and lower-cased."""
+    value = raw.strip().lower()
+    if value not in valid:
+        raise _bad(line, column, raw, reason)
+    return value
+
+
+def _count(line: int, column: str, raw: str) -> str:
+    """A count cell as its validated text (the parse loop checks the short ones inline)."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= MAX_COUNT:
+        return str(int(raw))
     if raw.startswith("-") and raw[1:].isdigit():
         raise _bad(line, column, raw, "must not be negative")
     if raw == "":
@@ -240,7 +248,7 @@ def _tracked(line: int, column: str, raw: str) -> str | None:
         return raw
     if not raw.strip():
         return None
-    return str(_count(line, column, raw))
+    return _count(line, column, raw)
 
 
 def _text(line: int, column: str, raw: str, *, required: bool, max_length: int) -> str:
@@ -321,19 +329,10 @@ def _parse_into_staging(
                         day = dates[raw_date] = _parse_date(line, raw_date)
                     kind = row[i_kind]
                     if kind not in SOURCES:
-                        kind = kind.strip().lower()
-                        if kind not in SOURCES:
-                            raise _bad(line, "kind", row[i_kind], "must be 'campaign' or 'flow'")
-                    channel = _CHANNELS.get(row[i_channel])
-                    if channel is None:
-                        channel = _CHANNELS.get(row[i_channel].strip().lower())
-                        if channel is None:
-                            raise _bad(
-                                line,
-                                "channel",
-                                row[i_channel],
-                                f"unknown; valid: {', '.join(_CHANNELS)}",
-                            )
+                        kind = _choice(line, "kind", kind, SOURCES, "must be 'campaign' or 'flow'")
+                    channel = row[i_channel]
+                    if channel not in _CHANNELS:
+                        channel = _choice(line, "channel", channel, _CHANNELS, _UNKNOWN_CHANNEL)
                     source_id = row[i_source].strip()
                     if not source_id or len(source_id) > MAX_NAME or "\x00" in source_id:
                         _text(line, "source_id", row[i_source], required=True, max_length=MAX_NAME)
@@ -347,7 +346,7 @@ def _parse_into_staging(
                     for column, index in count_at:
                         raw = row[index]
                         if not (raw.isdigit() and raw.isascii() and len(raw) < 10):
-                            raw = str(_count(line, column, raw))  # longer, or invalid: raises
+                            raw = _count(line, column, raw)  # longer, or invalid: raises
                         counts.append(raw)
                     sends, delivered, bounces = int(counts[0]), int(counts[1]), int(counts[2])
                     if delivered > sends:
