@@ -24,6 +24,8 @@ from datetime import date
 from operator import itemgetter
 
 from django.db import connections, transaction
+from django.db.models import Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import Account
@@ -154,8 +156,7 @@ def _stats_import(
             for model in (Campaign, Flow):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         written = stats_write(cursor, account=account, staging=STAGING, moved=moved)
-        cursor.execute(f"SELECT MAX(date) FROM {STAGING}")  # noqa: S608
-        _record_import(account, cursor.fetchone()[0])
+        _record_import(account, date.fromisoformat(max(parsed.days)))
         cursor.execute(f"DROP TABLE {STAGING}")
         if dry_run:
             transaction.set_rollback(True, using="default")
@@ -167,17 +168,15 @@ def _stats_import(
     )
 
 
-def _record_import(account: Account, last_day: date | None) -> None:
+def _record_import(account: Account, last_day: date) -> None:
     """Move ``data_through`` forward to the file's last day (never back: a file of older
     days corrects history, it does not lose the newer days) and stamp the import time."""
-    record, created = StatsImport.objects.for_account(account).get_or_create(
-        defaults={"data_through": last_day, "imported_at": timezone.now()}
+    now = timezone.now()
+    StatsImport.objects.for_account(account).update_or_create(
+        # PostgreSQL's GREATEST ignores NULL: a record without a day takes the file's.
+        defaults={"data_through": Greatest("data_through", Value(last_day)), "imported_at": now},
+        create_defaults={"data_through": last_day, "imported_at": now},
     )
-    if not created:
-        if last_day is not None and (record.data_through is None or last_day > record.data_through):
-            record.data_through = last_day
-        record.imported_at = timezone.now()
-        record.save(update_fields=["data_through", "imported_at"])
 
 
 @dataclass
@@ -185,6 +184,7 @@ class _Parsed:
     rows: int
     # (kind, source_id) -> (name, folder, brand, goal, activation_type) of its last row
     sources: dict[tuple[str, str], tuple[str, str, str, str, str]]
+    days: set[str]  # the dates of the rows, validated (YYYY-MM-DD sorts as the days do)
 
 
 def _read_header(reader) -> dict[str, int]:
@@ -305,7 +305,7 @@ def _parse_into_staging(
     count_at = [(column, at[column]) for column in COUNT_COLUMNS]
     i_delivered, i_bounces = at["delivered"], at["bounces"]
     i_opens, i_clicks, i_revenue = at["opens"], at["clicks"], at["revenue"]
-    dates: dict[str, str] = {}
+    days: set[str] = set()
     sources: dict[tuple[str, str], tuple] = {}
     last_cells: dict[tuple[str, str], tuple] = {}
     rows = 0
@@ -323,10 +323,9 @@ def _parse_into_staging(
                         raise StatsImportError(
                             f"has {len(row)} fields, the header has {width}", line=line
                         )
-                    raw_date = row[i_date]
-                    day = dates.get(raw_date)
-                    if day is None:
-                        day = dates[raw_date] = _parse_date(line, raw_date)
+                    day = row[i_date]
+                    if day not in days:
+                        days.add(_parse_date(line, day))
                     kind = row[i_kind]
                     if kind not in SOURCES:
                         kind = _choice(line, "kind", kind, SOURCES, "must be 'campaign' or 'flow'")
@@ -381,4 +380,4 @@ def _parse_into_staging(
             )
     if progress is not None and rows % PROGRESS_EVERY:
         progress(rows)
-    return _Parsed(rows=rows, sources=sources)
+    return _Parsed(rows=rows, sources=sources, days=days)
