@@ -8,7 +8,7 @@ from accounts.models import Account
 from reporting.models import Brand, Campaign, CampaignFolder, Flow, Goal
 
 # A campaign's or flow's attributes that rollup tables are keyed by (reporting.models.ROLLUPS).
-_ROLLUP_KEYS = ("brand_id", "folder_id")
+_ROLLUP_KEYS = {"brand_id", "folder_id"}
 
 
 def _dimension_ids(model, account: Account, names: Iterable[str]) -> dict[str, int]:
@@ -38,13 +38,15 @@ def dimensions_upsert(
     brands = _dimension_ids(Brand, account, (a[2] for a in attrs))
     goals = _dimension_ids(Goal, account, (a[3] for a in attrs))
     folders = _dimension_ids(CampaignFolder, account, (a[1] for a in attrs))
-    created = []
-    moved: dict[str, set[int]] = {"campaign": set(), "flow": set()}
+    created: dict[str, int] = {}
+    moved: dict[str, set[int]] = {}
     for model, kind, fields in (
         (Campaign, "campaign", ["name", "folder_id", "brand_id", "goal_id", "activation_type"]),
         (Flow, "flow", ["name", "brand_id", "goal_id"]),
     ):
-        wanted = {}
+        scoped = model.objects.for_account(account)
+        existing = {obj.external_id: obj for obj in scoped.only("external_id", *fields)}
+        new, changed, moved[kind] = [], [], set()
         for (row_kind, source_id), attributes in sources.items():
             if row_kind != kind:
                 continue
@@ -56,24 +58,18 @@ def dimensions_upsert(
                 "goal_id": goals[goal.lower()],
                 "activation_type": activation_type,
             }
-            wanted[source_id] = {field: values[field] for field in fields}
-        scoped = model.objects.for_account(account)
-        existing = {obj.external_id: obj for obj in scoped.only("external_id", *fields)}
-        new = [
-            model(external_id=source_id, **values)
-            for source_id, values in wanted.items()
-            if source_id not in existing
-        ]
-        changed = []
-        for source_id, values in wanted.items():
             obj = existing.get(source_id)
-            if obj is not None and any(getattr(obj, f) != v for f, v in values.items()):
-                if any(getattr(obj, f) != values[f] for f in _ROLLUP_KEYS if f in fields):
+            if obj is None:
+                new.append(model(external_id=source_id, **{f: values[f] for f in fields}))
+                continue
+            differing = [field for field in fields if getattr(obj, field) != values[field]]
+            if differing:
+                if _ROLLUP_KEYS.intersection(differing):
                     moved[kind].add(obj.pk)
-                for field, value in values.items():
-                    setattr(obj, field, value)
+                for field in differing:
+                    setattr(obj, field, values[field])
                 changed.append(obj)
         scoped.bulk_create(new, batch_size=500)
-        model.objects.for_account(account).bulk_update(changed, fields, batch_size=500)
-        created.append(len(new))
-    return created[0], created[1], moved
+        scoped.bulk_update(changed, fields, batch_size=500)
+        created[kind] = len(new)
+    return created["campaign"], created["flow"], moved

@@ -1,8 +1,6 @@
 """The import's staging table: rows streamed in with ``COPY``, then checked as a set.
 
-Part of :mod:`reporting.services.stats_import`: the parse loop streams validated rows
-in with :data:`STAGING_COPY`; once the file is read, :func:`duplicate_key_problems` finds
-keys that appear more than once.
+Part of :mod:`reporting.services.stats_import`.
 """
 
 from __future__ import annotations

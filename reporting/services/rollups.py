@@ -31,10 +31,12 @@ from collections.abc import Iterable
 from django.db import connections
 
 from accounts.models import Account
-from reporting.models import IMPORTED_COUNTS, PARTIAL_SUMS, ROLLUPS, SUMMED_COLUMNS, Grain
+from reporting.models import IMPORTED_COUNTS, ROLLUPS, SUMMED_COLUMNS, Grain
 
-# A day row's partial sums (see reporting.models.StatBase), from its own counts.
-_PARTIALS = {
+# A day row's summed columns from its staged row ``s``: the counts, then the partial
+# sums (see reporting.models.StatBase) from them.
+_DAY_VALUES = {
+    **{column: f"s.{column}" for column in IMPORTED_COUNTS},
     "opens_delivered": "CASE WHEN s.opens IS NOT NULL THEN s.delivered END",
     "clicks_delivered": "CASE WHEN s.clicks IS NOT NULL THEN s.delivered END",
     "both_opens": "CASE WHEN s.clicks IS NOT NULL THEN s.opens END",
@@ -114,12 +116,7 @@ def _upsert_days(cursor, account: Account, kind: str, stats, staging: str) -> in
     """
     table, source_table = _table(stats), _table(_source_model(stats, kind))
     keys = f"account_id, grain, period_start, {kind}_id, channel"
-    values = ", ".join(
-        [*(f"s.{c}" for c in IMPORTED_COUNTS), *(_PARTIALS[c] for c in PARTIAL_SUMS)]
-    )
-    updates = ", ".join(
-        [f"{c} = s.{c}" for c in IMPORTED_COUNTS] + [f"{c} = {sql}" for c, sql in _PARTIALS.items()]
-    )
+    updates = ", ".join(f"{column} = {value}" for column, value in _DAY_VALUES.items())
     staged = (
         f"FROM {staging} s JOIN {source_table} src "
         "ON src.account_id = %s AND src.external_id = s.source_id"
@@ -133,8 +130,9 @@ def _upsert_days(cursor, account: Account, kind: str, stats, staging: str) -> in
         f"WHERE s.kind = %s AND {same_key} AND "
         f"({', '.join(f't.{c}' for c in IMPORTED_COUNTS)}) IS DISTINCT FROM "
         f"({', '.join(f's.{c}' for c in IMPORTED_COUNTS)}) RETURNING t.period_start), "
-        f"added AS (INSERT INTO {table} ({keys}, {', '.join(SUMMED_COLUMNS)}) "
-        f"SELECT %s, %s, s.date, src.id, s.channel, {values} {staged} WHERE s.kind = %s "
+        f"added AS (INSERT INTO {table} ({keys}, {', '.join(_DAY_VALUES)}) "
+        f"SELECT %s, %s, s.date, src.id, s.channel, {', '.join(_DAY_VALUES.values())} "
+        f"{staged} WHERE s.kind = %s "
         f"AND NOT EXISTS (SELECT FROM {table} t WHERE {same_key}) RETURNING period_start), "
         f"touched AS (INSERT INTO {_TOUCHED} SELECT DISTINCT period_start FROM "
         "(SELECT period_start FROM changed UNION ALL SELECT period_start FROM added) w) "

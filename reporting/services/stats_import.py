@@ -21,8 +21,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 
 from django.db import connections, transaction
+from django.db.models import Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from accounts.models import Account
@@ -47,18 +50,9 @@ from reporting.services.import_staging import (
 from reporting.services.rollups import stats_write
 from reporting.signals import stats_import_finished
 
-COLUMNS = (
-    "date",
-    "kind",
-    "source_id",
-    "source_name",
-    "folder",
-    "brand",
-    "goal",
-    "activation_type",
-    "channel",
-    *IMPORTED_COUNTS,
-)
+# A campaign's or flow's attributes, as of its last row in the file.
+SOURCE_COLUMNS = ("source_name", "folder", "brand", "goal", "activation_type")
+COLUMNS = ("date", "kind", "source_id", *SOURCE_COLUMNS, "channel", *IMPORTED_COUNTS)
 COUNT_COLUMNS = ("sends", "delivered", "bounces", "unsubscribes", "spam_complaints", "orders")
 MAX_COUNT = 2_147_483_647  # the columns are 32-bit
 MAX_NAME = 100
@@ -69,8 +63,9 @@ _REVENUE = re.compile(r"\d{1,12}(?:\.\d{1,2})?")
 _LOCK_CLASS = 0x5354  # pg_advisory_xact_lock(class, account id) of stats imports
 ACCOUNT_OFFBOARDED = "the account is offboarded: nothing is imported into it any more"
 
-_CHANNELS = {c.value: c.value for c in Channel}
-_ACTIVATION_TYPES = {a.value: a.value for a in ActivationType}
+_CHANNELS = tuple(Channel.values)
+_ACTIVATION_TYPES = tuple(ActivationType.values)
+_UNKNOWN_CHANNEL = f"unknown; valid: {', '.join(_CHANNELS)}"
 
 
 @dataclass(frozen=True)
@@ -161,8 +156,7 @@ def _stats_import(
             for model in (Campaign, Flow):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         written = stats_write(cursor, account=account, staging=STAGING, moved=moved)
-        cursor.execute(f"SELECT MAX(date) FROM {STAGING}")  # noqa: S608
-        _record_import(account, cursor.fetchone()[0])
+        _record_import(account, date.fromisoformat(max(parsed.days)))
         cursor.execute(f"DROP TABLE {STAGING}")
         if dry_run:
             transaction.set_rollback(True, using="default")
@@ -174,17 +168,15 @@ def _stats_import(
     )
 
 
-def _record_import(account: Account, last_day: date | None) -> None:
+def _record_import(account: Account, last_day: date) -> None:
     """Move ``data_through`` forward to the file's last day (never back: a file of older
     days corrects history, it does not lose the newer days) and stamp the import time."""
-    record, created = StatsImport.objects.for_account(account).get_or_create(
-        defaults={"data_through": last_day, "imported_at": timezone.now()}
+    now = timezone.now()
+    StatsImport.objects.for_account(account).update_or_create(
+        # PostgreSQL's GREATEST ignores NULL: a record without a day takes the file's.
+        defaults={"data_through": Greatest("data_through", Value(last_day)), "imported_at": now},
+        create_defaults={"data_through": last_day, "imported_at": now},
     )
-    if not created:
-        if last_day is not None and (record.data_through is None or last_day > record.data_through):
-            record.data_through = last_day
-        record.imported_at = timezone.now()
-        record.save(update_fields=["data_through", "imported_at"])
 
 
 @dataclass
@@ -192,9 +184,11 @@ class _Parsed:
     rows: int
     # (kind, source_id) -> (name, folder, brand, goal, activation_type) of its last row
     sources: dict[tuple[str, str], tuple[str, str, str, str, str]]
+    days: set[str]  # the dates of the rows, validated (YYYY-MM-DD sorts as the days do)
 
 
-def _read_header(reader) -> list[int]:
+def _read_header(reader) -> dict[str, int]:
+    """Each column's position in a row, from the header row."""
     try:
         header = next(reader)
     except StopIteration:
@@ -212,7 +206,7 @@ def _read_header(reader) -> list[int]:
     missing = [name for name in COLUMNS if name not in names]
     if missing:
         raise StatsImportError(f"missing column(s): {', '.join(missing)}", line=1)
-    return [names.index(name) for name in COLUMNS]
+    return {name: names.index(name) for name in COLUMNS}
 
 
 def _bad(line: int, column: str, value: str, reason: str) -> StatsImportError:
@@ -229,11 +223,18 @@ def _parse_date(line: int, raw: str) -> str:
     raise _bad(line, "date", raw, "not a valid date (expected YYYY-MM-DD)")
 
 
-def _count(line: int, column: str, raw: str) -> int:
-    if raw.isascii() and raw.isdigit() and len(raw) <= 10:
-        value = int(raw)
-        if value <= MAX_COUNT:
-            return value
+def _choice(line: int, column: str, raw: str, valid: tuple[str, ...], reason: str) -> str:
+    """A cell that is not exactly one of ``valid``: accepted stripped and lower-cased."""
+    value = raw.strip().lower()
+    if value not in valid:
+        raise _bad(line, column, raw, reason)
+    return value
+
+
+def _count(line: int, column: str, raw: str) -> str:
+    """A count cell as its validated text (the parse loop checks the short ones inline)."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= 10 and int(raw) <= MAX_COUNT:
+        return str(int(raw))
     if raw.startswith("-") and raw[1:].isdigit():
         raise _bad(line, column, raw, "must not be negative")
     if raw == "":
@@ -247,7 +248,7 @@ def _tracked(line: int, column: str, raw: str) -> str | None:
         return raw
     if not raw.strip():
         return None
-    return str(_count(line, column, raw))
+    return _count(line, column, raw)
 
 
 def _text(line: int, column: str, raw: str, *, required: bool, max_length: int) -> str:
@@ -261,12 +262,13 @@ def _text(line: int, column: str, raw: str, *, required: bool, max_length: int) 
     return value
 
 
-def _source_attributes(line: int, kind: str, row: list[str], at: list[int]) -> tuple:
-    name = _text(line, "source_name", row[at[3]], required=True, max_length=MAX_SOURCE_NAME)
-    folder = _text(line, "folder", row[at[4]], required=False, max_length=MAX_NAME)
-    brand = _text(line, "brand", row[at[5]], required=True, max_length=MAX_NAME)
-    goal = _text(line, "goal", row[at[6]], required=True, max_length=MAX_NAME)
-    raw_type = row[at[7]]
+def _source_attributes(line: int, kind: str, cells: tuple[str, ...]) -> tuple:
+    """A row's source_name, folder, brand, goal and activation_type cells, validated."""
+    raw_name, raw_folder, raw_brand, raw_goal, raw_type = cells
+    name = _text(line, "source_name", raw_name, required=True, max_length=MAX_SOURCE_NAME)
+    folder = _text(line, "folder", raw_folder, required=False, max_length=MAX_NAME)
+    brand = _text(line, "brand", raw_brand, required=True, max_length=MAX_NAME)
+    goal = _text(line, "goal", raw_goal, required=True, max_length=MAX_NAME)
     activation_type = raw_type.strip().lower()
     if kind == "campaign":
         if activation_type not in _ACTIVATION_TYPES:
@@ -281,7 +283,7 @@ def _source_attributes(line: int, kind: str, row: list[str], at: list[int]) -> t
         if activation_type:
             raise _bad(line, "activation_type", raw_type, "must be empty for flows")
         if folder:
-            raise _bad(line, "folder", row[at[4]], "must be empty for flows")
+            raise _bad(line, "folder", raw_folder, "must be empty for flows")
     return (name, folder, brand, goal, activation_type)
 
 
@@ -298,13 +300,14 @@ def _parse_into_staging(
     reader = csv.reader(lines)
     at = _read_header(reader)
     width = len(at)
-    (i_date, i_kind, i_source, _, _, _, _, _, i_channel) = at[:9]
-    count_at = [(column, at[COLUMNS.index(column)]) for column in COUNT_COLUMNS]
-    i_delivered, i_bounces = (at[COLUMNS.index(c)] for c in ("delivered", "bounces"))
-    i_opens, i_clicks, i_revenue = (at[COLUMNS.index(c)] for c in ("opens", "clicks", "revenue"))
-    dates: dict[str, str] = {}
+    i_date, i_kind, i_source, i_channel = at["date"], at["kind"], at["source_id"], at["channel"]
+    source_cells = itemgetter(*(at[column] for column in SOURCE_COLUMNS))
+    count_at = [(column, at[column]) for column in COUNT_COLUMNS]
+    i_delivered, i_bounces = at["delivered"], at["bounces"]
+    i_opens, i_clicks, i_revenue = at["opens"], at["clicks"], at["revenue"]
+    days: set[str] = set()
     sources: dict[tuple[str, str], tuple] = {}
-    last_raw: dict[tuple[str, str], tuple] = {}
+    last_cells: dict[tuple[str, str], tuple] = {}
     rows = 0
     # The psycopg cursor under Django's wrapper: COPY is psycopg's. An exception
     # abandons the COPY (and the import's transaction) and propagates as it is.
@@ -320,39 +323,29 @@ def _parse_into_staging(
                         raise StatsImportError(
                             f"has {len(row)} fields, the header has {width}", line=line
                         )
-                    raw_date = row[i_date]
-                    day = dates.get(raw_date)
-                    if day is None:
-                        day = dates[raw_date] = _parse_date(line, raw_date)
+                    day = row[i_date]
+                    if day not in days:
+                        days.add(_parse_date(line, day))
                     kind = row[i_kind]
                     if kind not in SOURCES:
-                        kind = kind.strip().lower()
-                        if kind not in SOURCES:
-                            raise _bad(line, "kind", row[i_kind], "must be 'campaign' or 'flow'")
-                    channel = _CHANNELS.get(row[i_channel])
-                    if channel is None:
-                        channel = _CHANNELS.get(row[i_channel].strip().lower())
-                        if channel is None:
-                            raise _bad(
-                                line,
-                                "channel",
-                                row[i_channel],
-                                f"unknown; valid: {', '.join(_CHANNELS)}",
-                            )
+                        kind = _choice(line, "kind", kind, SOURCES, "must be 'campaign' or 'flow'")
+                    channel = row[i_channel]
+                    if channel not in _CHANNELS:
+                        channel = _choice(line, "channel", channel, _CHANNELS, _UNKNOWN_CHANNEL)
                     source_id = row[i_source].strip()
                     if not source_id or len(source_id) > MAX_NAME or "\x00" in source_id:
                         _text(line, "source_id", row[i_source], required=True, max_length=MAX_NAME)
                     key = (kind, source_id)
-                    raw_attrs = (row[at[3]], row[at[4]], row[at[5]], row[at[6]], row[at[7]])
-                    if last_raw.get(key) != raw_attrs:
-                        sources[key] = _source_attributes(line, kind, row, at)
-                        last_raw[key] = raw_attrs
+                    cells = source_cells(row)
+                    if last_cells.get(key) != cells:
+                        sources[key] = _source_attributes(line, kind, cells)
+                        last_cells[key] = cells
                     # Counts travel on as their validated text; only the three compared are ints.
                     counts = []
                     for column, index in count_at:
                         raw = row[index]
                         if not (raw.isdigit() and raw.isascii() and len(raw) < 10):
-                            raw = str(_count(line, column, raw))  # longer, or invalid: raises
+                            raw = _count(line, column, raw)  # longer, or invalid: raises
                         counts.append(raw)
                     sends, delivered, bounces = int(counts[0]), int(counts[1]), int(counts[2])
                     if delivered > sends:
@@ -387,4 +380,4 @@ def _parse_into_staging(
             )
     if progress is not None and rows % PROGRESS_EVERY:
         progress(rows)
-    return _Parsed(rows=rows, sources=sources)
+    return _Parsed(rows=rows, sources=sources, days=days)

@@ -117,6 +117,17 @@ def test_columns_in_any_order(acme):
     ]
 
 
+def test_kind_channel_and_activation_type_are_read_ignoring_case_and_spaces(acme):
+    import_rows(
+        acme,
+        [{**BASE_ROW, "kind": " Campaign", "channel": "EMAIL ", "activation_type": "One_Time"}],
+    )
+    assert _stats(acme) == [
+        ("c1", date(2024, 3, 4), "email", 100, 90, 30, Decimal("80.50")),
+    ]
+    assert Campaign.objects.for_account(acme).get().activation_type == "one_time"
+
+
 def test_imports_into_its_account_only(acme, globex):
     import_rows(acme, [BASE_ROW])
     import_rows(globex, [{**BASE_ROW, "sends": "7", "delivered": "7", "bounces": "0"}])

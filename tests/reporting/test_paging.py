@@ -231,6 +231,10 @@ def test_provenance_follows_the_imports(acme):
     assert beyond.partial and "last 2 day(s)" in beyond.partial_reason
     running = provenance("2024-03-01", "2024-03-10", date(2024, 3, 10))
     assert running.partial and "includes today (2024-03-10)" in running.partial_reason
+    # A file's latest day moves it forward, wherever that day's rows are in the file.
+    import_rows(acme, [{**BASE_ROW, "date": "2024-03-14"}, {**BASE_ROW, "date": "2024-03-12"}])
+    record.refresh_from_db()
+    assert record.data_through == date(2024, 3, 14)
 
 
 def test_provenance_before_any_import(globex):
