@@ -301,7 +301,7 @@ _SHORTEST_BUCKET_CHARS = _shortest_bucket_chars()
 
 def _refuse_oversized_timeline(window: DateWindow, granularity: str, max_chars: int) -> None:
     """Refuse, before reading any row, a timeline whose buckets alone exceed ``max_chars``
-    (a day timeline over about four months): computing it only to refuse it took up to
+    (a day timeline over about 150 days): computing it only to refuse it took up to
     ten times as long as the refusal."""
     count = len(buckets(window.date_from, window.date_to, granularity))
     if count * _SHORTEST_BUCKET_CHARS > max_chars:
