@@ -97,7 +97,11 @@ class CsvRenderer(renderers.BaseRenderer):
     format = "csv"
 
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
-        # Only error bodies (403, 404) are rendered here; the CSV itself is streamed.
+        # Only error bodies (400, 403, 404) are rendered here, the CSV itself is
+        # streamed: they are JSON, and say so rather than claim to be a CSV.
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
         return json.dumps(data).encode()
 
 
@@ -159,9 +163,10 @@ class SessionLogsView(AccountAPIView):
         responses={
             (200, "application/json"): SessionLogPageSerializer,
             (200, "text/csv"): OpenApiTypes.STR,
-            400: FilterErrorSerializer,
-            **ERRORS,
-            404: OpenApiResponse(
+            # Errors are JSON whatever the format asked (CsvRenderer).
+            (400, "application/json"): FilterErrorSerializer,
+            (403, "application/json"): ERRORS[403],
+            (404, "application/json"): OpenApiResponse(
                 ErrorSerializer,
                 description="No such account for this user (unknown, offboarded and not theirs "
                 "alike), or an invalid cursor.",

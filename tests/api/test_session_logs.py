@@ -94,7 +94,18 @@ def test_csv_export_has_every_filtered_row_and_defuses_formulas(api, logs):
 )
 def test_everyone_else_is_refused(api, logs, username, status):
     assert api(username).get(LOGS.format("acme")).status_code == status
-    assert api(username).get(LOGS.format("acme"), {"format": "csv"}).status_code == status
+    refused = api(username).get(LOGS.format("acme"), {"format": "csv"})
+    assert refused.status_code == status
+    # The refusal is JSON, and its Content-Type says so (not text/csv).
+    assert refused["Content-Type"] == "application/json"
+    assert set(refused.json()) == {"detail"}
+
+
+def test_a_bad_csv_request_answers_json(api, logs):
+    response = api("owner@acme.test").get(LOGS.format("acme"), {"format": "csv", "status": "x"})
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()["errors"]) == {"status"}
 
 
 def test_a_csm_without_the_log_permission_is_refused(api, cast, logs):
