@@ -6,7 +6,8 @@
 Generates the file once (demo data of the large profile, cached in the system
 temp directory), imports it into a fresh account ``bench-import`` (all rows
 new), then again (all rows unchanged), then a copy with every row's ``orders``
-plus one (all rows changed: every rollup row recomputed), and writes
+plus one (all rows changed: every rollup row recomputed), then the day after
+the file's last (a daily import into an account holding the file), and writes
 benchmarks/results/import.md.
 ``--repeat N`` does that N times (a fresh account each time) and reports the
 median. ``--previous REF`` runs the same imports with the command of commit REF
@@ -31,6 +32,7 @@ timed). The result states how many statistics rows the database held.
 from __future__ import annotations
 
 import argparse
+import collections
 import itertools
 import re
 import resource
@@ -72,6 +74,20 @@ def _csv(rows: int) -> Path:
                 out.write(line + "\n")
         partial.rename(path)
     return path
+
+
+def _next_day_csv(path: Path) -> tuple[Path, int]:
+    """The day after the file's last, as a daily import brings it (rows, all new), and
+    its row count."""
+    with path.open(encoding="utf-8") as source:
+        # One line kept at a time: a subprocess forked from a large parent reports the
+        # parent's memory as its own peak.
+        (last,) = collections.deque(source, maxlen=1)
+    following = date.fromisoformat(last.split(",", 1)[0]) + timedelta(days=1)
+    lines = list(demo_csv_lines(LARGE_PROFILE, first_day=following, last_day=following))
+    day = path.with_name(f"{path.stem}-next-day.csv")
+    day.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return day, len(lines) - 1
 
 
 def _changed_csv(path: Path) -> Path:
@@ -145,6 +161,7 @@ def main() -> None:
         checkouts[f"previous ({args.previous})"] = previous_checkout(args.previous)
     path = _csv(args.rows)
     changed = _changed_csv(path)
+    next_day, next_day_rows = _next_day_csv(path)
     if args.neighbour and not Account.objects.filter(system_name=NEIGHBOUR).exists():
         Account.objects.create(system_name=NEIGHBOUR, name="Import benchmark neighbour")
         _timed_import(NEIGHBOUR, path)
@@ -163,19 +180,20 @@ def main() -> None:
                     _timed_import(ACCOUNT, path, checkout),
                     _timed_import(ACCOUNT, path, checkout),
                     _timed_import(ACCOUNT, changed, checkout),
+                    _timed_import(ACCOUNT, next_day, checkout),
                 )
             )
             Account.objects.filter(system_name=ACCOUNT).delete()
     size = path.stat().st_size / 1e6
 
-    def row(label: str, at: int, target: str) -> list[str]:
+    def row(label: str, at: int, target: str, rows: int = args.rows) -> list[str]:
         lines = []
         for name, timings in runs.items():
             timings = [run[at] for run in timings]
             seconds, vacuum, total = (statistics.median(t[i] for t in timings) for i in range(3))
             peak = max(t[3] for t in timings)
             lines.append(
-                f"| {label} | {name} | {seconds:.1f} | {args.rows / seconds:,.0f} "
+                f"| {label} | {name} | {seconds:.1f} | {rows / seconds:,.0f} "
                 f"| {vacuum:.1f} | {total:.1f} | {peak:.0f} | {target} |"
             )
         return lines
@@ -200,6 +218,7 @@ def main() -> None:
         *row("first import (all rows new)", 0, "≥ 25,000"),
         *row("same file again (all unchanged)", 1, "≥ 25,000"),
         *row("every row changed (orders + 1)", 2, "—"),
+        *row(f"then the next day ({next_day_rows:,} rows, all new)", 3, "—", next_day_rows),
     ]
     publish(lines, "import-analysed-empty.md" if args.analysed_empty else "import.md")
 
