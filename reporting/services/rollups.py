@@ -147,7 +147,6 @@ def _upsert_days(cursor, account: Account, kind: str, stats, staging: str) -> in
     new_row = {"period_start": "s.date", f"{kind}_id": "src.id", "channel": "s.channel"}
     new_row.update(_DAY_VALUES)
     columns = ", ".join(new_row)
-    cursor.execute(f"DROP TABLE IF EXISTS {_NEW}")
     cursor.execute(
         f"CREATE TEMPORARY TABLE {_NEW} ON COMMIT DROP AS SELECT "  # noqa: S608 - names from models
         f"{', '.join(f'{value} AS {column}' for column, value in new_row.items())} "
